@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+// Storage contract of signet-server. Every implementation (PostgreSQL through
+// `pg`, the embedded PGlite store) passes the same contract tests
+// (test/server/storage/). The store keeps uploaded bytes verbatim: it is what
+// gets hashed, served and referenced by snapshots.
+
+import { StorageError } from '../../shared/errors.js';
+
+export interface StoredFile {
+  readonly gun: string;
+  readonly role: string;
+  readonly version: number;
+  /** Lower-case hex SHA-256 of `data`. */
+  readonly sha256: string;
+  readonly data: Buffer;
+  readonly createdAt: Date;
+}
+
+export interface MetaUpdate {
+  readonly role: string;
+  readonly version: number;
+  readonly data: Buffer;
+}
+
+export interface Change {
+  /** Monotonic, as a decimal string (Notary's changefeed `ID`). */
+  readonly id: string;
+  readonly createdAt: Date;
+  readonly gun: string;
+  /** Timestamp version for `update`, 0 for `deletion`. */
+  readonly version: number;
+  /** Hex SHA-256 of the timestamp for `update`, '' for `deletion`. */
+  readonly sha256: string;
+  readonly category: 'update' | 'deletion';
+}
+
+export interface ChangeQuery {
+  /** Restrict to one GUN (exact match); all GUNs when undefined. */
+  readonly gun?: string;
+  /** Start after this ID going forward; negative = start from the newest. */
+  readonly changeId: number;
+  /** Maximum records; negative walks backwards (records returned oldest first). */
+  readonly records: number;
+}
+
+/** A server-held (timestamp/snapshot) key. The private part is encrypted by the caller before it reaches the store. */
+export interface ServerKeyRecord {
+  readonly gun: string;
+  readonly role: 'timestamp' | 'snapshot';
+  /** Key ID (TUF ID = canonical ID for non-certificate keys). */
+  readonly keyId: string;
+  /** Wire keytype (`ed25519`, `ecdsa`). */
+  readonly keyType: string;
+  /** Base64 public value as on the wire. */
+  readonly publicValue: string;
+  /** Opaque encrypted private key (the store never sees plaintext). */
+  readonly encryptedPrivate: Buffer;
+  readonly createdAt: Date;
+}
+
+export interface MetaStore {
+  /**
+   * Store all updates of one publish atomically. Each (role, version) must be
+   * greater than every stored version of that role and unique in the request.
+   * A timestamp in `updates` adds one `update` change record.
+   * @throws {VersionConflictError} when a version is not newer (also when a concurrent publish won the race).
+   */
+  updateMany(gun: string, updates: readonly MetaUpdate[]): Promise<void>;
+  /** Highest stored version of a role, or null. */
+  getCurrent(gun: string, role: string): Promise<StoredFile | null>;
+  getByVersion(gun: string, role: string, version: number): Promise<StoredFile | null>;
+  /** By lower-case hex SHA-256 of the stored bytes. */
+  getByChecksum(gun: string, role: string, sha256: string): Promise<StoredFile | null>;
+  /** Delete every file of exactly this GUN (no prefix matching); records a `deletion` change when something was deleted. */
+  deleteGun(gun: string): Promise<boolean>;
+  getChanges(query: ChangeQuery): Promise<Change[]>;
+
+  /** Server-held keys of a role, oldest first. */
+  getServerKeys(gun: string, role: 'timestamp' | 'snapshot'): Promise<ServerKeyRecord[]>;
+  addServerKey(record: Omit<ServerKeyRecord, 'createdAt'>): Promise<void>;
+
+  /** Liveness check for /_notary_server/health. @throws when the database is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A version was not newer than the stored one; Notary's `VERSION` error. */
+export class VersionConflictError extends StorageError {
+  readonly role: string;
+  readonly version: number;
+  constructor(role: string, version: number, options?: { cause?: unknown }) {
+    super('VERSION_CONFLICT', `${role} version ${version} is not newer than the stored version; fetch the latest metadata and publish again`, options);
+    this.role = role;
+    this.version = version;
+  }
+}

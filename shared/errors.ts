@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+// One error hierarchy for the whole project. Callers catch a family root
+// (RepositoryError, CryptoError, ...) and branch on the stable `code`; the
+// server maps codes to Notary's HTTP error envelope and the CLI maps families
+// to exit codes. Messages are lower-case facts a user can act on; they never
+// contain secrets or whole metadata bodies.
+
+export type ErrorCode =
+  // parsing untrusted bytes
+  | 'MALFORMED_JSON'
+  | 'INVALID_FIELD'
+  | 'CANONICAL_JSON'
+  // verification of untrusted metadata
+  | 'THRESHOLD_NOT_MET'
+  | 'INVALID_KEY_ID'
+  | 'NO_SIGNATURES'
+  | 'EXPIRED'
+  | 'VERSION_ROLLBACK'
+  | 'VERSION_EQUAL'
+  | 'VERSION_JUMP'
+  | 'HASH_MISMATCH'
+  | 'LENGTH_MISMATCH'
+  | 'WRONG_TYPE'
+  | 'BAD_ROOT'
+  | 'BAD_DELEGATION'
+  | 'PATH_NOT_DELEGATED'
+  | 'MISSING_META'
+  | 'UNTRUSTED_ROOT'
+  // crypto
+  | 'UNSUPPORTED_ALGORITHM'
+  | 'INVALID_KEY'
+  | 'SIGNING_FAILED'
+  // state machine misuse (a programming error, not bad input)
+  | 'BAD_STATE'
+  // key stores
+  | 'KEY_NOT_FOUND'
+  | 'PASSPHRASE_REQUIRED'
+  | 'PASSPHRASE_WRONG'
+  | 'KEY_FILE_INVALID'
+  | 'TOKEN'
+  // server storage
+  | 'VERSION_CONFLICT'
+  | 'STORAGE';
+
+export interface TrustErrorOptions {
+  cause?: unknown;
+}
+
+/** Base of every error Signet raises on purpose. */
+export class TrustError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: TrustErrorOptions) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** Untrusted input (metadata from a server, an upload, a file) is bad. */
+export class RepositoryError extends TrustError {}
+
+/** Bytes could not be parsed into the model. `field` is a JSON path such as `signed.roles.root.threshold`. */
+export class DeserializationError extends RepositoryError {
+  readonly field: string;
+  constructor(field: string, message: string, options?: TrustErrorOptions & { code?: ErrorCode }) {
+    super(options?.code ?? 'INVALID_FIELD', field === '' ? message : `${field}: ${message}`, options);
+    this.field = field;
+  }
+}
+
+/** A role's signatures do not meet its threshold, or a signature is malformed. */
+export class UnsignedMetadataError extends RepositoryError {}
+
+/** Version rules were broken (rollback, equal version where a newer one is required, root version jump). */
+export class BadVersionError extends RepositoryError {}
+
+/** Metadata is past its `expires` at the reference time (freeze attack). */
+export class ExpiredMetadataError extends RepositoryError {}
+
+/** Bytes do not match the length or hashes that a trusted role recorded (mix-and-match, endless data). */
+export class LengthOrHashMismatchError extends RepositoryError {}
+
+/** A crypto operation could not be performed (unknown algorithm, unusable key). */
+export class CryptoError extends TrustError {}
+
+/** The state machine or an API was used in the wrong order; a bug in the caller, not bad input. */
+export class StateError extends TrustError {
+  constructor(message: string) {
+    super('BAD_STATE', message);
+  }
+}
+
+/** Key store failures (missing key, passphrase problems, hardware token problems). */
+export class KeyStoreError extends TrustError {}
+
+/** Server storage failures; `VERSION_CONFLICT` is Notary's `VERSION` error. */
+export class StorageError extends TrustError {}

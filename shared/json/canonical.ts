@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+// Canonical JSON exactly as Notary v1 signs and verifies it (docker/go
+// canonical/json MarshalCanonical over a generically decoded value):
+//   - no whitespace; object keys sorted by UTF-8 byte order; arrays keep order;
+//   - strings escape only `"` and `\`; every other character, control bytes
+//     included, is written raw as UTF-8;
+//   - numbers must be integers; they are written in decimal (1.0 -> 1, -0 -> 0).
+// Where Notary is lax Signet refuses: a fraction is an error in both, and an
+// integer beyond 2^53 (which Go silently rounds or garbles) is an error here.
+// The npm `canonicaljson` package escapes control characters and writes
+// fractions, so it cannot be used (test/shared/json/canonical.test.ts shows it).
+
+import { DeserializationError } from '../errors.js';
+import type { JSONValue } from './types.js';
+
+// Strings with none of these characters canonicalise exactly as JSON.stringify
+// writes them; the rest (control characters, surrogates) take the slow path.
+const NEEDS_SLOW_PATH = /[\u0000-\u001f\ud800-\udfff]/;
+const NON_ASCII = /[^\u0000-\u007f]/;
+
+function encodeString(s: string): string {
+  if (!NEEDS_SLOW_PATH.test(s)) return JSON.stringify(s);
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x22) out += '\\"';
+    else if (c === 0x5c) out += '\\\\';
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        out += s[i]! + s[i + 1]!;
+        i++;
+      } else out += '\ufffd'; // lone high surrogate: Go writes U+FFFD
+    } else if (c >= 0xd800 && c <= 0xdfff) out += '\ufffd'; // lone surrogate
+    else out += s[i]!;
+  }
+  return out + '"';
+}
+
+function compareUtf8(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}
+
+function sortKeys(keys: string[]): string[] {
+  // UTF-16 order equals UTF-8 byte order for ASCII; otherwise compare bytes.
+  if (keys.some((k) => NON_ASCII.test(k))) return keys.sort(compareUtf8);
+  return keys.sort();
+}
+
+function encode(v: JSONValue, path: string): string {
+  switch (typeof v) {
+    case 'string':
+      return encodeString(v);
+    case 'boolean':
+      return v ? 'true' : 'false';
+    case 'number':
+      if (!Number.isInteger(v)) {
+        throw new DeserializationError(path, `canonical JSON allows integers only, found ${v}`, { code: 'CANONICAL_JSON' });
+      }
+      if (!Number.isSafeInteger(v)) {
+        throw new DeserializationError(path, `integer ${v} is beyond 2^53 and cannot be represented exactly`, { code: 'CANONICAL_JSON' });
+      }
+      return Object.is(v, -0) ? '0' : String(v);
+    case 'object': {
+      if (v === null) return 'null';
+      if (Array.isArray(v)) {
+        const parts = new Array<string>(v.length);
+        for (let i = 0; i < v.length; i++) parts[i] = encode(v[i] as JSONValue, `${path}[${i}]`);
+        return '[' + parts.join(',') + ']';
+      }
+      const keys = sortKeys(Object.keys(v));
+      const parts = new Array<string>(keys.length);
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i]!;
+        parts[i] = encodeString(k) + ':' + encode(v[k] as JSONValue, path === '' ? k : `${path}.${k}`);
+      }
+      return '{' + parts.join(',') + '}';
+    }
+    default:
+      throw new DeserializationError(path, `value of type ${typeof v} has no JSON form`, { code: 'CANONICAL_JSON' });
+  }
+}
+
+/** Canonical JSON text of a value. @throws {DeserializationError} (code CANONICAL_JSON) for non-integers. */
+export function canonicalString(v: JSONValue, path = ''): string {
+  return encode(v, path);
+}
+
+/** Canonical JSON bytes of a value: the bytes Notary signs. */
+export function canonicalize(v: JSONValue, path = ''): Buffer {
+  return Buffer.from(encode(v, path), 'utf8');
+}

@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: Apache-2.0
+// Bytes -> JSON value, for untrusted input. The caller bounds the size.
+// Numbers decode to float64 exactly as Go's generic decoder does, so the tree
+// we verify is the tree Notary verifies.
+
+import { DeserializationError } from '../errors.js';
+import type { JSONValue } from './types.js';
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Parse UTF-8 JSON bytes.
+ * @throws {DeserializationError} (code MALFORMED_JSON) when the bytes are not UTF-8 or not JSON.
+ */
+export function parseJson(bytes: Uint8Array | string, what = 'document'): JSONValue {
+  let text: string;
+  if (typeof bytes === 'string') {
+    text = bytes;
+  } else {
+    try {
+      text = decoder.decode(bytes);
+    } catch (cause) {
+      throw new DeserializationError('', `${what} is not valid UTF-8`, { code: 'MALFORMED_JSON', cause });
+    }
+  }
+  try {
+    return JSON.parse(text) as JSONValue;
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new DeserializationError('', `${what} is not valid JSON (${detail})`, { code: 'MALFORMED_JSON', cause });
+  }
+}
