@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+// A wire dialect: bytes <-> the semantic model of shared/tuf/model.ts.
+// The Notary v1 codec (notary.ts) is the only one today; a TUF 1.0 codec will
+// implement the same interface, and the verifier needs no change for it.
+
+import type { JSONObject } from '../json/types.js';
+import type { Envelope, PublicKey, Signature, Signed, SignedType, Root, Targets, Snapshot, Timestamp } from '../tuf/model.js';
+
+export type SignedOf<T extends SignedType> = T extends 'root'
+  ? Root
+  : T extends 'targets'
+    ? Targets
+    : T extends 'snapshot'
+      ? Snapshot
+      : Timestamp;
+
+export interface MetadataCodec {
+  readonly dialect: 'notary' | 'tuf-1';
+  /**
+   * Parse a metadata file. With `expected`, a different `_type` is a
+   * DeserializationError (code WRONG_TYPE).
+   * @throws {DeserializationError} naming the offending field.
+   */
+  parse<T extends SignedType>(bytes: Uint8Array, expected: T): Envelope<SignedOf<T>>;
+  parseAny(bytes: Uint8Array): Envelope;
+  /** Wire form (`signed` tree) of a model object, with only the dialect's own fields. */
+  toSignedTree(signed: Signed): JSONObject;
+  /** Serialise an envelope exactly as the reference implementation writes it. */
+  encode(signedTree: JSONObject, signatures: readonly Signature[]): Buffer;
+  /** The bytes signatures cover. */
+  signedBytes(signedTree: JSONObject): Buffer;
+  /** Parse a wire key object (`{"keytype":…,"keyval":{…}}`). */
+  parseKey(json: unknown, field: string): PublicKey;
+  /** Wire form of a key. */
+  keyToJson(key: PublicKey): JSONObject;
+}
