@@ -40,7 +40,17 @@ export type ErrorCode =
   | 'TOKEN'
   // server storage
   | 'VERSION_CONFLICT'
-  | 'STORAGE';
+  | 'STORAGE'
+  // client (CLI): configuration, usage, talking to a server
+  | 'CONFIG_INVALID'
+  | 'USAGE'
+  | 'NETWORK'
+  | 'TIMEOUT'
+  | 'RESPONSE_TOO_LARGE'
+  | 'HTTP_STATUS'
+  | 'SERVER_REJECTED'
+  | 'METADATA_NOT_FOUND'
+  | 'AUTH_REQUIRED';
 
 export interface TrustErrorOptions {
   cause?: unknown;
@@ -95,3 +105,39 @@ export class KeyStoreError extends TrustError {}
 
 /** Server storage failures; `VERSION_CONFLICT` is Notary's `VERSION` error. */
 export class StorageError extends TrustError {}
+
+/** The client configuration (config.json, flags) is unusable; the message names the file or flag to fix. */
+export class ConfigError extends TrustError {
+  constructor(message: string, options?: TrustErrorOptions) {
+    super('CONFIG_INVALID', message, options);
+  }
+}
+
+/** A CLI command was called wrongly (missing argument, conflicting flags). */
+export class UsageError extends TrustError {
+  constructor(message: string, options?: TrustErrorOptions) {
+    super('USAGE', message, options);
+  }
+}
+
+/**
+ * Talking to a trust server failed: unreachable, timed out, oversized answer,
+ * unexpected status, or the server refused the request (`serverCode` is the
+ * Notary envelope code such as `VERSION` or `INVALID_UPDATE`; `detailName` the
+ * `detail.Name` of an INVALID_UPDATE, e.g. `ErrBadRoot`).
+ */
+export class RemoteError extends TrustError {
+  readonly httpStatus: number | undefined;
+  readonly serverCode: string | undefined;
+  readonly detailName: string | undefined;
+  constructor(
+    code: ErrorCode,
+    message: string,
+    options?: TrustErrorOptions & { httpStatus?: number; serverCode?: string; detailName?: string },
+  ) {
+    super(code, message, options);
+    this.httpStatus = options?.httpStatus;
+    this.serverCode = options?.serverCode;
+    this.detailName = options?.detailName;
+  }
+}
