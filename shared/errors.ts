@@ -50,7 +50,13 @@ export type ErrorCode =
   | 'HTTP_STATUS'
   | 'SERVER_REJECTED'
   | 'METADATA_NOT_FOUND'
-  | 'AUTH_REQUIRED';
+  | 'AUTH_REQUIRED'
+  // server trust domain: refused publishes
+  | 'INVALID_ROLE'
+  | 'DUPLICATE_ROLE'
+  | 'METADATA_TOO_LARGE'
+  | 'NO_ROOT'
+  | 'SERVER_KEY_MISSING';
 
 export interface TrustErrorOptions {
   cause?: unknown;
