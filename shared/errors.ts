@@ -30,6 +30,8 @@ export type ErrorCode =
   | 'UNSUPPORTED_ALGORITHM'
   | 'INVALID_KEY'
   | 'SIGNING_FAILED'
+  | 'SIGNATURE_ENCODING'
+  | 'INVALID_CERTIFICATE'
   // state machine misuse (a programming error, not bad input)
   | 'BAD_STATE'
   // key stores
