@@ -37,11 +37,27 @@ export interface Change {
 export interface ChangeQuery {
   /** Restrict to one GUN (exact match); all GUNs when undefined. */
   readonly gun?: string;
-  /** Start after this ID going forward; negative = start from the newest. */
+  /**
+   * Forward: records with ID > changeId. Backward: records with ID < changeId,
+   * or the newest records when changeId <= 0. A negative changeId also walks
+   * backwards (Notary's "start from the newest"), whatever the sign of `records`.
+   */
   readonly changeId: number;
-  /** Maximum records; negative walks backwards (records returned oldest first). */
+  /**
+   * Maximum records; negative walks backwards (records returned oldest first).
+   * 0 means DEFAULT_CHANGE_RECORDS: the store applies Notary's default, so a
+   * handler may pass the query parameter through unchanged.
+   */
   readonly records: number;
 }
+
+/** Notary's page size when a changefeed query asks for `records=0`. */
+export const DEFAULT_CHANGE_RECORDS = 100;
+
+/** Called after a commit changed a GUN's metadata (publish or delete). */
+export type ChangeListener = (gun: string) => void;
+/** Called when changes may have been missed (notification connection lost): drop every cached GUN. */
+export type ResetListener = () => void;
 
 /** A server-held (timestamp/snapshot) key. The private part is encrypted by the caller before it reaches the store. */
 export interface ServerKeyRecord {
@@ -79,6 +95,14 @@ export interface MetaStore {
   getServerKeys(gun: string, role: 'timestamp' | 'snapshot'): Promise<ServerKeyRecord[]>;
   addServerKey(record: Omit<ServerKeyRecord, 'createdAt'>): Promise<void>;
 
+  /**
+   * Hear about committed changes of any GUN, from this process and (PostgreSQL)
+   * from every other process on the same database, for cache invalidation.
+   * Resolves once listening; call the returned function to stop. Optional so
+   * test doubles need not implement it; both SQL stores do.
+   */
+  subscribe?(onChange: ChangeListener, onReset?: ResetListener): Promise<() => void>;
+
   /** Liveness check for /_notary_server/health. @throws when the database is unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -88,8 +112,9 @@ export interface MetaStore {
 export class VersionConflictError extends StorageError {
   readonly role: string;
   readonly version: number;
-  constructor(role: string, version: number, options?: { cause?: unknown }) {
-    super('VERSION_CONFLICT', `${role} version ${version} is not newer than the stored version; fetch the latest metadata and publish again`, options);
+  /** `reason` replaces the default message (e.g. a role sent twice in one update). */
+  constructor(role: string, version: number, options?: { cause?: unknown; reason?: string }) {
+    super('VERSION_CONFLICT', options?.reason ?? `${role} version ${version} is not newer than the stored version; fetch the latest metadata and publish again`, options);
     this.role = role;
     this.version = version;
   }
