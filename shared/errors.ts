@@ -149,3 +149,14 @@ export class RemoteError extends TrustError {
     this.detailName = options?.detailName;
   }
 }
+
+/**
+ * Control signal, not a failure: newly fetched metadata has the same version as
+ * the trusted copy, which stays in use (python-tuf EqualVersionNumberError).
+ * Catch it by class; code VERSION_EQUAL.
+ */
+export class EqualVersionError extends BadVersionError {
+  constructor(message: string) {
+    super('VERSION_EQUAL', message);
+  }
+}
