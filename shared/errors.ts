@@ -160,3 +160,13 @@ export class EqualVersionError extends BadVersionError {
     super('VERSION_EQUAL', message);
   }
 }
+
+/**
+ * A model or tree cannot be written in a wire format, e.g. a string with a raw
+ * control character that Go's encoder refuses. The writer must change its input.
+ */
+export class SerializationError extends TrustError {
+  constructor(message: string, options?: TrustErrorOptions) {
+    super('CANONICAL_JSON', message, options);
+  }
+}
