@@ -129,6 +129,12 @@ export interface Envelope<T extends Signed = Signed> {
   readonly signatures: readonly Signature[];
   /** The exact bytes this envelope was parsed from (or serialised to). */
   readonly raw: Buffer;
+  /**
+   * canonical(signedTree), the bytes signatures cover, when the codec already
+   * computed them (the Notary codec does at parse, which is also how it refuses
+   * non-integer numbers). Absent: compute with `codec.signedBytes(signedTree)`.
+   */
+  readonly signedBytes?: Buffer;
 }
 
 /** Something that can sign: a file key, a token key, a server key. Private keys never leave it. */
