@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: Apache-2.0
+// The local metadata cache `<trust_dir>/tuf/<gun>/metadata/<role>.json`
+// (delegations below `targets/`), holding the exact bytes downloaded or
+// published, as notary's cache does, so both tools can share a trust dir.
+// Nothing read from here is trusted by itself: callers feed it through the
+// verifier like any download. Writes are atomic (temp + fsync + rename);
+// `writeMany` renames all files only after every temp file is written, so a
+// failure leaves the previous cache in place.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+import { metadataDir, roleFile } from './trust-dir.js';
+
+export class MetadataCache {
+  readonly dir: string;
+
+  constructor(trustDir: string, readonly gun: string) {
+    this.dir = metadataDir(trustDir, gun);
+  }
+
+  /** The file a role is cached in. @throws {UsageError} for a role name that is not path-safe. */
+  fileOf(role: string): string {
+    return roleFile(this.dir, role);
+  }
+
+  /** Cached bytes of a role, or null when not cached. */
+  read(role: string): Buffer | null {
+    try {
+      return fs.readFileSync(this.fileOf(role));
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw cause;
+    }
+  }
+
+  write(role: string, bytes: Uint8Array): void {
+    const file = this.fileOf(role);
+    fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    writeFileAtomic(file, bytes);
+  }
+
+  /** Write several roles; all temp files are complete before the first rename. */
+  writeMany(files: ReadonlyMap<string, Uint8Array>): void {
+    // Resolve every name first so a bad role fails before anything is written.
+    const planned = [...files].map(([role, bytes], i) => {
+      const file = this.fileOf(role);
+      return { file, bytes, tmp: `${file}.${process.pid}.${i}.tmp` };
+    });
+    const written: string[] = [];
+    try {
+      for (const p of planned) {
+        fs.mkdirSync(path.dirname(p.file), { recursive: true, mode: 0o700 });
+        const fd = fs.openSync(p.tmp, 'wx', 0o600);
+        written.push(p.tmp);
+        try {
+          fs.writeSync(fd, p.bytes);
+          fs.fsyncSync(fd);
+        } finally {
+          fs.closeSync(fd);
+        }
+      }
+    } catch (cause) {
+      for (const tmp of written) fs.rmSync(tmp, { force: true });
+      throw cause;
+    }
+    for (const p of planned) fs.renameSync(p.tmp, p.file);
+  }
+
+  remove(role: string): void {
+    fs.rmSync(this.fileOf(role), { force: true });
+  }
+
+  /** Drop the whole cache of this GUN (e.g. after the server lost its data). */
+  clear(): void {
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}

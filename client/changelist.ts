@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: Apache-2.0
+// Staged, unpublished changes in `<trust_dir>/tuf/<gun>/changelist/`, in
+// notary 0.7's exact file format so either tool can read the other's:
+//   file name  %020d_%s.change  (Unix nanoseconds, `_`, random UUID); applied in name order;
+//   body       Go encoding/json of {"action","role","type","path","data"} in that
+//              order, `data` = base64 of the payload or null, no trailing newline.
+// Every regular file in the directory counts, as in notary (indexes for
+// `reset -n` are positions in that sorted listing). Writes are atomic: the
+// file is written and fsynced under a temporary name outside the directory,
+// then renamed in, so notary never lists a half-written change.
+// Stricter than notary: an unreadable change file is an error naming the file
+// and how to remove it, not a warning followed by a publish without it.
+
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { DeserializationError, UsageError } from '../shared/errors.js';
+import { decodeBase64Strict } from '../shared/codec/notary-keys.js';
+import { isJSONObject } from '../shared/json/types.js';
+import { parseJson } from '../shared/json/parse.js';
+import { writeFileAtomic } from './atomic-file.js';
+import { goJsonBytes, goJsonString } from './go-json.js';
+import { changelistDir } from './trust-dir.js';
+
+/** Actions and types notary writes (others are read back verbatim). */
+export type ChangeAction = 'create' | 'update' | 'delete';
+export type ChangeType = 'target' | 'delegation' | 'role' | 'witness';
+
+export interface Change {
+  readonly action: string;
+  /** The scope: `targets`, a delegation, or `root`. */
+  readonly role: string;
+  readonly type: string;
+  /** Target name for target changes, role name for root changes, else empty. */
+  readonly path: string;
+  /** Payload (FileMeta JSON, delegation JSON, ...) or null. */
+  readonly data: Buffer | null;
+}
+
+export interface StoredChange extends Change {
+  /** File name inside the changelist directory. */
+  readonly file: string;
+}
+
+/** The Go encoding of a change: struct order, HTML-escaped strings, base64 data. */
+export function encodeChange(c: Change): Buffer {
+  return Buffer.from(
+    `{"action":${goJsonString(c.action)},"role":${goJsonString(c.role)},"type":${goJsonString(c.type)},` +
+      `"path":${goJsonString(c.path)},"data":${goJsonBytes(c.data)}}`,
+    'utf8',
+  );
+}
+
+/**
+ * Parse a change file body as Go's json.Unmarshal into TUFChange would
+ * (member names match case-insensitively; missing strings are empty).
+ * @throws {DeserializationError} naming the file and field.
+ */
+export function parseChange(bytes: Uint8Array, file: string): Change {
+  const doc = parseJson(bytes, `change file ${file}`);
+  if (!isJSONObject(doc)) throw new DeserializationError(file, 'a change must be a JSON object');
+  const get = (name: string): unknown => {
+    for (const [k, v] of Object.entries(doc)) if (k.toLowerCase() === name) return v;
+    return undefined;
+  };
+  const str = (name: string): string => {
+    const v = get(name);
+    if (v === undefined || v === null) return '';
+    if (typeof v !== 'string') throw new DeserializationError(`${file}: ${name}`, 'must be a string');
+    return v;
+  };
+  const rawData = get('data');
+  let data: Buffer | null = null;
+  if (typeof rawData === 'string') data = decodeBase64Strict(rawData, `${file}: data`);
+  else if (rawData !== undefined && rawData !== null) throw new DeserializationError(`${file}: data`, 'must be base64 text or null');
+  return { action: str('action'), role: str('role'), type: str('type'), path: str('path'), data };
+}
+
+let lastNanos = 0n;
+
+/** Unix time in nanoseconds, strictly increasing within this process so changes keep their order. */
+function nowNanos(): bigint {
+  const wall = BigInt(Date.now()) * 1_000_000n + BigInt(Math.floor((performance.now() % 1) * 1e6));
+  lastNanos = wall > lastNanos ? wall : lastNanos + 1n;
+  return lastNanos;
+}
+
+export function changeFileName(nanos: bigint, uuid: string = randomUUID()): string {
+  return `${nanos.toString().padStart(20, '0')}_${uuid}.change`;
+}
+
+export class FileChangelist {
+  constructor(readonly dir: string) {}
+
+  static forGun(trustDir: string, gun: string): FileChangelist {
+    return new FileChangelist(changelistDir(trustDir, gun));
+  }
+
+  /** Regular files of the directory in name order (notary's listing). */
+  fileNames(): string[] {
+    let entries: fs.Dirent[];
+    try {
+      entries = fs.readdirSync(this.dir, { withFileTypes: true });
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw cause;
+    }
+    return entries
+      .filter((e) => !e.isDirectory())
+      .map((e) => e.name)
+      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  }
+
+  /**
+   * All staged changes in the order they will be applied.
+   * @throws {DeserializationError} for a file that is not a change, naming it and its `reset -n` index.
+   */
+  list(): StoredChange[] {
+    return this.fileNames().map((file, index) => {
+      try {
+        return { ...parseChange(fs.readFileSync(path.join(this.dir, file)), file), file };
+      } catch (cause) {
+        if (!(cause instanceof DeserializationError)) throw cause;
+        throw new DeserializationError(
+          file,
+          `change #${index} in ${this.dir} is unreadable (${cause.message}); remove it with \`reset <gun> -n ${index}\``,
+          { cause },
+        );
+      }
+    });
+  }
+
+  /** Stage a change; returns its file name. */
+  add(change: Change): string {
+    const file = changeFileName(nowNanos());
+    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // The temp file sits beside the directory, never in it: notary lists every file there.
+    writeFileAtomic(path.join(this.dir, file), encodeChange(change), path.dirname(this.dir));
+    return file;
+  }
+
+  /**
+   * Remove the changes at the given positions of the sorted listing.
+   * @throws {UsageError} for an index that does not exist (notary ignores it silently).
+   */
+  remove(indexes: readonly number[]): void {
+    const files = this.fileNames();
+    for (const i of indexes) {
+      if (!Number.isInteger(i) || i < 0 || i >= files.length) {
+        throw new UsageError(`there is no change #${i}: ${files.length} change(s) are staged (numbered from 0, see \`status\`)`);
+      }
+    }
+    for (const i of new Set(indexes)) fs.rmSync(path.join(this.dir, files[i]!), { force: true });
+  }
+
+  /** Remove every staged change. */
+  clear(): void {
+    for (const f of this.fileNames()) fs.rmSync(path.join(this.dir, f), { force: true });
+  }
+
+  /** Remove exactly these files (the ones a publish applied), leaving changes staged meanwhile. */
+  removeFiles(files: readonly string[]): void {
+    for (const f of files) fs.rmSync(path.join(this.dir, path.basename(f)), { force: true });
+  }
+}

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: Apache-2.0
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { MetadataCache } from '../../client/cache.js';
+import { changelistDir, gunDir } from '../../client/trust-dir.js';
+import { UsageError } from '../../shared/errors.js';
+import { fixture } from '../support/paths.js';
+
+function tmp(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'signet-cache-'));
+}
+
+describe('MetadataCache', () => {
+  it('reads notary\'s cache layout, delegations below targets/', () => {
+    const cache = new MetadataCache(fixture('trust_dir', 'owner'), 'example.com/app');
+    for (const role of ['root', 'targets', 'snapshot', 'timestamp', 'targets/releases', 'targets/jenkins']) {
+      assert.deepEqual(cache.read(role), fs.readFileSync(fixture('server', `${role}.json`)), role);
+    }
+    assert.equal(cache.read('targets/nope'), null);
+  });
+
+  it('writes exact bytes where notary reads them, atomically, mode 0600', () => {
+    const trust = tmp();
+    const cache = new MetadataCache(trust, 'example.com/app');
+    const bytes = Buffer.from('{"signed":{},"signatures":[]}\u0000\n');
+    cache.write('targets/releases', bytes);
+    const file = path.join(trust, 'tuf', 'example.com', 'app', 'metadata', 'targets', 'releases.json');
+    assert.deepEqual(fs.readFileSync(file), bytes);
+    assert.equal(fs.statSync(file).mode & 0o777, 0o600);
+    assert.deepEqual(fs.readdirSync(path.dirname(file)), ['releases.json'], 'no temp file left');
+    cache.write('targets/releases', Buffer.from('v2'));
+    assert.equal(cache.read('targets/releases')?.toString(), 'v2');
+  });
+
+  it('writeMany replaces all roles, and on failure leaves the old files untouched', () => {
+    const trust = tmp();
+    const cache = new MetadataCache(trust, 'g');
+    cache.writeMany(new Map([['root', Buffer.from('r1')], ['targets', Buffer.from('t1')]]));
+    // a temp file that cannot be created (its name is taken by a directory) fails the batch before any rename
+    fs.mkdirSync(path.join(cache.dir, `snapshot.json.${process.pid}.1.tmp`));
+    assert.throws(() => cache.writeMany(new Map([['targets', Buffer.from('t2')], ['snapshot', Buffer.from('s2')]])));
+    fs.rmdirSync(path.join(cache.dir, `snapshot.json.${process.pid}.1.tmp`));
+    assert.throws(() => cache.writeMany(new Map([['targets', Buffer.from('t2')], ['../x', Buffer.from('s2')]])), UsageError);
+    assert.equal(cache.read('targets')?.toString(), 't1');
+    assert.deepEqual(fs.readdirSync(cache.dir).sort(), ['root.json', 'targets.json']);
+  });
+
+  it('refuses GUNs and roles that would escape the trust directory', () => {
+    const trust = tmp();
+    for (const gun of ['../etc', 'a/../../b', '/abs', 'a//b', 'a\\b', '', 'a/.']) {
+      assert.throws(() => new MetadataCache(trust, gun), UsageError, gun);
+    }
+    const cache = new MetadataCache(trust, 'ok/gun');
+    for (const role of ['../../x', 'targets/../../x', 'targets//a']) assert.throws(() => cache.read(role), UsageError, role);
+  });
+
+  it('maps GUN slashes to directories as notary does', () => {
+    assert.equal(gunDir('/t', 'docker.io/library/alpine'), '/t/tuf/docker.io/library/alpine');
+    assert.equal(changelistDir('/t', 'a/b'), '/t/tuf/a/b/changelist');
+  });
+});
