@@ -40,6 +40,7 @@ export type ErrorCode =
   | 'PASSPHRASE_WRONG'
   | 'KEY_FILE_INVALID'
   | 'TOKEN'
+  | 'KEY_ROLE_INVALID'
   // server storage
   | 'VERSION_CONFLICT'
   | 'STORAGE'
