@@ -41,6 +41,7 @@ export type ErrorCode =
   | 'KEY_FILE_INVALID'
   | 'TOKEN'
   | 'KEY_ROLE_INVALID'
+  | 'KEY_STORE_IO'
   // server storage
   | 'VERSION_CONFLICT'
   | 'STORAGE'
