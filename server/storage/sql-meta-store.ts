@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: Apache-2.0
+// The MetaStore on SQL, shared by PostgreSQL and embedded PGlite. Writes of a
+// GUN are serialised by a transaction-scoped advisory lock on the GUN; the
+// version check runs under that lock and UNIQUE(gun, role, version) is the
+// last guard. Changefeed rows are inserted under one more advisory lock held
+// to commit, so their IDs follow commit order. Subscribers hear about
+// committed changes: locally at once, and (PostgreSQL) from other processes
+// through NOTIFY sent inside the writing transaction.
+
+import { createHash, randomBytes } from 'node:crypto';
+import { StateError, StorageError } from '../../shared/errors.js';
+import type { Change, ChangeListener, ChangeQuery, MetaStore, MetaUpdate, ResetListener, ServerKeyRecord, StoredFile } from './meta-store.js';
+import { DEFAULT_CHANGE_RECORDS, VersionConflictError } from './meta-store.js';
+import type { SqlClient, SqlQueryable } from './sql-client.js';
+import { errorCode, storageErrorFrom } from './sql-errors.js';
+import type { ChangeRow, FileRow, KeyRow } from './sql-rows.js';
+import { CHANGE_COLUMNS, FILE_COLUMNS, KEY_COLUMNS, SHA256_HEX, assertName, isStorableName, isVersion, toChange, toServerKey, toStoredFile } from './sql-rows.js';
+
+/** Advisory lock classes (first int4 key): 'SIGG' per GUN, 'SIGF' for the changefeed. */
+export const GUN_LOCK_CLASS = 0x53494747;
+export const FEED_LOCK_CLASS = 0x53494746;
+/** Takes the write lock of the GUN in $1 until the transaction ends. */
+export const LOCK_GUN_SQL = `SELECT pg_advisory_xact_lock(${GUN_LOCK_CLASS}, hashtext($1))`;
+/** Serialises changefeed inserts of one schema until the transaction ends. */
+export const LOCK_FEED_SQL = `SELECT pg_advisory_xact_lock(${FEED_LOCK_CLASS}, hashtext(current_schema()))`;
+export const DEFAULT_CHANNEL = 'signet_changes';
+// NOTIFY payloads are limited to 8000 bytes; a longer GUN is announced as "reset all".
+const MAX_NOTIFY_BYTES = 7900;
+
+interface Subscriber {
+  readonly onChange: ChangeListener;
+  readonly onReset: ResetListener | undefined;
+}
+
+export interface SqlMetaStoreOptions {
+  /** NOTIFY channel (PostgreSQL); one per schema so stores of different schemas do not hear each other. */
+  readonly channel?: string;
+}
+
+export class SqlMetaStore implements MetaStore {
+  readonly #client: SqlClient;
+  readonly #channel: string;
+  /** Tags our own NOTIFY payloads: this instance already told its subscribers. */
+  readonly #instanceId = randomBytes(8).toString('hex');
+  readonly #subscribers = new Set<Subscriber>();
+  #listening: Promise<unknown> | undefined;
+  #stopListening: (() => Promise<void>) | undefined;
+  #inFlight = 0;
+  #drained: (() => void) | undefined;
+  #closed: Promise<void> | undefined;
+
+  /** Wraps a migrated client; use openStore() to get one. */
+  constructor(client: SqlClient, options: SqlMetaStoreOptions = {}) {
+    this.#client = client;
+    this.#channel = options.channel ?? DEFAULT_CHANNEL;
+  }
+
+  /** Where the data lives, without secrets (for logs). */
+  get location(): string {
+    return this.#client.location;
+  }
+
+  async updateMany(gun: string, updates: readonly MetaUpdate[]): Promise<void> {
+    assertName('gun', gun);
+    const seen = new Map<string, number>();
+    for (const u of updates) {
+      assertName('role', u.role);
+      if (!isVersion(u.version)) throw new StateError(`version of ${u.role} must be a non-negative safe integer, got ${u.version}`);
+      if (!Buffer.isBuffer(u.data)) throw new StateError(`data of ${u.role} must be a Buffer`);
+      const earlier = seen.get(u.role);
+      if (earlier !== undefined) {
+        // Stricter than Notary, which accepts one role at two versions: a publish holds each role once.
+        throw new VersionConflictError(u.role, u.version, { reason: `${u.role} appears twice in one update (versions ${earlier} and ${u.version}); send each role once` });
+      }
+      seen.set(u.role, u.version);
+    }
+    if (updates.length === 0) return;
+    const rows = updates.map((u) => ({ ...u, sha256: createHash('sha256').update(u.data).digest('hex') }));
+
+    await this.#run(`store an update of ${gun}`, async () => {
+      try {
+        await this.#client.transaction(async (tx) => {
+          await tx.query(LOCK_GUN_SQL, [gun]);
+          const roles = rows.map((r) => r.role);
+          const stored = await tx.query<{ role: string; version: number | string }>(
+            `SELECT role, max(version) AS version FROM tuf_files WHERE gun = $1 AND role IN (${roles.map((_, i) => `$${i + 2}`).join(', ')}) GROUP BY role`,
+            [gun, ...roles],
+          );
+          const current = new Map(stored.rows.map((r) => [r.role, Number(r.version)]));
+          for (const r of rows) {
+            const have = current.get(r.role);
+            if (have !== undefined && r.version <= have) throw new VersionConflictError(r.role, r.version);
+          }
+          const params: unknown[] = [gun];
+          const values = rows.map((r) => {
+            params.push(r.role, r.version, r.data, r.sha256);
+            const n = params.length;
+            return `($1, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
+          });
+          await tx.query(`INSERT INTO tuf_files (gun, role, version, data, sha256) VALUES ${values.join(', ')}`, params);
+          const timestamp = rows.find((r) => r.role === 'timestamp');
+          if (timestamp !== undefined) await this.#recordChange(tx, gun, timestamp.version, timestamp.sha256, 'update');
+          await this.#notify(tx, gun);
+        });
+      } catch (err) {
+        // The lock makes this unreachable for Signet writers; it still guards against any other writer.
+        if (errorCode(err) === '23505') {
+          const first = rows[0]!;
+          throw new VersionConflictError(first.role, first.version, { cause: err, reason: `another publish of ${gun} stored the same versions first; fetch the latest metadata and publish again` });
+        }
+        throw err;
+      }
+    });
+    this.#emit(gun);
+  }
+
+  async getCurrent(gun: string, role: string): Promise<StoredFile | null> {
+    if (!isStorableName(gun) || !isStorableName(role)) return null;
+    return this.#one(`read the current ${role} of ${gun}`, `SELECT ${FILE_COLUMNS} FROM tuf_files WHERE gun = $1 AND role = $2 ORDER BY version DESC LIMIT 1`, [gun, role]);
+  }
+
+  async getByVersion(gun: string, role: string, version: number): Promise<StoredFile | null> {
+    if (!isStorableName(gun) || !isStorableName(role) || !isVersion(version)) return null;
+    return this.#one(`read ${role} version ${version} of ${gun}`, `SELECT ${FILE_COLUMNS} FROM tuf_files WHERE gun = $1 AND role = $2 AND version = $3`, [gun, role, version]);
+  }
+
+  async getByChecksum(gun: string, role: string, sha256: string): Promise<StoredFile | null> {
+    // Notary matches lower-case hex only; anything else cannot be stored, so it is not found.
+    if (!isStorableName(gun) || !isStorableName(role) || typeof sha256 !== 'string' || !SHA256_HEX.test(sha256)) return null;
+    return this.#one(
+      `read ${role} by checksum of ${gun}`,
+      `SELECT ${FILE_COLUMNS} FROM tuf_files WHERE gun = $1 AND role = $2 AND sha256 = $3 ORDER BY version DESC LIMIT 1`,
+      [gun, role, sha256],
+    );
+  }
+
+  async deleteGun(gun: string): Promise<boolean> {
+    if (!isStorableName(gun)) return false;
+    const deleted = await this.#run(`delete ${gun}`, () =>
+      this.#client.transaction(async (tx) => {
+        await tx.query(LOCK_GUN_SQL, [gun]);
+        // Exact match: Notary's memory store deletes every GUN with this prefix; we do not.
+        const res = await tx.query('DELETE FROM tuf_files WHERE gun = $1', [gun]);
+        if (res.rowCount === 0) return false;
+        await this.#recordChange(tx, gun, 0, '', 'deletion');
+        await this.#notify(tx, gun);
+        return true;
+      }),
+    );
+    if (deleted) this.#emit(gun);
+    return deleted;
+  }
+
+  async getChanges(query: ChangeQuery): Promise<Change[]> {
+    const { gun, changeId } = query;
+    if (!Number.isSafeInteger(changeId) || !Number.isSafeInteger(query.records)) {
+      throw new StateError(`changeId and records must be integers, got ${changeId} and ${query.records}`);
+    }
+    if (gun !== undefined && !isStorableName(gun)) return [];
+    const records = query.records === 0 ? DEFAULT_CHANGE_RECORDS : Math.abs(query.records);
+    // Notary: a negative change ID means "from the newest", which only makes sense backwards.
+    const backwards = query.records < 0 || changeId < 0;
+    const params: unknown[] = [records];
+    const where: string[] = [];
+    if (gun !== undefined) where.push(`gun = $${params.push(gun)}`);
+    if (!backwards) where.push(`id > $${params.push(changeId)}`);
+    else if (changeId > 0) where.push(`id < $${params.push(changeId)}`);
+    const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+    const sql = backwards
+      ? `SELECT * FROM (SELECT ${CHANGE_COLUMNS} FROM changefeed ${filter} ORDER BY changefeed.id DESC LIMIT $1) AS newest ORDER BY id::bigint ASC`
+      : `SELECT ${CHANGE_COLUMNS} FROM changefeed ${filter} ORDER BY changefeed.id ASC LIMIT $1`;
+    const res = await this.#run('read the changefeed', () => this.#client.query<ChangeRow>(sql, params));
+    return res.rows.map(toChange);
+  }
+
+  async getServerKeys(gun: string, role: 'timestamp' | 'snapshot'): Promise<ServerKeyRecord[]> {
+    if (!isStorableName(gun)) return [];
+    const res = await this.#run(`read the ${role} keys of ${gun}`, () =>
+      this.#client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM server_keys WHERE gun = $1 AND role = $2 ORDER BY id ASC`, [gun, role]),
+    );
+    return res.rows.map(toServerKey);
+  }
+
+  async addServerKey(record: Omit<ServerKeyRecord, 'createdAt'>): Promise<void> {
+    assertName('gun', record.gun);
+    assertName('key ID', record.keyId);
+    if (record.role !== 'timestamp' && record.role !== 'snapshot') throw new StateError(`server keys are for timestamp or snapshot, not ${String(record.role)}`);
+    if (!Buffer.isBuffer(record.encryptedPrivate) || record.encryptedPrivate.length === 0) throw new StateError('encryptedPrivate must be a non-empty Buffer (the encrypted private key)');
+    await this.#run(`store a ${record.role} key of ${record.gun}`, async () => {
+      try {
+        await this.#client.query(
+          'INSERT INTO server_keys (gun, role, key_id, key_type, public_value, encrypted_private) VALUES ($1, $2, $3, $4, $5, $6)',
+          [record.gun, record.role, record.keyId, record.keyType, record.publicValue, record.encryptedPrivate],
+        );
+      } catch (err) {
+        if (errorCode(err) === '23505') throw new StorageError('STORAGE', `key ${record.keyId} is already stored for ${record.gun}; generate a new key`, { cause: err });
+        throw err;
+      }
+    });
+  }
+
+  async subscribe(onChange: ChangeListener, onReset?: ResetListener): Promise<() => void> {
+    this.#assertOpen('subscribe to changes');
+    const sub: Subscriber = { onChange, onReset };
+    this.#subscribers.add(sub);
+    const listen = this.#client.listen?.bind(this.#client);
+    if (listen !== undefined && this.#listening === undefined) {
+      this.#listening = listen(this.#channel, (payload) => this.#onNotify(payload), () => this.#reset()).then(
+        (stop) => {
+          this.#stopListening = stop;
+        },
+        (err: unknown) => {
+          this.#listening = undefined;
+          throw storageErrorFrom(err, 'listen for changes', this.#client.location, this.#client.configHint);
+        },
+      );
+    }
+    try {
+      await this.#listening;
+    } catch (err) {
+      this.#subscribers.delete(sub);
+      throw err;
+    }
+    return () => {
+      this.#subscribers.delete(sub);
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.#run('check the database', () => this.#client.query('SELECT 1 FROM tuf_files LIMIT 1'));
+  }
+
+  /** Waits for operations in flight, refuses new ones, then closes the database. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+      await this.#listening?.catch(() => undefined);
+      await this.#stopListening?.();
+      this.#subscribers.clear();
+      await this.#client.close();
+    })();
+    return this.#closed;
+  }
+
+  async #one(operation: string, sql: string, params: readonly unknown[]): Promise<StoredFile | null> {
+    const res = await this.#run(operation, () => this.#client.query<FileRow>(sql, params));
+    const row = res.rows[0];
+    return row === undefined ? null : toStoredFile(row);
+  }
+
+  async #recordChange(tx: SqlQueryable, gun: string, version: number, sha256: string, category: Change['category']): Promise<void> {
+    await tx.query(LOCK_FEED_SQL);
+    await tx.query('INSERT INTO changefeed (gun, version, sha256, category) VALUES ($1, $2, $3, $4)', [gun, version, sha256, category]);
+  }
+
+  /** NOTIFY inside the transaction: PostgreSQL delivers it only if the transaction commits. */
+  async #notify(tx: SqlQueryable, gun: string): Promise<void> {
+    if (this.#client.listen === undefined) return;
+    const payload = Buffer.byteLength(gun) > MAX_NOTIFY_BYTES ? `${this.#instanceId}!` : `${this.#instanceId}:${gun}`;
+    await tx.query('SELECT pg_notify($1, $2)', [this.#channel, payload]);
+  }
+
+  #onNotify(payload: string): void {
+    const from = payload.slice(0, this.#instanceId.length);
+    if (from === this.#instanceId) return; // told our subscribers at commit already
+    const rest = payload.slice(this.#instanceId.length);
+    if (rest.startsWith(':')) this.#emit(rest.slice(1));
+    else this.#reset();
+  }
+
+  #emit(gun: string): void {
+    for (const sub of this.#subscribers) {
+      try {
+        sub.onChange(gun);
+      } catch {
+        // A failing cache callback must not fail the write that already committed, nor starve other subscribers.
+      }
+    }
+  }
+
+  #reset(): void {
+    for (const sub of this.#subscribers) {
+      try {
+        sub.onReset?.();
+      } catch {
+        // as in #emit
+      }
+    }
+  }
+
+  #assertOpen(operation: string): void {
+    if (this.#closed !== undefined) throw new StorageError('STORAGE', `cannot ${operation}: the store is closed (the server is shutting down)`);
+  }
+
+  async #run<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+    this.#assertOpen(operation);
+    this.#inFlight++;
+    try {
+      return await fn();
+    } catch (err) {
+      throw storageErrorFrom(err, operation, this.#client.location, this.#client.configHint);
+    } finally {
+      if (--this.#inFlight === 0) this.#drained?.();
+    }
+  }
+}
