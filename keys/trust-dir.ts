@@ -1,0 +1,142 @@
+// SPDX-License-Identifier: Apache-2.0
+// Where key files live in a Notary trust_dir, and how they are written.
+//   private/<canonical-id>.key                      current layout (0.4+)
+//   private/root_keys/<id>_root.key                 legacy, role from the name
+//   private/tuf_keys/<gun path>/<id>_<role>.key     legacy, gun from the directories
+// Legacy files are read in place (see file-store.ts for why they are not
+// migrated eagerly). Writes are atomic: a 0600 temp file in the same
+// directory, fsync, rename, fsync of the directory; directories are 0700.
+
+import { randomBytes } from 'node:crypto';
+import type { Dirent } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { KeyStoreError } from '../shared/errors.js';
+import { MAX_KEY_FILE_BYTES } from './key-file.js';
+
+export const KEY_ID_RE = /^[0-9a-f]{64}$/;
+const LEGACY_NAME_RE = /^([0-9a-f]{64})_([A-Za-z0-9_.-]+)\.key$/;
+
+export interface KeyFileEntry {
+  readonly keyId: string;
+  readonly path: string;
+  /** Role and gun implied by a legacy path; the file's headers take precedence. */
+  readonly legacy?: { readonly role: string; readonly gun?: string };
+}
+
+function ioError(what: string, p: string, cause: unknown): KeyStoreError {
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? 'error';
+  return new KeyStoreError('KEY_STORE_IO', `cannot ${what} ${p} (${code}); check that the trust directory exists and belongs to you`, { cause });
+}
+
+async function readDir(dir: string): Promise<Dirent[]> {
+  try {
+    return await fs.readdir(dir, { withFileTypes: true });
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw ioError('list', dir, cause);
+  }
+}
+
+/** Every key file under `privateDir`, current layout first. */
+export async function scanKeyFiles(privateDir: string): Promise<KeyFileEntry[]> {
+  const out: KeyFileEntry[] = [];
+  for (const e of await readDir(privateDir)) {
+    const m = /^([0-9a-f]{64})\.key$/.exec(e.name);
+    if (m !== null && e.isFile()) out.push({ keyId: m[1]!, path: path.join(privateDir, e.name) });
+  }
+  const rootDir = path.join(privateDir, 'root_keys');
+  for (const e of await readDir(rootDir)) {
+    const m = LEGACY_NAME_RE.exec(e.name);
+    if (m !== null && m[2] === 'root' && e.isFile()) out.push({ keyId: m[1]!, path: path.join(rootDir, e.name), legacy: { role: 'root' } });
+  }
+  const tufDir = path.join(privateDir, 'tuf_keys');
+  const walk = async (dir: string, depth: number): Promise<void> => {
+    if (depth > 16) return;
+    for (const e of await readDir(dir)) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) await walk(p, depth + 1);
+      const m = LEGACY_NAME_RE.exec(e.name);
+      if (m === null || !e.isFile()) continue;
+      const gun = path.relative(tufDir, dir).split(path.sep).join('/');
+      out.push({ keyId: m[1]!, path: p, legacy: { role: m[2]!, ...(gun === '' ? {} : { gun }) } });
+    }
+  };
+  await walk(tufDir, 0);
+  return out;
+}
+
+/** Reads a key file, refusing oversized ones before loading them. */
+export async function readKeyFileBytes(p: string, keyId: string): Promise<Buffer> {
+  let fh: fs.FileHandle;
+  try {
+    fh = await fs.open(p, 'r');
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new KeyStoreError('KEY_NOT_FOUND', `key ${keyId} disappeared from ${p}`);
+    throw ioError('read', p, cause);
+  }
+  try {
+    const { size } = await fh.stat();
+    if (size > MAX_KEY_FILE_BYTES) throw new KeyStoreError('KEY_FILE_INVALID', `${p} is ${size} bytes, too large to be a key file; remove it`);
+    return await fh.readFile();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Creates `dir` (and missing parents) with mode 0700. Existing directories are left as they are. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (cause) {
+    throw ioError('create', dir, cause);
+  }
+}
+
+/**
+ * Writes an encrypted key file atomically with mode 0600.
+ * SECURITY: refuses anything that is not an `ENCRYPTED PRIVATE KEY` block, so
+ * no code path can put an unencrypted key on disk.
+ */
+export async function writeKeyFileAtomic(dest: string, pemText: string): Promise<void> {
+  if (!pemText.startsWith('-----BEGIN ENCRYPTED PRIVATE KEY-----\n')) {
+    throw new KeyStoreError('KEY_FILE_INVALID', `refusing to write ${dest}: only encrypted key files are written`);
+  }
+  const dir = path.dirname(dest);
+  await ensurePrivateDir(dir);
+  // The temp name does not end in .key, so a crash never leaves a file Notary would list.
+  const tmp = path.join(dir, `.${path.basename(dest)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const fh = await fs.open(tmp, 'wx', 0o600);
+    try {
+      await fh.chmod(0o600);
+      await fh.writeFile(pemText, 'utf8');
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.rename(tmp, dest);
+  } catch (cause) {
+    await fs.rm(tmp, { force: true });
+    throw ioError('write', dest, cause);
+  }
+  try {
+    const d = await fs.open(dir, 'r');
+    try {
+      await d.sync();
+    } finally {
+      await d.close();
+    }
+  } catch {
+    // Directory fsync is best effort (unsupported on some filesystems); the rename already happened.
+  }
+}
+
+/** Deletes a key file; ENOENT is not an error (someone else removed it). */
+export async function removeKeyFile(p: string): Promise<void> {
+  try {
+    await fs.rm(p);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('remove', p, cause);
+  }
+}
