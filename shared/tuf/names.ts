@@ -22,10 +22,9 @@ function delegationNameProblem(name: string): string | null {
   if (!name.startsWith('targets/')) return 'must start with "targets/"';
   if (!DELEGATION_CHARS.test(name)) return 'may contain only lower-case letters, digits, "-", "_" and "/"';
   if (name.length > MAX_ROLE_NAME_BYTES) return `must be shorter than ${MAX_ROLE_NAME_BYTES + 1} bytes`;
-  // Go's path.Clean(name) == name: no empty segment (`//`, trailing `/`) and no `.`/`..` segment.
-  if (name.split('/').some((s) => s === '' || s === '.' || s === '..')) {
-    return 'must be a clean path (no empty, "." or ".." segments, no trailing "/")';
-  }
+  // Go's path.Clean(name) == name. `.` is outside the character set, so only
+  // empty segments (`//`, a trailing `/`) remain to refuse.
+  if (name.split('/').includes('')) return 'must be a clean path (no "//", no trailing "/")';
   return null;
 }
 
