@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+// Which server key is active for a GUN and role (notary's GetOrCreate*Key and
+// Rotate*Key), on top of any ServerSigner:
+//   - a key listed for the role in the current root that the signer holds wins;
+//   - otherwise the newest held key (so `POST <role>.key` followed by
+//     `GET <role>.key` agree before the root lists it);
+//   - otherwise a new key is created. Unlike notary, which creates a key on
+//     every such call, repeated and concurrent calls converge on one key.
+// Race safety: calls for one GUN/role are serialised in this process, and
+// after creating a key the list is read again and its newest key returned,
+// so callers that raced across processes agree once both rows are committed.
+
+import type { PublicKey, Signer } from '../../shared/tuf/model.js';
+import type { ServerRole, ServerSigner } from './server-signer.js';
+
+export interface ServerKeys {
+  /**
+   * The active key for the role. `rootKeyIds` are the key IDs the current root lists for the role
+   * (empty when there is no root yet).
+   */
+  getOrCreateKey(gun: string, role: ServerRole, rootKeyIds: readonly string[]): Promise<PublicKey>;
+  /** Always a new key; it becomes the one used for signing once a root listing it is published. */
+  rotateKey(gun: string, role: ServerRole): Promise<PublicKey>;
+  /** A signer for the first of `rootKeyIds` the server holds, or null when it holds none of them. */
+  signerFor(gun: string, role: ServerRole, rootKeyIds: readonly string[]): Promise<Signer | null>;
+}
+
+export function createServerKeys(signer: ServerSigner): ServerKeys {
+  const queues = new Map<string, Promise<unknown>>();
+
+  // Serialise work per GUN/role; the map entry is dropped when the queue drains.
+  function serialised<T>(gun: string, role: ServerRole, work: () => Promise<T>): Promise<T> {
+    const k = `${gun}\0${role}`;
+    const previous = queues.get(k) ?? Promise.resolve();
+    const run = previous.then(work, work);
+    const tail = run.catch(() => undefined);
+    queues.set(k, tail);
+    void tail.then(() => {
+      if (queues.get(k) === tail) queues.delete(k);
+    });
+    return run;
+  }
+
+  async function heldListed(gun: string, role: ServerRole, rootKeyIds: readonly string[]): Promise<PublicKey | null> {
+    if (rootKeyIds.length === 0) return null;
+    const held = await signer.listKeys(gun, role);
+    for (const id of rootKeyIds) {
+      const key = held.find((h) => h.publicKey.id === id);
+      if (key !== undefined) return key.publicKey;
+    }
+    return null;
+  }
+
+  async function newest(gun: string, role: ServerRole): Promise<PublicKey | null> {
+    const held = await signer.listKeys(gun, role);
+    return held.at(-1)?.publicKey ?? null;
+  }
+
+  return {
+    getOrCreateKey(gun, role, rootKeyIds) {
+      return serialised(gun, role, async () => {
+        const listed = await heldListed(gun, role, rootKeyIds);
+        if (listed !== null) return listed;
+        const existing = await newest(gun, role);
+        if (existing !== null) return existing;
+        const created = await signer.createKey(gun, role);
+        // Another server may have created one at the same moment: answer what the store now says.
+        return (await newest(gun, role)) ?? created;
+      });
+    },
+
+    rotateKey(gun, role) {
+      return serialised(gun, role, () => signer.createKey(gun, role));
+    },
+
+    async signerFor(gun, role, rootKeyIds) {
+      for (const id of rootKeyIds) {
+        const s = await signer.getSigner(gun, role, id);
+        if (s !== null) return s;
+      }
+      return null;
+    },
+  };
+}
