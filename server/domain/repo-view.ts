@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: Apache-2.0
+// Read-through view of one GUN's stored metadata during a single operation:
+// each role is read from the store at most once and parsed at most once, so
+// every step of a publish judges the same bytes.
+
+import { StorageError, TrustError } from '../../shared/errors.js';
+import type { SignedOf } from '../../shared/codec/codec.js';
+import type { NotaryCodec } from '../../shared/codec/notary.js';
+import type { Envelope, SignedType } from '../../shared/tuf/model.js';
+import type { MetaStore, StoredFile } from '../storage/meta-store.js';
+
+/** A role's exact bytes and their parse, from the update or from the store. */
+export interface LoadedRole<T extends SignedType> {
+  readonly role: string;
+  readonly data: Buffer;
+  readonly envelope: Envelope<SignedOf<T>>;
+  readonly source: 'upload' | 'store';
+}
+
+export class RepoView {
+  private readonly files = new Map<string, Promise<StoredFile | null>>();
+
+  constructor(
+    private readonly store: MetaStore,
+    private readonly codec: NotaryCodec,
+    readonly gun: string,
+  ) {}
+
+  /** The current stored file of a role, or null. */
+  file(role: string): Promise<StoredFile | null> {
+    let p = this.files.get(role);
+    if (p === undefined) {
+      p = this.store.getCurrent(this.gun, role);
+      this.files.set(role, p);
+    }
+    return p;
+  }
+
+  /**
+   * The current stored metadata of a role, parsed, or null when there is none.
+   * @throws {StorageError} when stored bytes do not parse (they were checked on upload, so the store is damaged).
+   */
+  async load<T extends SignedType>(role: string, type: T): Promise<LoadedRole<T> | null> {
+    const f = await this.file(role);
+    if (f === null) return null;
+    return { role, data: f.data, envelope: this.parseStored(role, f.data, type), source: 'store' };
+  }
+
+  /** Parse stored bytes of `role` (any version). @throws {StorageError} when they do not parse. */
+  parseStored<T extends SignedType>(role: string, data: Buffer, type: T): Envelope<SignedOf<T>> {
+    try {
+      return this.codec.parse(data, type, { roleName: role });
+    } catch (cause) {
+      if (!(cause instanceof TrustError)) throw cause;
+      throw new StorageError('STORAGE', `stored ${role} metadata of ${this.gun} no longer parses; the database was altered: restore it or delete the repository`, { cause });
+    }
+  }
+}
