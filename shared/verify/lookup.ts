@@ -71,19 +71,19 @@ function walk(
     }
   };
   for (let scope = queue.shift(); scope !== undefined; scope = queue.shift()) {
+    // An ancestor of the requested subtree is passed through without being visited.
+    const passThrough = subtree.startsWith(`${scope.role}/`);
+    if (!passThrough) {
+      if (!isInSubtree(scope.role, subtree) || skip.includes(scope.role)) continue;
+      // Decided before touching the role's metadata, so a lazy source never fetches roles that cannot match.
+      if (targetName !== undefined && !isTargetInScope(targetName, scope)) continue;
+    }
     const meta = source(scope.role);
     if (meta === undefined) continue;
     if (++visited > limits.maxRolesVisited) {
       throw new RepositoryError('BAD_DELEGATION', `searching targets visited more than ${limits.maxRolesVisited} roles; the repository's delegation tree is too large to search`);
     }
-    if (subtree.startsWith(`${scope.role}/`)) {
-      // An ancestor of the requested subtree: pass through without visiting.
-      enqueueChildren(meta, scope);
-      continue;
-    }
-    if (!isInSubtree(scope.role, subtree) || skip.includes(scope.role)) continue;
-    if (targetName !== undefined && !isTargetInScope(targetName, scope)) continue;
-    if (visit(meta, scope)) return;
+    if (!passThrough && visit(meta, scope)) return;
     enqueueChildren(meta, scope);
   }
 }
