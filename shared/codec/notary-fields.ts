@@ -85,7 +85,14 @@ export function parseNotaryKey(json: unknown, field: string): PublicKey {
     throw new DeserializationError(at(field, 'keyval.private'), 'must be null: public metadata must not contain private key material');
   }
   const publicValue = expectString(own(keyval, 'public'), at(field, 'keyval.public'));
-  return makeNotaryPublicKey(keyType, publicValue, at(field, 'keyval.public'));
+  try {
+    return makeNotaryPublicKey(keyType, publicValue, at(field, 'keyval.public'));
+  } catch (cause) {
+    if (cause instanceof DeserializationError) throw cause;
+    // node:crypto throws plain Errors for some corrupt inputs (e.g. a certificate
+    // whose SubjectPublicKeyInfo does not decode); untrusted input must not escape as those.
+    throw new DeserializationError(at(field, 'keyval.public'), `holds a ${keyType} key that cannot be decoded`, { cause });
+  }
 }
 
 /**

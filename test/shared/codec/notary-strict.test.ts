@@ -147,6 +147,11 @@ describe('root', () => {
   test('a key whose public value is not base64 is refused with its path', () => {
     assertRejects(() => parseRoot(mutate(ROOT, (d) => (d.signed.keys[TARGETS_KEY].keyval.public = 'not base64!'))), `signed.keys.${TARGETS_KEY}.keyval.public`);
   });
+  test('a certificate whose public key does not decode is a DeserializationError, not a crypto Error', () => {
+    const b = Buffer.from(readFixture(ROOT));
+    b[1159] = 0x30; // inside the root certificate's SubjectPublicKeyInfo (found by the property test)
+    assertRejects(() => parseRoot(b), 'signed.keys.efb000413ad5ca5493e0553395ada497db84ac22a4b371ffadd9096506e9e01a.keyval.public', 'INVALID_FIELD', /cannot be decoded/);
+  });
   test('consistent_snapshot must be a boolean when present', () => {
     assertRejects(() => parseRoot(mutate(ROOT, (d) => (d.signed.consistent_snapshot = 'false'))), 'signed.consistent_snapshot');
   });
