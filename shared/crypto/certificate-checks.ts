@@ -1,0 +1,166 @@
+// SPDX-License-Identifier: Apache-2.0
+// Whether a certificate may serve as a Notary key. The rules are notary 0.7's
+// (trustpinning/certs.go validRootLeafCerts + MatchCNToGun, parseAllCerts'
+// leaf rule, tuf/utils/x509.go ValidateCertificate), made stricter where
+// notary is lax:
+//   - notary refuses only SHA-1 signature algorithms; we accept only SHA-256 or
+//     stronger (RSA PKCS#1 v1.5, RSA-PSS with SHA-2 parameters, ECDSA) and
+//     Ed25519, so MD5/MD2 or unknown algorithms fail too;
+//   - the certified key must be ECDSA on a NIST curve or RSA ≥ 2048 (notary
+//     would keep other keys and fail later when they verify nothing);
+//   - inner and outer signature algorithms must agree (Go's parser checks it).
+// CA-ness is read from BasicConstraints as Go does (IsCA = cA), not from
+// node's X509Certificate.ca, which also consults KeyUsage.
+// Each check returns the reason a certificate is unusable, or null.
+
+import type { X509Certificate } from 'node:crypto';
+import { id_sha256, id_sha384, id_sha512, RsaSaPssParams } from '@peculiar/asn1-rsa';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { BasicConstraints, Certificate, id_ce_basicConstraints } from '@peculiar/asn1-x509';
+import { curveBits, MIN_RSA_BITS } from './key-object.js';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+const OID_COMMON_NAME = '2.5.4.3';
+const OID_RSASSA_PSS = '1.2.840.113549.1.1.10';
+
+const ACCEPTED_SIGNATURE_ALGORITHMS: Readonly<Record<string, string>> = Object.freeze({
+  '1.2.840.113549.1.1.11': 'sha256WithRSAEncryption',
+  '1.2.840.113549.1.1.12': 'sha384WithRSAEncryption',
+  '1.2.840.113549.1.1.13': 'sha512WithRSAEncryption',
+  '1.2.840.10045.4.3.2': 'ecdsa-with-SHA256',
+  '1.2.840.10045.4.3.3': 'ecdsa-with-SHA384',
+  '1.2.840.10045.4.3.4': 'ecdsa-with-SHA512',
+  '1.3.101.112': 'Ed25519',
+});
+
+const SHA1_SIGNATURE_ALGORITHMS: Readonly<Record<string, string>> = Object.freeze({
+  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
+  '1.3.14.3.2.29': 'sha1WithRSA (OIW)',
+  '1.2.840.10040.4.3': 'dsa-with-SHA1',
+  '1.2.840.10045.4.1': 'ecdsa-with-SHA1',
+});
+
+const SHA2_HASHES = new Set([id_sha256, id_sha384, id_sha512]);
+
+interface ParsedCertificate {
+  readonly commonName: string | null;
+  readonly isCa: boolean;
+  readonly signatureProblem: string | null;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
+}
+
+function signatureProblem(cert: Certificate): string | null {
+  const outer = cert.signatureAlgorithm;
+  const inner = cert.tbsCertificate.signature;
+  if (!Buffer.from(AsnConvert.serialize(outer)).equals(Buffer.from(AsnConvert.serialize(inner)))) {
+    return 'certificate has different inner and outer signature algorithms; it is malformed';
+  }
+  const oid = outer.algorithm;
+  const sha1 = SHA1_SIGNATURE_ALGORITHMS[oid];
+  if (sha1 !== undefined) return `certificate is signed with SHA-1 (${sha1}); reissue it with SHA-256`;
+  if (ACCEPTED_SIGNATURE_ALGORITHMS[oid] !== undefined) return null;
+  if (oid === OID_RSASSA_PSS && outer.parameters) {
+    // Absent PSS parameters mean SHA-1, so only explicit SHA-2 parameters pass.
+    try {
+      const params = AsnConvert.parse(outer.parameters, RsaSaPssParams);
+      if (SHA2_HASHES.has(params.hashAlgorithm.algorithm)) return null;
+    } catch {
+      // fall through to the refusal below
+    }
+    return 'certificate is signed with RSA-PSS over SHA-1 or with unreadable parameters; reissue it with SHA-256';
+  }
+  return `certificate signature algorithm ${oid} is not accepted; reissue it with ECDSA or RSA over SHA-256`;
+}
+
+function parse(x509: X509Certificate): ParsedCertificate | string {
+  let cert: Certificate;
+  try {
+    cert = AsnConvert.parse(x509.raw, Certificate);
+  } catch {
+    return 'certificate DER does not parse as X.509';
+  }
+  let commonName: string | null = null;
+  // Go keeps the last CN attribute of the subject.
+  for (const rdn of cert.tbsCertificate.subject) {
+    for (const atv of rdn) if (atv.type === OID_COMMON_NAME) commonName = atv.value.toString();
+  }
+  let isCa = false;
+  for (const ext of cert.tbsCertificate.extensions ?? []) {
+    if (ext.extnID !== id_ce_basicConstraints) continue;
+    try {
+      isCa = AsnConvert.parse(ext.extnValue, BasicConstraints).cA;
+    } catch {
+      return 'certificate has an unreadable BasicConstraints extension';
+    }
+  }
+  const { notBefore, notAfter } = cert.tbsCertificate.validity;
+  return { commonName, isCa, signatureProblem: signatureProblem(cert), notBefore: notBefore.getTime(), notAfter: notAfter.getTime() };
+}
+
+function keyProblem(x509: X509Certificate): string | null {
+  const key = x509.publicKey;
+  if (key.asymmetricKeyType === 'rsa') {
+    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+    return bits >= MIN_RSA_BITS ? null : `certificate holds an RSA key of ${bits} bits; at least ${MIN_RSA_BITS} are required`;
+  }
+  if (key.asymmetricKeyType === 'ec') {
+    const curve = key.asymmetricKeyDetails?.namedCurve ?? 'unknown';
+    return curveBits(curve) !== undefined ? null : `certificate holds an EC key on curve ${curve}; use P-256, P-384 or P-521`;
+  }
+  return `certificate holds a ${key.asymmetricKeyType ?? 'unknown'} key; Notary certificate keys must be ECDSA or RSA`;
+}
+
+/** Checks shared by root and delegation certificates (ValidateCertificate with checkExpiry=false). */
+function basicProblem(x509: X509Certificate, parsed: ParsedCertificate): string | null {
+  if (parsed.notBefore.getTime() > parsed.notAfter.getTime()) {
+    return `certificate validity window is invalid: notBefore ${parsed.notBefore.toISOString()} is after notAfter ${parsed.notAfter.toISOString()}`;
+  }
+  return parsed.signatureProblem ?? keyProblem(x509);
+}
+
+/**
+ * Notary's CN rule for root certificates: equal to the GUN, or ending in `*`
+ * with the part before the trailing asterisks a prefix of the GUN.
+ */
+export function matchCommonNameToGun(commonName: string, gun: string): boolean {
+  if (commonName.endsWith('*')) return gun.startsWith(commonName.replace(/\*+$/, ''));
+  return commonName === gun;
+}
+
+/**
+ * Why `cert` cannot be a root key certificate of `gun` at `now`, or null when it can:
+ * non-CA leaf, CN matching the GUN, valid window with notBefore ≤ now + 1 day
+ * (notary's clock-skew allowance) and notAfter ≥ now, SHA-256+ signature,
+ * ECDSA or RSA ≥ 2048 key.
+ */
+export function checkRootCertificate(cert: X509Certificate, gun: string, now: Date): string | null {
+  const parsed = parse(cert);
+  if (typeof parsed === 'string') return parsed;
+  if (parsed.isCa) return 'certificate is a CA certificate (BasicConstraints CA:TRUE); a root key needs a leaf certificate';
+  if (parsed.commonName === null) return `certificate has no common name; it must be the GUN ${JSON.stringify(gun)}`;
+  if (!matchCommonNameToGun(parsed.commonName, gun)) {
+    return `certificate common name ${JSON.stringify(parsed.commonName)} does not match GUN ${JSON.stringify(gun)}`;
+  }
+  const problem = basicProblem(cert, parsed);
+  if (problem !== null) return problem;
+  if (parsed.notBefore.getTime() > now.getTime() + DAY_MS) {
+    return `certificate is not valid until ${parsed.notBefore.toISOString()}, more than a day after ${now.toISOString()}; check the clock`;
+  }
+  if (now.getTime() > parsed.notAfter.getTime()) {
+    return `certificate expired at ${parsed.notAfter.toISOString()}; rotate the root key`;
+  }
+  return null;
+}
+
+/**
+ * Why `cert` cannot be a delegation key certificate, or null. As in notary,
+ * expiry is not checked (the delegation role's own expiry governs) and CA
+ * certificates are allowed; the validity window, signature algorithm and key
+ * strength are.
+ */
+export function checkDelegationCertificate(cert: X509Certificate): string | null {
+  const parsed = parse(cert);
+  if (typeof parsed === 'string') return parsed;
+  return basicProblem(cert, parsed);
+}

@@ -1,0 +1,143 @@
+// SPDX-License-Identifier: Apache-2.0
+import assert from 'node:assert/strict';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { checkDelegationCertificate, checkRootCertificate, matchCommonNameToGun } from '../../../shared/crypto/certificate-checks.js';
+import { certificateSignerFromKeyObject, createSelfSignedCertificate } from '../../../shared/crypto/x509.js';
+import { fixture, FIXTURE_NOW } from '../../support/paths.js';
+import { fixtureKeys, opensslCertificate } from './fixture-keys.js';
+
+const GUN = 'example.com/app';
+const DAY = 24 * 60 * 60 * 1000;
+const LEAF = ['basicConstraints=critical,CA:FALSE', 'keyUsage=critical,digitalSignature,keyEncipherment', 'extendedKeyUsage=codeSigning'];
+const fixtureRoot = (): X509Certificate => fixtureKeys().get('efb000413ad5ca5493e0553395ada497db84ac22a4b371ffadd9096506e9e01a')!.certificates[0]!;
+
+describe('matchCommonNameToGun', () => {
+  const cases: [string, string, boolean][] = [
+    ['example.com/app', 'example.com/app', true],
+    ['example.com/app', 'example.com/app2', false],
+    ['example.com/app', 'example.com/ap', false],
+    ['example.com/*', 'example.com/app', true],
+    ['example.com/**', 'example.com/app', true],
+    ['example.com/*', 'example.org/app', false],
+    ['example.com/a*', 'example.com/app', true],
+    ['*', 'anything/at/all', true],
+    ['example.com/app*x', 'example.com/app*x', true],
+    ['example.com/app*x', 'example.com/appyx', false],
+  ];
+  for (const [cn, gun, ok] of cases) it(`${cn} ${ok ? 'matches' : 'does not match'} ${gun}`, () => assert.equal(matchCommonNameToGun(cn, gun), ok));
+});
+
+describe('checkRootCertificate', () => {
+  let dir = '';
+  const make = (name: string, opts: Parameters<typeof opensslCertificate>[2]): X509Certificate => new X509Certificate(opensslCertificate(dir, name, opts));
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'signet-certs-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('accepts the fixture root certificate for example.com/app at FIXTURE_NOW', () => {
+    assert.equal(checkRootCertificate(fixtureRoot(), GUN, FIXTURE_NOW), null);
+  });
+
+  it('refuses the fixture root certificate for another GUN', () => {
+    assert.match(checkRootCertificate(fixtureRoot(), 'example.com/other', FIXTURE_NOW) ?? '', /common name "example.com\/app" does not match GUN "example.com\/other"/);
+  });
+
+  it('allows one day of clock skew on notBefore, not more', () => {
+    const notBefore = new Date(fixtureRoot().validFrom).getTime();
+    assert.equal(checkRootCertificate(fixtureRoot(), GUN, new Date(notBefore - DAY + 1000)), null);
+    assert.match(checkRootCertificate(fixtureRoot(), GUN, new Date(notBefore - DAY - 1000)) ?? '', /not valid until/);
+  });
+
+  it('refuses the fixture root certificate once expired', () => {
+    const notAfter = new Date(fixtureRoot().validTo).getTime();
+    assert.equal(checkRootCertificate(fixtureRoot(), GUN, new Date(notAfter)), null);
+    assert.match(checkRootCertificate(fixtureRoot(), GUN, new Date(notAfter + 1000)) ?? '', /expired/);
+  });
+
+  it('accepts an openssl leaf certificate shaped like notary root certificates', () => {
+    assert.equal(checkRootCertificate(make('leaf', { subject: '/CN=example.com\\/app', ext: LEAF }), GUN, new Date()), null);
+  });
+
+  it('refuses an expired openssl certificate', () => {
+    const cert = make('expired', { subject: '/CN=example.com\\/app', days: 1, ext: LEAF });
+    assert.equal(checkRootCertificate(cert, GUN, new Date()), null);
+    assert.match(checkRootCertificate(cert, GUN, new Date(Date.now() + 3 * DAY)) ?? '', /expired at/);
+  });
+
+  it('refuses a CA certificate (openssl default CA:TRUE)', () => {
+    assert.match(checkRootCertificate(make('ca', { subject: '/CN=example.com\\/app' }), GUN, new Date()) ?? '', /CA certificate/);
+  });
+
+  it('reads CA-ness from BasicConstraints as Go does, even without keyCertSign', () => {
+    const cert = make('ca-no-certsign', { subject: '/CN=example.com\\/app', ext: ['basicConstraints=critical,CA:TRUE', 'keyUsage=critical,digitalSignature'] });
+    assert.equal(cert.ca, false, 'node:crypto does not call it a CA');
+    assert.match(checkRootCertificate(cert, GUN, new Date()) ?? '', /CA certificate/);
+  });
+
+  it('refuses SHA-1 and MD5 signed certificates', () => {
+    const sha1 = make('sha1', { subject: '/CN=example.com\\/app', key: 'rsa:2048', digest: 'sha1', ext: LEAF });
+    assert.match(checkRootCertificate(sha1, GUN, new Date()) ?? '', /SHA-1 \(sha1WithRSAEncryption\)/);
+    const md5 = make('md5', { subject: '/CN=example.com\\/app', key: 'rsa:2048', digest: 'md5', ext: LEAF });
+    assert.match(checkRootCertificate(md5, GUN, new Date()) ?? '', /signature algorithm 1\.2\.840\.113549\.1\.1\.4 is not accepted/);
+  });
+
+  it('refuses RSA keys under 2048 bits and accepts 2048', () => {
+    const small = make('rsa1024', { subject: '/CN=example.com\\/app', key: 'rsa:1024', ext: LEAF });
+    assert.match(checkRootCertificate(small, GUN, new Date()) ?? '', /RSA key of 1024 bits/);
+    assert.equal(checkRootCertificate(make('rsa2048', { subject: '/CN=example.com\\/app', key: 'rsa:2048', ext: LEAF }), GUN, new Date()), null);
+  });
+
+  it('refuses an Ed25519 certificate key', () => {
+    assert.match(checkRootCertificate(make('ed', { subject: '/CN=example.com\\/app', key: 'ed25519', digest: '', ext: LEAF }), GUN, new Date()) ?? '', /ed25519 key/);
+  });
+
+  it('uses the last CN of the subject, as Go does', () => {
+    const cert = make('two-cn', { subject: '/CN=example.com\\/app/CN=example.com\\/other', ext: LEAF });
+    assert.match(checkRootCertificate(cert, GUN, new Date()) ?? '', /"example.com\/other"/);
+    assert.equal(checkRootCertificate(cert, 'example.com/other', new Date()), null);
+  });
+
+  it('refuses a certificate without a CN', () => {
+    assert.match(checkRootCertificate(make('no-cn', { subject: '/O=example', ext: LEAF }), GUN, new Date()) ?? '', /no common name/);
+  });
+});
+
+describe('checkDelegationCertificate', () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'signet-certs-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('accepts the fixture delegate certificates, CA:TRUE included', () => {
+    for (const name of ['releases', 'jenkins']) {
+      const cert = new X509Certificate(readFileSync(fixture('delegate-keys', `${name}.crt`)));
+      assert.equal(checkDelegationCertificate(cert), null, name);
+    }
+  });
+
+  it('ignores expiry, as notary does', async () => {
+    // notary checks delegation certificates with checkExpiry=false: the role's own expiry governs.
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const pem = await createSelfSignedCertificate({
+      commonName: 'delegate',
+      publicKeySpki: publicKey.export({ type: 'spki', format: 'der' }),
+      notBefore: new Date('2001-01-01T00:00:00Z'),
+      notAfter: new Date('2002-01-01T00:00:00Z'),
+      sign: certificateSignerFromKeyObject(privateKey),
+    });
+    const cert = new X509Certificate(pem);
+    assert.equal(checkDelegationCertificate(cert), null);
+    assert.match(checkRootCertificate(cert, 'delegate', new Date()) ?? '', /expired at 2002-01-01/);
+  });
+
+  it('refuses SHA-1 and short RSA', () => {
+    assert.match(checkDelegationCertificate(new X509Certificate(opensslCertificate(dir, 's1', { subject: '/CN=d', digest: 'sha1' }))) ?? '', /SHA-1/);
+    assert.match(checkDelegationCertificate(new X509Certificate(opensslCertificate(dir, 'r1', { subject: '/CN=d', key: 'rsa:1024' }))) ?? '', /1024 bits/);
+  });
+});
