@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: Apache-2.0
+// Bounded multipart reader for publishes (busboy). Content types as Go's
+// Request.MultipartReader accepts them (multipart/form-data or
+// multipart/mixed with a boundary); each part is checked as soon as it is
+// complete, in order, so the first bad part decides the answer as in notary.
+// Limits (--max-upload-bytes/--max-part-bytes/--max-upload-parts): the whole
+// body, because parts are held in memory until the publish is validated; each
+// part, so one file cannot take the whole budget; the part count, because every
+// part costs a validation and notary clients send one per changed role.
+// A body without a closing boundary gets MALFORMED_UPLOAD (notary's handler
+// panics and drops the connection). Busboy skips parts whose
+// Content-Disposition is missing or not form-data; notary answers NO_FILENAME.
+
+import type { IncomingMessage } from 'node:http';
+import busboy from 'busboy';
+import type { UpdatePart } from '../domain/service.js';
+import type { UploadLimits } from '../config.js';
+import { envelopeVersion, roleFromFilename, type PartFailure } from './upload-parts.js';
+
+export type UploadResult = { readonly ok: true; readonly parts: UpdatePart[] } | { readonly ok: false; readonly failure: PartFailure; readonly closeConnection: boolean };
+
+/** Go mime.ParseMediaType, enough for Content-Type: lower-cased type and parameters (token or quoted). */
+export function parseMediaType(value: string): { type: string; params: Map<string, string> } | null {
+  const [head, ...rest] = value.split(';');
+  const type = (head ?? '').trim().toLowerCase();
+  if (!/^[a-z0-9!#$%&'*+.^_`|~-]+\/[a-z0-9!#$%&'*+.^_`|~-]+$/.test(type)) return null;
+  const params = new Map<string, string>();
+  const re = /\s*([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s;"]+))\s*(?:;|$)/y;
+  const text = rest.join(';');
+  let pos = 0;
+  while (pos < text.length) {
+    if (/^\s*$/.test(text.slice(pos))) break;
+    re.lastIndex = pos;
+    const m = re.exec(text);
+    if (m === null) return null;
+    const key = (m[1] ?? '').toLowerCase();
+    if (params.has(key)) return null;
+    params.set(key, m[2] !== undefined ? m[2].replace(/\\(.)/g, '$1') : (m[3] ?? ''));
+    pos = re.lastIndex;
+  }
+  return { type, params };
+}
+
+const malformed = (detail?: string): PartFailure => (detail === undefined ? { code: 'MALFORMED_UPLOAD' } : { code: 'MALFORMED_UPLOAD', detail });
+
+export function readUpload(req: IncomingMessage, limits: UploadLimits): Promise<UploadResult> {
+  const media = parseMediaType(req.headers['content-type'] ?? '');
+  const boundary = media?.params.get('boundary');
+  if (media === null || (media.type !== 'multipart/form-data' && media.type !== 'multipart/mixed') || boundary === undefined || boundary === '' || /["\\\r\n]/.test(boundary)) {
+    return Promise.resolve({ ok: false, failure: malformed(), closeConnection: false });
+  }
+  const declared = Number(req.headers['content-length'] ?? '0');
+  if (declared > limits.maxBodyBytes) {
+    return Promise.resolve({ ok: false, failure: malformed(`request body is ${declared} bytes; this server accepts at most ${limits.maxBodyBytes} (--max-upload-bytes)`), closeConnection: true });
+  }
+
+  return new Promise<UploadResult>((resolve) => {
+    const parts: UpdatePart[] = [];
+    let done = false;
+    let received = 0;
+    const bb = busboy({
+      // Busboy only knows form-data; multipart/mixed has the same framing.
+      headers: { 'content-type': `multipart/form-data; boundary="${boundary}"` },
+      preservePath: true,
+      defParamCharset: 'utf8',
+      limits: { files: limits.maxParts, fileSize: limits.maxPartBytes, fieldSize: 1024, headerPairs: 64 },
+    });
+
+    const finish = (result: UploadResult): void => {
+      if (done) return;
+      done = true;
+      req.off('data', count);
+      if (!result.ok) {
+        req.unpipe(bb);
+        bb.removeAllListeners();
+        bb.on('error', () => undefined);
+        req.resume(); // discard the rest; the connection is closed after the answer if asked
+      }
+      resolve(result);
+    };
+    const fail = (failure: PartFailure, closeConnection = false): void => finish({ ok: false, failure, closeConnection });
+
+    const count = (chunk: Buffer): void => {
+      received += chunk.length;
+      if (received > limits.maxBodyBytes) fail(malformed(`request body exceeds ${limits.maxBodyBytes} bytes (--max-upload-bytes)`), true);
+    };
+    req.on('data', count);
+    req.on('aborted', () => fail(malformed('request body ended early'), true));
+    req.on('error', () => fail(malformed('request body could not be read'), true));
+
+    bb.on('file', (_field, stream, info) => {
+      const named = roleFromFilename(info.filename);
+      if (!named.ok) {
+        stream.resume();
+        fail(named.failure);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('limit', () => fail(malformed(`metadata file ${named.role} exceeds ${limits.maxPartBytes} bytes (--max-part-bytes)`), true));
+      stream.on('end', () => {
+        if (done) return;
+        const data = Buffer.concat(chunks);
+        if (envelopeVersion(data) === null) {
+          fail({ code: 'MALFORMED_JSON' });
+          return;
+        }
+        // notary ignores a client timestamp: the server always signs its own.
+        if (named.role !== 'timestamp') parts.push({ role: named.role, data });
+      });
+    });
+    bb.on('field', () => fail({ code: 'NO_FILENAME' }));
+    bb.on('filesLimit', () => fail(malformed(`more than ${limits.maxParts} parts (--max-upload-parts)`), true));
+    bb.on('error', () => fail(malformed()));
+    bb.on('close', () => finish({ ok: true, parts }));
+    req.pipe(bb);
+  });
+}
