@@ -19,7 +19,7 @@ import { decodeBase64Strict } from '../shared/codec/notary-keys.js';
 import { isJSONObject } from '../shared/json/types.js';
 import { parseJson } from '../shared/json/parse.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { goJsonBytes, goJsonString } from './go-json.js';
+import { goJsonString } from '../shared/codec/notary-write.js';
 import { changelistDir } from './trust-dir.js';
 
 /** Actions and types notary writes (others are read back verbatim). */
@@ -46,7 +46,7 @@ export interface StoredChange extends Change {
 export function encodeChange(c: Change): Buffer {
   return Buffer.from(
     `{"action":${goJsonString(c.action)},"role":${goJsonString(c.role)},"type":${goJsonString(c.type)},` +
-      `"path":${goJsonString(c.path)},"data":${goJsonBytes(c.data)}}`,
+      `"path":${goJsonString(c.path)},"data":${c.data === null ? 'null' : `"${c.data.toString('base64')}"`}}`,
     'utf8',
   );
 }

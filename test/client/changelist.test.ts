@@ -5,9 +5,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import fc from 'fast-check';
 import { changeFileName, encodeChange, FileChangelist, parseChange, type Change } from '../../client/changelist.js';
-import { goJsonString } from '../../client/go-json.js';
 import { DeserializationError, UsageError } from '../../shared/errors.js';
 import { fixture } from '../support/paths.js';
 import { NOTARY_PASSPHRASES, runNotary } from './support/notary.js';
@@ -94,26 +92,6 @@ describe('change files', () => {
       assert.throws(() => parseChange(Buffer.from(body), 'x.change'), DeserializationError);
     });
   }
-});
-
-describe('goJsonString', () => {
-  it('round-trips through JSON.parse for any well-formed string', () => {
-    fc.assert(
-      fc.property(fc.string({ unit: 'grapheme' }), (s) => JSON.parse(goJsonString(s)) === s),
-      { numRuns: 200 },
-    );
-  });
-
-  it('never emits raw <, >, &, control characters or U+2028/2029', () => {
-    fc.assert(
-      fc.property(fc.string({ unit: 'binary' }), (s) => !/[<>&\u0000-\u001f\u2028\u2029]/.test(goJsonString(s))),
-      { numRuns: 200 },
-    );
-  });
-
-  it('writes lone surrogates as U+FFFD, as Go does for invalid UTF-8', () => {
-    assert.equal(goJsonString('a\ud800b\udc00'), '"a\ufffdb\ufffd"');
-  });
 });
 
 describe('FileChangelist', () => {

@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: Apache-2.0
+// The `signet` command line (commander), notary-compatible flags and output.
+// `runCli` never calls process.exit: it returns the exit code (table in
+// exit-codes.ts), so tests can drive it in-process. Passphrases and logins
+// come from the environment or a TTY prompt; with CI=true or without a TTY
+// nothing ever prompts, and the missing secret is named in the error.
+
+import { Command, CommanderError, Option } from 'commander';
+import { TrustError } from '../shared/errors.js';
+import { defaultPassphraseRetriever, type PassphraseRetriever } from '../keys/index.js';
+import { defaultEnvironment, loadConfig, type ConfigFlags } from './config.js';
+import { EXIT, exitCodeFor } from './exit-codes.js';
+import { changeToJson, formatLookup, formatStatus, formatTargets, targetToJson } from './output.js';
+import { RepositorySession } from './repository.js';
+import { credentialsFromEnv } from './token-auth.js';
+
+export interface CliIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Tests: a fixed passphrase source instead of env + prompt. */
+  readonly retriever?: PassphraseRetriever;
+}
+
+interface GlobalOptions {
+  server?: string;
+  trustDir?: string;
+  configFile?: string;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+  debug?: boolean;
+  verbose?: boolean;
+  output: 'text' | 'json';
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').filter((v) => v !== '')];
+}
+
+function indexes(value: string, previous: number[] = []): number[] {
+  const out = [...previous];
+  for (const part of value.split(',')) {
+    if (!/^\d+$/.test(part.trim())) throw new CommanderError(EXIT.USAGE, 'signet.badIndex', `-n takes change numbers such as 0 or 0,2; got ${JSON.stringify(value)}`);
+    out.push(Number(part.trim()));
+  }
+  return out;
+}
+
+export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Promise<void>) => Promise<void>): Command {
+  const program = new Command('signet')
+    .description('Sign and verify content with a Notary v1 compatible trust server')
+    .option('-s, --server <url>', 'remote trust server location')
+    .option('-d, --trustDir <dir>', 'directory where the trust data is persisted to')
+    .option('-c, --configFile <file>', 'path to the configuration file to use')
+    .option('--tlscacert <file>', 'trust certs signed only by this CA')
+    .option('--tlscert <file>', 'path to TLS certificate file')
+    .option('--tlskey <file>', 'path to TLS key file')
+    .option('-D, --debug', 'debug output')
+    .option('-v, --verbose', 'verbose output')
+    .addOption(new Option('--output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .showHelpAfterError(false);
+  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const out = (s: string): void => {
+    io.stdout.write(s);
+  };
+  const json = (v: unknown): void => out(JSON.stringify(v, null, 2) + '\n');
+  const session = (gun: string): RepositorySession => {
+    const g = globals();
+    const env = io.env ?? process.env;
+    const flags: ConfigFlags = {
+      ...(g.configFile === undefined ? {} : { configFile: g.configFile }),
+      ...(g.trustDir === undefined ? {} : { trustDir: g.trustDir }),
+      ...(g.server === undefined ? {} : { server: g.server }),
+      ...(g.tlscacert === undefined ? {} : { tlsCaCert: g.tlscacert }),
+      ...(g.tlscert === undefined ? {} : { tlsCert: g.tlscert }),
+      ...(g.tlskey === undefined ? {} : { tlsKey: g.tlskey }),
+    };
+    const config = loadConfig(flags, { ...defaultEnvironment(), home: env.HOME ?? defaultEnvironment().home, ...(io.cwd === undefined ? {} : { cwd: io.cwd }) });
+    const retriever =
+      io.retriever ?? defaultPassphraseRetriever({ env, output: io.stderr, ...(io.stdin === undefined ? {} : { input: io.stdin }) });
+    return new RepositorySession({
+      config,
+      gun,
+      retriever,
+      credentials: credentialsFromEnv(env.NOTARY_AUTH),
+      warn: (m) => io.stderr.write(`warning: ${m}\n`),
+    });
+  };
+
+  program
+    .command('init')
+    .description('initialize a trusted collection locally (online: asks the server for its timestamp key)')
+    .argument('<gun>')
+    .option('-p, --publish', 'publish right away')
+    .action((gun: string, o: { publish?: boolean }) =>
+      run(async (g) => {
+        const s = session(gun);
+        const r = await s.init();
+        if (g.output === 'json') json({ gun, rootKeyId: r.rootKeyId, rootKeyCreated: r.rootKeyCreated });
+        else out(`${r.rootKeyCreated ? 'Root key created' : 'Root key found'}, using: ${r.rootKeyId}\n`);
+        if (o.publish === true) await publishAndReport(s, g, out, json, true);
+      }),
+    );
+
+  program
+    .command('add')
+    .description('stage a file as a target (offline); publish with `publish` or -p')
+    .argument('<gun>')
+    .argument('<target>')
+    .argument('<file>')
+    .option('-p, --publish', 'publish right away')
+    .option('--custom <file>', 'JSON file with custom data for the target')
+    .option('-r, --roles <role>', 'delegation role(s) to add the target to (repeatable, comma-separated)', collect)
+    .action((gun: string, target: string, file: string, o: { publish?: boolean; custom?: string; roles?: string[] }) =>
+      run(async (g) => {
+        const s = session(gun);
+        const staged = s.add(target, file, { ...(o.roles === undefined ? {} : { roles: o.roles }), ...(o.custom === undefined ? {} : { customFile: o.custom }) });
+        if (g.output === 'json') json({ gun, staged: staged.map((c) => ({ role: c.role, path: c.path, file: c.file })) });
+        else out(`Addition of target "${target}" to repository "${gun}" staged for next publish.\n`);
+        if (o.publish === true) await publishAndReport(s, g, out, json, true);
+      }),
+    );
+
+  program
+    .command('publish')
+    .description('publish the staged changes')
+    .argument('<gun>')
+    .action((gun: string) => run(async (g) => publishAndReport(session(gun), g, out, json, false)));
+
+  program
+    .command('list')
+    .description('list the targets of a trusted collection (online, verified)')
+    .argument('<gun>')
+    .option('-r, --roles <role>', 'list only targets of these roles (repeatable, comma-separated)', collect)
+    .action((gun: string, o: { roles?: string[] }) =>
+      run(async (g) => {
+        const targets = await session(gun).list(o.roles ?? []);
+        if (g.output === 'json') json(targets.map(targetToJson));
+        else out(formatTargets(targets));
+      }),
+    );
+
+  program
+    .command('lookup')
+    .description('look up one target (online, verified)')
+    .argument('<gun>')
+    .argument('<target>')
+    .action((gun: string, target: string) =>
+      run(async (g) => {
+        const t = await session(gun).lookup(target);
+        if (g.output === 'json') json(targetToJson(t));
+        else out(formatLookup(t));
+      }),
+    );
+
+  program
+    .command('status')
+    .description('show unpublished changes')
+    .argument('<gun>')
+    .action((gun: string) =>
+      run(async (g) => {
+        const changes = session(gun).status();
+        if (g.output === 'json') json({ gun, changes: changes.map(changeToJson) });
+        else out(formatStatus(gun, changes));
+      }),
+    );
+
+  program
+    .command('reset')
+    .description('drop unpublished changes')
+    .argument('<gun>')
+    .option('--all', 'drop every staged change')
+    .option('-n, --number <index>', 'number of a change to drop, as shown by status (repeatable, comma-separated)', indexes)
+    .action((gun: string, o: { all?: boolean; number?: number[] }) =>
+      run(async (g) => {
+        session(gun).reset({ ...(o.all === undefined ? {} : { all: o.all }), ...(o.number === undefined ? {} : { indexes: o.number }) });
+        if (g.output === 'json') json({ gun, reset: true });
+        else out(`Successfully reset specified changes for repository ${gun}\n`);
+      }),
+    );
+
+  return program;
+}
+
+async function publishAndReport(s: RepositorySession, g: GlobalOptions, out: (s: string) => void, json: (v: unknown) => void, auto: boolean): Promise<void> {
+  if (g.output !== 'json') out(auto ? `Auto-publishing changes to ${s.gun}\n` : `Pushing changes to ${s.gun}\n`);
+  const r = await s.publish();
+  if (g.output === 'json') json({ gun: s.gun, published: r.roles, applied: r.applied });
+  else if (r.roles.length === 0) out(`No unpublished changes for ${s.gun}\n`);
+  else out(`Successfully published changes for repository ${s.gun}\n`);
+}
+
+function describe(error: unknown, debug: boolean): string {
+  if (!(error instanceof Error)) return String(error);
+  if (!debug) return error.message;
+  const lines = [error.stack ?? error.message];
+  for (let c = error.cause; c instanceof Error; c = c.cause) lines.push(`caused by: ${c.stack ?? c.message}`);
+  return lines.join('\n');
+}
+
+/** Run the CLI on `argv` (without node and script path); resolves to the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let code: number = EXIT.OK;
+  const program = buildProgram(io, async (action) => {
+    const g = program.opts<GlobalOptions>();
+    try {
+      await action(g);
+    } catch (error) {
+      code = exitCodeFor(error);
+      const known = error instanceof TrustError;
+      io.stderr.write(`signet: ${known ? '' : 'unexpected error: '}${describe(error, g.debug === true || !known)}\n`);
+    }
+  });
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.OK;
+      if (error.code === 'signet.badIndex') io.stderr.write(`signet: ${error.message}\n`);
+      return EXIT.USAGE;
+    }
+    throw error;
+  }
+  return code;
+}

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+// Refresh a GUN's trusted metadata from the server, notary's client order
+// (notary-wire.md 4.3), every byte through TrustedMetadataSet:
+//   root     the cached root is the anchor; without one, the server's
+//            root.json is trusted on first use, subject to trust pinning;
+//   1        timestamp.json (cached copy loaded first, for rollback checks);
+//   2        snapshot by hash (cached copy if it matches), then: if the
+//            snapshot's root hash differs from the trusted root, walk the root
+//            versions to the new one and start over;
+//   3        targets by hash (cache first), then delegations depth-first in
+//            pre-order, skipping (with a warning) those that fail, as notary does.
+// A verification failure with the cached root triggers one root refresh and
+// one retry (the root may have rotated keys). Nothing is written here: the
+// caller persists `downloads` once it is done, so a failed command leaves the
+// cache as it was.
+
+import { notaryCodec } from '../shared/codec/notary.js';
+import { RemoteError, RepositoryError, ExpiredMetadataError, EqualVersionError } from '../shared/errors.js';
+import type { FileMeta, RoleName } from '../shared/tuf/model.js';
+import { verifyLengthAndHashes } from '../shared/tuf/file-meta.js';
+import { isExpired, notaryRootKeyRules, TrustedMetadataSet } from '../shared/verify/index.js';
+import type { MetadataCache } from './cache.js';
+import type { TrustPinningConfig } from './config.js';
+import { MAX_DOWNLOAD_LENGTH, type NotaryRemote } from './remote.js';
+import { checkRootPinning } from './trust-pinning.js';
+
+/** The server has no trust data for the GUN (never published, or deleted). */
+export class RepositoryMissingError extends RemoteError {}
+
+export interface RefreshContext {
+  readonly gun: string;
+  readonly remote: NotaryRemote;
+  readonly cache: MetadataCache;
+  readonly pinning: TrustPinningConfig;
+  readonly now: Date;
+}
+
+export interface RefreshResult {
+  readonly set: TrustedMetadataSet;
+  /** Verified bytes to cache, by role (root only when it changed). */
+  readonly downloads: Map<RoleName, Buffer>;
+  /** Delegations skipped because they did not verify. */
+  readonly warnings: string[];
+}
+
+class RootChanged extends Error {
+  constructor(readonly meta: FileMeta) {
+    super('the snapshot records a different root');
+  }
+}
+
+function sha256Hex(meta: FileMeta, role: string): string {
+  const h = meta.hashes.get('sha256');
+  if (h === undefined) throw new RepositoryError('MISSING_META', `no sha256 is recorded for ${role}, so it cannot be fetched by hash`);
+  return h.toString('hex');
+}
+
+function matches(bytes: Buffer | null, meta: FileMeta, role: string): bytes is Buffer {
+  if (bytes === null) return false;
+  try {
+    verifyLengthAndHashes(bytes, meta, role);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function cachedVersion(bytes: Buffer | null, role: string): number | undefined {
+  if (bytes === null) return undefined;
+  try {
+    return notaryCodec.parse(bytes, 'targets', { roleName: role }).signed.version;
+  } catch {
+    return undefined; // an unreadable cache entry gives no rollback floor, as in notary
+  }
+}
+
+function newSet(ctx: RefreshContext, rootBytes: Uint8Array): TrustedMetadataSet {
+  return new TrustedMetadataSet(rootBytes, { gun: ctx.gun, now: ctx.now, codec: notaryCodec, rules: notaryRootKeyRules });
+}
+
+async function fetchOrMissing<T>(ctx: RefreshContext, what: Promise<T>): Promise<T> {
+  try {
+    return await what;
+  } catch (e) {
+    if (e instanceof RemoteError && e.code === 'METADATA_NOT_FOUND') {
+      throw new RepositoryMissingError('METADATA_NOT_FOUND', `${ctx.gun} has no trust data on the server; initialize and publish it first (signet init ${ctx.gun} -p)`, { cause: e, httpStatus: 404 });
+    }
+    throw e;
+  }
+}
+
+async function loadTargetsRole(ctx: RefreshContext, set: TrustedMetadataSet, role: RoleName, delegator: RoleName, downloads: Map<RoleName, Buffer>): Promise<void> {
+  const meta = set.snapshot?.signed.meta.get(role);
+  if (meta === undefined) throw new RepositoryError('MISSING_META', `the snapshot records no ${role} for ${ctx.gun}`);
+  const cached = ctx.cache.read(role);
+  const previousVersion = cachedVersion(cached, role);
+  const options = previousVersion === undefined ? {} : { previousVersion };
+  if (matches(cached, meta, role)) {
+    set.updateDelegatedTargets(cached, role, delegator, options);
+    return;
+  }
+  const bytes = await ctx.remote.getRoleByHash(role, sha256Hex(meta, role), meta.length ?? MAX_DOWNLOAD_LENGTH);
+  set.updateDelegatedTargets(bytes, role, delegator, options);
+  downloads.set(role, bytes);
+}
+
+async function updateOnce(ctx: RefreshContext, set: TrustedMetadataSet, downloads: Map<RoleName, Buffer>, warnings: string[]): Promise<void> {
+  const cachedTimestamp = ctx.cache.read('timestamp');
+  if (cachedTimestamp !== null) {
+    try {
+      set.updateTimestamp(cachedTimestamp);
+    } catch (e) {
+      // An expired cached copy is kept as the rollback floor; any other problem means it is no floor at all.
+      if (!(e instanceof RepositoryError)) throw e;
+    }
+  }
+  const timestampBytes = await fetchOrMissing(ctx, ctx.remote.getRole('timestamp'));
+  try {
+    set.updateTimestamp(timestampBytes);
+    downloads.set('timestamp', timestampBytes);
+  } catch (e) {
+    if (!(e instanceof EqualVersionError)) throw e;
+    if (set.timestamp !== undefined && isExpired(set.timestamp.signed, ctx.now)) {
+      throw new ExpiredMetadataError('EXPIRED', `the server's timestamp of ${ctx.gun} expired at ${set.timestamp.signed.expires.text}; the server must re-sign it`);
+    }
+  }
+  const snapshotMeta = set.timestamp?.signed.meta.get('snapshot');
+  if (snapshotMeta === undefined) throw new RepositoryError('MISSING_META', `the timestamp of ${ctx.gun} records no snapshot`);
+  const cachedSnapshot = ctx.cache.read('snapshot');
+  if (matches(cachedSnapshot, snapshotMeta, 'snapshot')) {
+    set.updateSnapshot(cachedSnapshot);
+  } else {
+    if (cachedSnapshot !== null) {
+      try {
+        // The previously trusted snapshot: the new one must not roll back from it.
+        set.updateSnapshot(cachedSnapshot, { trusted: true });
+      } catch (e) {
+        if (!(e instanceof RepositoryError)) throw e;
+      }
+    }
+    const bytes = await ctx.remote.getRoleByHash('snapshot', sha256Hex(snapshotMeta, 'snapshot'), snapshotMeta.length ?? MAX_DOWNLOAD_LENGTH);
+    set.updateSnapshot(bytes);
+    downloads.set('snapshot', bytes);
+  }
+  if (set.rootUpdateNeeded()) throw new RootChanged(set.rootMeta()!);
+  await loadTargetsRole(ctx, set, 'targets', 'root', downloads);
+  // Delegations: depth-first pre-order over roles the snapshot knows (notary's download order).
+  const stack: Array<{ role: RoleName; parent: RoleName }> = [];
+  const pushChildren = (parent: RoleName): void => {
+    const roles = set.getTargets(parent)?.signed.delegations?.roles ?? [];
+    for (let i = roles.length - 1; i >= 0; i--) {
+      const name = roles[i]!.name;
+      if (set.snapshot?.signed.meta.has(name) === true) stack.push({ role: name, parent });
+    }
+  };
+  pushChildren('targets');
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    try {
+      await loadTargetsRole(ctx, set, item.role, item.parent, downloads);
+      pushChildren(item.role);
+    } catch (e) {
+      if (!(e instanceof RepositoryError) && !(e instanceof RemoteError && e.code === 'METADATA_NOT_FOUND')) throw e;
+      warnings.push(`skipping ${item.role}: ${e.message}`);
+    }
+  }
+}
+
+/** Walk from the trusted root to `newest` one version at a time, pinning each; returns a fresh set anchored at `newest`. */
+async function walkRoot(ctx: RefreshContext, set: TrustedMetadataSet, newest: Buffer, downloads: Map<RoleName, Buffer>): Promise<TrustedMetadataSet | null> {
+  const target = notaryCodec.parse(newest, 'root').signed.version;
+  const trusted = set.root.signed.version;
+  if (target <= trusted) return null;
+  const walker = newSet(ctx, set.root.raw);
+  for (let v = trusted + 1; v <= target; v++) {
+    const bytes = v === target ? newest : await ctx.remote.getRoleByVersion('root', v);
+    walker.updateRoot(bytes);
+    checkRootPinning(walker.root, { gun: ctx.gun, config: ctx.pinning, firstUse: false, now: ctx.now });
+  }
+  downloads.set('root', newest);
+  return newSet(ctx, newest);
+}
+
+/**
+ * Bring the GUN's trusted metadata up to date.
+ * @throws {RepositoryMissingError} when the server has no trust data for the GUN.
+ * @throws {RepositoryError} (and subclasses) when metadata fails verification or pinning.
+ * @throws {RemoteError} for transport and server failures.
+ */
+export async function refresh(ctx: RefreshContext): Promise<RefreshResult> {
+  const downloads = new Map<RoleName, Buffer>();
+  const warnings: string[] = [];
+  let rootBytes = ctx.cache.read('root');
+  const firstUse = rootBytes === null;
+  if (rootBytes === null) {
+    rootBytes = await fetchOrMissing(ctx, ctx.remote.getRole('root'));
+    downloads.set('root', rootBytes);
+  }
+  let set = newSet(ctx, rootBytes);
+  checkRootPinning(set.root, { gun: ctx.gun, config: ctx.pinning, firstUse, now: ctx.now });
+  try {
+    await updateOnce(ctx, set, downloads, warnings);
+  } catch (e) {
+    let newer: TrustedMetadataSet | null = null;
+    if (e instanceof RootChanged) {
+      const newest = await ctx.remote.getRoleByHash('root', sha256Hex(e.meta, 'root'), e.meta.length ?? MAX_DOWNLOAD_LENGTH);
+      newer = await walkRoot(ctx, set, newest, downloads);
+      if (newer === null) throw new RepositoryError('BAD_ROOT', `the snapshot of ${ctx.gun} records a root that is not newer than the trusted version ${set.root.signed.version}`);
+    } else if (e instanceof RepositoryError) {
+      // Notary: any verification failure triggers one root refresh, then one retry.
+      newer = await walkRoot(ctx, set, await fetchOrMissing(ctx, ctx.remote.getRole('root')), downloads);
+      if (newer === null) throw e;
+    } else throw e;
+    set = newer;
+    for (const role of downloads.keys()) if (role !== 'root') downloads.delete(role);
+    try {
+      await updateOnce(ctx, set, downloads, warnings);
+    } catch (again) {
+      if (again instanceof RootChanged) throw new RepositoryError('BAD_ROOT', `the root of ${ctx.gun} changed again during the update; retry`);
+      throw again;
+    }
+  }
+  return { set, downloads, warnings };
+}
