@@ -29,6 +29,8 @@ export interface Backend {
   readonly options: OpenStoreOptions;
   /** A migrated raw client on the same database (embedded: only while no store is open on it). */
   client(): Promise<SqlClient>;
+  /** A client on the same database without running migrations. */
+  rawClient(): Promise<SqlClient>;
   /** A store over `client` with the channel openStore would use. */
   storeOver(client: SqlClient): SqlMetaStore;
   cleanup(): Promise<void>;
@@ -64,6 +66,7 @@ export function embeddedBackend(label: string): Backend {
     name: 'embedded',
     skip: undefined,
     options: { dataDir },
+    rawClient: () => EmbeddedClient.open(dataDir),
     async client() {
       const client = await EmbeddedClient.open(dataDir);
       await runMigrations(client, loadMigrations());
@@ -77,12 +80,13 @@ export function embeddedBackend(label: string): Backend {
 }
 
 export async function postgresBackend(label: string): Promise<Backend> {
-  const schema = unique(`h5_${label}`).toLowerCase();
+  const schema = unique(`h5_${label}`).toLowerCase().replace(/[^a-z0-9_]/g, '_');
   const ok = await postgresReachable();
   return {
     name: 'postgres',
     skip: ok ? undefined : `PostgreSQL not reachable at ${redactDatabaseUrl(PG_URL)}: skipped the PostgreSQL variant`,
     options: { databaseUrl: PG_URL, schema, poolSize: 4 },
+    rawClient: async () => new PgClient({ databaseUrl: PG_URL, schema, poolSize: 4 }),
     async client() {
       const client = new PgClient({ databaseUrl: PG_URL, schema, poolSize: 4 });
       await runMigrations(client, loadMigrations(), schema);

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: Apache-2.0
+// Migrations: found from the compiled code, applied once even when servers
+// start together, rolled back when a file fails, and refused when the
+// database is newer or an applied file was changed.
+import { after, describe, it as plainIt } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { StorageError } from '../../../shared/errors.js';
+import { findMigrationsDir, loadMigrations, runMigrations } from '../../../server/storage/migrate.js';
+import { openStore } from '../../../server/storage/open-store.js';
+import { REPO_ROOT } from '../../support/paths.js';
+import { allBackends, itOn, postgresBackend } from './backends.js';
+
+function tempMigrations(files: Record<string, string>): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-migrations-'));
+  for (const [name, sql] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), sql);
+  return dir;
+}
+
+describe('migration files', () => {
+  plainIt('are found from the compiled module, in the package tree', () => {
+    assert.equal(findMigrationsDir(), path.join(REPO_ROOT, 'server', 'storage', 'migrations'));
+    const [first] = loadMigrations();
+    assert.equal(first?.version, 1);
+    assert.equal(first?.name, 'initial');
+    assert.match(first?.sql ?? '', /CREATE TABLE tuf_files/);
+  });
+
+  plainIt('refuses gaps and badly named files', () => {
+    assert.throws(() => loadMigrations(tempMigrations({ '0001_a.sql': 'SELECT 1;', '0003_c.sql': 'SELECT 1;' })), /should be number 2/);
+    assert.throws(() => loadMigrations(tempMigrations({ '0001_a.sql': 'SELECT 1;', 'extra.sql': 'SELECT 1;' })), /not named NNNN_name.sql/);
+    assert.throws(() => loadMigrations(tempMigrations({})), /no migrations found/);
+  });
+
+  plainIt('checksums ignore CRLF line endings', () => {
+    const [lf] = loadMigrations(tempMigrations({ '0001_a.sql': 'SELECT 1;\nSELECT 2;\n' }));
+    const [crlf] = loadMigrations(tempMigrations({ '0001_a.sql': 'SELECT 1;\r\nSELECT 2;\r\n' }));
+    assert.equal(lf?.checksum, crlf?.checksum);
+  });
+});
+
+for (const backend of await allBackends('migrate')) {
+  describe(`running migrations (${backend.name})`, () => {
+    const it = itOn(backend);
+    after(() => backend.cleanup());
+
+    it('applies each migration once and records it', async () => {
+      const client = await backend.client(); // applies
+      try {
+        const again = await runMigrations(client, loadMigrations(), backend.options.schema);
+        assert.deepEqual(again, [], 'nothing left to apply');
+        const { rows } = await client.query<{ version: number; name: string }>('SELECT version, name FROM schema_migrations');
+        assert.deepEqual(rows.map((r) => [r.version, r.name]), [[1, 'initial']]);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('rolls back a failing migration completely', async () => {
+      const client = await backend.client();
+      try {
+        const dir = tempMigrations({
+          '0001_initial.sql': fs.readFileSync(path.join(findMigrationsDir(), '0001_initial.sql'), 'utf8'),
+          '0002_broken.sql': 'CREATE TABLE half_done (x int);\nSELECT 1 / 0;\n',
+        });
+        await assert.rejects(runMigrations(client, loadMigrations(dir), backend.options.schema), /division by zero/);
+        const { rows } = await client.query<{ n: string | number }>("SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'half_done'");
+        assert.equal(Number(rows[0]?.n), 0);
+        assert.equal((await client.query('SELECT version FROM schema_migrations')).rows.length, 1);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('refuses a changed applied migration, and a database with a newer schema', async () => {
+      const [initial] = loadMigrations();
+      const tamper = async (sql: string): Promise<void> => {
+        const raw = await backend.rawClient(); // no migration check
+        try {
+          await raw.query(sql, [initial?.checksum]);
+        } finally {
+          await raw.close();
+        }
+      };
+      await tamper("UPDATE schema_migrations SET checksum = repeat('f', 64) WHERE version = 1 AND $1::text IS NOT NULL");
+      await assert.rejects(openStore(backend.options), (err: unknown) => {
+        assert.ok(err instanceof StorageError);
+        assert.match(err.message, /migration 0001_initial differs from the one applied.*restore the original file/);
+        return true;
+      });
+      await tamper("UPDATE schema_migrations SET checksum = $1 WHERE version = 1");
+      await (await openStore(backend.options)).close(); // restored: accepted again
+      await tamper("INSERT INTO schema_migrations (version, name, checksum) VALUES (99, 'future', $1)");
+      await assert.rejects(openStore(backend.options), (err: unknown) => {
+        assert.ok(err instanceof StorageError);
+        assert.match(err.message, /schema version 99, newer than this signet-server knows \(1\); upgrade signet-server/);
+        return true;
+      });
+    });
+  });
+}
+
+const pgBackend = await postgresBackend('migrate-race');
+describe('servers starting together (PostgreSQL)', () => {
+  const it = itOn(pgBackend);
+  after(() => pgBackend.cleanup());
+
+  it('four stores opening a fresh schema at once all succeed and migrate once', async () => {
+    const stores = await Promise.all([1, 2, 3, 4].map(() => openStore(pgBackend.options)));
+    try {
+      const client = await pgBackend.client();
+      const { rows } = await client.query('SELECT version FROM schema_migrations');
+      await client.close();
+      assert.equal(rows.length, 1);
+    } finally {
+      await Promise.all(stores.map((s) => s.close()));
+    }
+  });
+});
