@@ -41,7 +41,8 @@ function roleKeysToJson(r: RoleKeys): JSONObject {
 function fileMetaToJson(m: FileMeta | TargetFile, where: string): JSONObject {
   if (m.length === undefined) throw new SerializationError(`${where}: the Notary format requires a length`);
   const out: JSONObject = { hashes: mapToObject(m.hashes, (d) => d.toString('base64')), length: m.length };
-  if ('custom' in m && m.custom !== undefined) out.custom = m.custom;
+  // Go's *json.RawMessage drops a null custom, so it is omitted like an absent one.
+  if ('custom' in m && m.custom !== undefined && m.custom !== null) out.custom = m.custom;
   return out;
 }
 

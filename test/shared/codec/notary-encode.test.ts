@@ -114,6 +114,8 @@ describe('toSignedTree: Go field rules', () => {
       ],
     });
     assert.deepEqual(tree.targets, { t: { hashes: { sha256: Buffer.alloc(32, 3).toString('base64') }, length: 3 } });
+    const withNull = notaryCodec.toSignedTree(targetsWith(new Map([['t', { length: 3, hashes: digest(3), custom: null }]])));
+    assert.deepEqual(withNull.targets, tree.targets, 'a null custom is dropped, as Go drops it');
   });
 
   test('expires is written in the form Go re-serialises it to', () => {
