@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: Apache-2.0
+// Keeping a quiet repository fresh: getCurrent re-signs an expired timestamp
+// (and an expired server-held snapshot) and stores it, and the background
+// refresher re-signs ahead of expiry with bounded work per tick.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { ConfigError } from '../../../shared/errors.js';
+import { createTimestampRefresher } from '../../../server/domain/refresher.js';
+import { FIXTURE_NOW } from '../../support/paths.js';
+import { Clock, DAY_MS, Publisher, clientRefresh, openEmbeddedStore, part, testService, type TestStore } from './support.js';
+
+describe('read path: lazy and background re-signing', () => {
+  let ts: TestStore;
+  before(async () => {
+    ts = await openEmbeddedStore('read');
+  });
+  after(() => ts.close());
+
+  async function published(clock: Clock, service: ReturnType<typeof testService>, serverSnapshot = true): Promise<Publisher> {
+    const p = await Publisher.create(service, clock, { serverSnapshot });
+    const root = await p.root();
+    const targets = await p.targets('targets', { version: 1 });
+    const parts = [part('root', root), part('targets', targets)];
+    if (!serverSnapshot) parts.push(part('snapshot', await p.snapshot(1, { root, targets }, [p.snapshotKey], p.expiresIn(20))));
+    await service.applyUpdate(p.gun, parts);
+    return p;
+  }
+
+  describe('getCurrent', () => {
+    it('returns a valid timestamp unchanged and records nothing', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const service = testService(ts.store, clock);
+      const p = await published(clock, service);
+      const first = (await service.getCurrent(p.gun, 'timestamp'))!;
+      clock.advance(13 * DAY_MS);
+      assert.deepEqual((await service.getCurrent(p.gun, 'timestamp'))!.data, first.data);
+      assert.equal((await ts.store.getChanges({ gun: p.gun, changeId: 0, records: 10 })).length, 1);
+    });
+
+    it('re-signs and stores an expired timestamp; a client accepts it; the changefeed records it', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const service = testService(ts.store, clock);
+      const p = await published(clock, service);
+      clock.advance(15 * DAY_MS);
+      const fresh = (await service.getCurrent(p.gun, 'timestamp'))!;
+      assert.equal(fresh.version, 2);
+      const set = await clientRefresh(service, p.gun, clock.now());
+      assert.equal(set.timestamp!.signed.expires.ms, clock.now().getTime() + 14 * DAY_MS);
+      assert.equal(set.snapshot!.signed.version, 1, 'the snapshot was still valid and is kept');
+      const changes = await ts.store.getChanges({ gun: p.gun, changeId: 0, records: 10 });
+      assert.deepEqual(changes.map((c) => [c.version, c.sha256]).at(-1), [2, fresh.sha256]);
+    });
+
+    it('re-signs an expired server-held snapshot together with the timestamp', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const service = testService(ts.store, clock, { lifetimes: { snapshot: 20 * 24 * 3600 } });
+      const p = await published(clock, service);
+      clock.advance(21 * DAY_MS);
+      const set = await clientRefresh(service, p.gun, clock.now());
+      assert.equal(set.snapshot!.signed.version, 2);
+      assert.equal(set.timestamp!.signed.version, 2);
+      assert.equal((await service.getCurrent(p.gun, 'snapshot'))!.version, 2);
+    });
+
+    it('cannot re-sign a client-held snapshot: only the expired timestamp is re-signed', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const service = testService(ts.store, clock);
+      const p = await published(clock, service, false);
+      const snapshot = (await service.getCurrent(p.gun, 'snapshot'))!;
+      clock.advance(21 * DAY_MS);
+      assert.equal((await service.getCurrent(p.gun, 'timestamp'))!.version, 2);
+      assert.deepEqual((await service.getCurrent(p.gun, 'snapshot'))!.data, snapshot.data);
+    });
+
+    it('concurrent reads of an expired timestamp store one new version', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const service = testService(ts.store, clock);
+      const p = await published(clock, service);
+      clock.advance(15 * DAY_MS);
+      const results = await Promise.all([1, 2, 3, 4].map(() => service.getCurrent(p.gun, 'timestamp')));
+      assert.deepEqual(new Set(results.map((r) => r!.version)), new Set([2]));
+      assert.equal((await ts.store.getChanges({ gun: p.gun, changeId: 0, records: 10 })).length, 2);
+    });
+
+    it('answers null for a repository that does not exist', async () => {
+      const service = testService(ts.store, new Clock(FIXTURE_NOW));
+      for (const role of ['root', 'targets', 'snapshot', 'timestamp']) assert.equal(await service.getCurrent('example.com/none', role), null);
+    });
+  });
+
+  describe('background refresher', () => {
+    it('re-signs timestamps entering their margin, leaves fresh ones, forgets deleted repositories', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const service = testService(ts.store, clock);
+      const refresher = createTimestampRefresher({ service, store: ts.store, now: clock.now, maxResignsPerTick: 1000 });
+      const quiet = await published(clock, service);
+      const gone = await published(clock, service);
+      let report = await refresher.tick();
+      assert.equal(report.resigned, 0, 'nothing is due yet');
+
+      // 11 days on, the 14-day timestamps are inside the 3.5-day margin; a fresh publish is not.
+      clock.advance(11 * DAY_MS);
+      const fresh = await published(clock, service);
+      await service.deleteGun(gone.gun);
+      report = await refresher.tick();
+      assert.ok(report.resigned >= 1);
+      assert.equal((await ts.store.getCurrent(quiet.gun, 'timestamp'))!.version, 2, 'quiet repository re-signed');
+      assert.equal((await ts.store.getCurrent(fresh.gun, 'timestamp'))!.version, 1, 'fresh repository untouched');
+      assert.equal(await ts.store.getCurrent(gone.gun, 'timestamp'), null);
+      const set = await clientRefresh(service, quiet.gun, clock.now());
+      assert.equal(set.timestamp!.signed.expires.ms, clock.now().getTime() + 14 * DAY_MS);
+
+      report = await refresher.tick();
+      assert.equal(report.resigned, 0, 'nothing due right after a tick');
+    });
+
+    it('bounds the re-signing work of one tick', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const service = testService(ts.store, clock);
+      const refresher = createTimestampRefresher({ service, store: ts.store, now: clock.now, maxResignsPerTick: 2, changesPerTick: 3 });
+      for (let i = 0; i < 3; i++) await published(clock, service);
+      clock.advance(11 * DAY_MS);
+      let total = 0;
+      for (let i = 0; i < 20; i++) {
+        const report = await refresher.tick();
+        assert.ok(report.inspected <= 2 && report.changesRead <= 3, JSON.stringify(report));
+        total += report.resigned;
+        if (report.inspected === 0 && report.changesRead === 0) break;
+      }
+      assert.ok(total >= 3);
+    });
+
+    it('refuses settings that would let timestamps expire between ticks', () => {
+      const service = testService(ts.store, new Clock(FIXTURE_NOW));
+      assert.throws(() => createTimestampRefresher({ service, store: ts.store, intervalMs: 2 * DAY_MS }), ConfigError);
+      assert.throws(() => createTimestampRefresher({ service, store: ts.store, marginFraction: 1.5 }), ConfigError);
+    });
+
+    it('start/stop ticks in the background without keeping the process alive', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const service = testService(ts.store, clock);
+      let errors = 0;
+      const refresher = createTimestampRefresher({ service, store: ts.store, now: clock.now, intervalMs: 1000, onError: () => errors++ });
+      refresher.start();
+      await new Promise((r) => setTimeout(r, 300));
+      await refresher.stop();
+      assert.equal(errors, 0);
+    });
+  });
+});
