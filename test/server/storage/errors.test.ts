@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: Apache-2.0
+// Failures an operator meets: wrong configuration, unreachable or slow
+// database, a data directory in use; messages say what to do and never show
+// the password from --database-url.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { StorageError } from '../../../shared/errors.js';
+import { LOCK_FILE } from '../../../server/storage/data-dir-lock.js';
+import { openStore } from '../../../server/storage/open-store.js';
+import { redactDatabaseUrl } from '../../../server/storage/sql-errors.js';
+import { LOCK_GUN_SQL, type SqlMetaStore } from '../../../server/storage/sql-meta-store.js';
+import { PG_URL, embeddedBackend, itOn, postgresBackend, stateAfter, uniqueGun } from './backends.js';
+
+const SECRET = 'pa55-S3cret';
+
+function storageError(pattern: RegExp) {
+  return (err: unknown): boolean => {
+    assert.ok(err instanceof StorageError, `expected a StorageError, got ${String(err)}`);
+    assert.equal(err.code, 'STORAGE');
+    assert.match(err.message, pattern);
+    assert.ok(!err.message.includes(SECRET), `message shows the password: ${err.message}`);
+    return true;
+  };
+}
+
+describe('redactDatabaseUrl', () => {
+  it('hides passwords in the user info and in parameters', () => {
+    assert.equal(redactDatabaseUrl(`postgres://alice:${SECRET}@db:5432/signet`), 'postgres://alice:***@db:5432/signet');
+    assert.equal(redactDatabaseUrl(`postgres://alice@db/signet?password=${SECRET}&sslmode=require`), 'postgres://alice@db/signet?password=***&sslmode=require');
+    assert.equal(redactDatabaseUrl('postgres://db/signet'), 'postgres://db/signet');
+    assert.equal(redactDatabaseUrl(`not a url ${SECRET}`), 'the configured database URL');
+  });
+});
+
+describe('openStore configuration errors', () => {
+  it('needs exactly one of --database-url and --data-dir', async () => {
+    await assert.rejects(openStore({}), storageError(/configure exactly one store: --database-url .* or --data-dir/));
+    await assert.rejects(openStore({ databaseUrl: PG_URL, dataDir: '/tmp/x' }), storageError(/exactly one/));
+  });
+
+  it('rejects a malformed URL without echoing it', async () => {
+    await assert.rejects(openStore({ databaseUrl: `postgres://alice:${SECRET}@[db/x` }), storageError(/not a valid URL; expected postgres:\/\//));
+    await assert.rejects(openStore({ databaseUrl: `mysql://alice:${SECRET}@db/x` }), storageError(/must start with postgres:\/\/ \(got mysql:\/\/\)/));
+    await assert.rejects(openStore({ databaseUrl: PG_URL, poolSize: 0 }), storageError(/pool size must be a positive integer/));
+    await assert.rejects(openStore({ databaseUrl: PG_URL, schema: 'Robert"; DROP' }), storageError(/not a lower-case SQL identifier/));
+  });
+
+  it('says the database is unreachable, where, and what to check, without the password', async () => {
+    // Port 1 on loopback: nothing listens there.
+    await assert.rejects(
+      openStore({ databaseUrl: `postgres://alice:${SECRET}@127.0.0.1:1/signet` }),
+      storageError(/cannot prepare the database schema: the database at postgres:\/\/alice:\*\*\*@127\.0\.0\.1:1\/signet is unreachable \(ECONNREFUSED\); check that PostgreSQL is running and check --database-url/),
+    );
+  });
+
+  it('reports a data dir that cannot be created', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'signet-')), 'a-file');
+    fs.writeFileSync(file, '');
+    await assert.rejects(openStore({ dataDir: path.join(file, 'data') }), storageError(/cannot create the data directory .*; check --data-dir/));
+  });
+});
+
+for (const backend of [embeddedBackend('drain'), await postgresBackend('drain')]) {
+  describe(`close (${backend.name})`, () => {
+    const itOnBackend = itOn(backend);
+    after(() => backend.cleanup());
+
+    itOnBackend('waits for operations in flight, then refuses new ones', async () => {
+      const client = await backend.client();
+      const store = backend.storeOver(client);
+      const gun = uniqueGun();
+      let pending: Promise<void> | undefined;
+      let closing: Promise<void> | undefined;
+      await client.transaction(async (tx) => {
+        await tx.query(LOCK_GUN_SQL, [gun]); // the update below waits for this
+        pending = store.updateMany(gun, [{ role: 'timestamp', version: 1, data: Buffer.from('t') }]);
+        await stateAfter(pending, 50);
+        closing = store.close();
+        assert.equal(await stateAfter(closing, 200), 'pending', 'close waits for the update');
+        await assert.rejects(store.getCurrent(gun, 'timestamp'), storageError(/the store is closed/));
+      });
+      await pending; // finished, not cut off
+      await closing;
+      const check = await backend.client();
+      const { rows } = await check.query('SELECT 1 FROM tuf_files WHERE gun = $1', [gun]);
+      await check.close();
+      assert.equal(rows.length, 1);
+    });
+  });
+}
+
+const pg = await postgresBackend('errors');
+describe('PostgreSQL failures', () => {
+  const itPg = itOn(pg);
+  after(() => pg.cleanup());
+
+  itPg('names a missing database and how to fix it', async () => {
+    const url = new URL(PG_URL);
+    url.pathname = '/signet_no_such_database';
+    await assert.rejects(openStore({ databaseUrl: url.toString() }), storageError(/database named in .*signet_no_such_database does not exist; create it \(createdb\) or check --database-url/));
+  });
+
+  itPg('a statement that waits too long fails with the statement timeout, not a hang', async () => {
+    const store = await openStore({ ...pg.options, statementTimeoutMs: 300 });
+    const client = await pg.client();
+    try {
+      const gun = uniqueGun();
+      await client.transaction(async (tx) => {
+        await tx.query(LOCK_GUN_SQL, [gun]); // held by "another server"
+        await assert.rejects(store.updateMany(gun, [{ role: 'targets', version: 1, data: Buffer.from('x') }]), storageError(/did not answer within the statement timeout/));
+      });
+    } finally {
+      await client.close();
+      await store.close();
+    }
+  });
+});
+
+describe('embedded data directory lock', () => {
+  const backend = embeddedBackend('errors');
+  let store: SqlMetaStore;
+  before(async () => {
+    store = await openStore(backend.options);
+  });
+  after(async () => {
+    await store.close();
+    await backend.cleanup();
+  });
+
+  it('refuses a second open while a store is open on it', async () => {
+    await assert.rejects(openStore(backend.options), storageError(/data directory .* is in use by this process .*; stop that server or choose another --data-dir/));
+  });
+
+  it('refuses a directory locked by another live process', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-locked-'));
+    fs.writeFileSync(path.join(dir, LOCK_FILE), `${process.ppid}\n`); // our parent is alive
+    await assert.rejects(openStore({ dataDir: dir }), storageError(new RegExp(`in use by process ${process.ppid}`)));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('close releases the lock', async () => {
+    await store.close();
+    await store.close(); // idempotent
+    await assert.rejects(store.getCurrent(uniqueGun(), 'timestamp'), storageError(/cannot read the current timestamp of .*: the store is closed/));
+    store = await openStore(backend.options);
+  });
+
+  it('takes over the lock of a process that died', async () => {
+    await store.close();
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    fs.writeFileSync(path.join(backend.options.dataDir!, LOCK_FILE), `${dead.stdout}\n`);
+    store = await openStore(backend.options);
+    assert.equal(fs.readFileSync(path.join(backend.options.dataDir!, LOCK_FILE), 'utf8').trim(), String(process.pid));
+  });
+});
