@@ -10,7 +10,7 @@
 // their version), then a new snapshot and timestamp, as notary-server does.
 // Root changes are published explicitly with publishRoot().
 
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHash, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { notaryCodec } from '../../shared/codec/notary.js';
 import { publicKeyFromCertificatePem, publicKeyFromKeyObject } from '../../shared/codec/notary-keys.js';
 import { certificateSignerFromKeyObject, createKeyObjectSigner, createSelfSignedCertificate } from '../../shared/crypto/index.js';
@@ -20,7 +20,6 @@ import { roleMetaFromBytes } from '../../shared/tuf/file-meta.js';
 import type { DelegatedRole, Expiry, FileMeta, PublicKey, RoleKeys, RoleName, Signed, Signer, TargetFile, TopLevelRole } from '../../shared/tuf/model.js';
 import { TrustedMetadataSet } from '../../shared/verify/trusted-set.js';
 import { notaryRootKeyRules } from '../../shared/verify/root-key-rules.js';
-import { createHash } from 'node:crypto';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 

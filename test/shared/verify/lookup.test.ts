@@ -169,3 +169,20 @@ describe('target search order', () => {
     assert.throws(() => listTargets(source(chain), { limits: { maxDepth: 10, maxRolesVisited: 3 } }), /more than 3 roles/);
   });
 });
+
+describe('path_hash_prefixes through signed metadata', () => {
+  it('a hash-prefix-only delegation supplies exactly the targets whose name hash matches', async () => {
+    const sim = await RepositorySimulator.create();
+    const names = ['pkg/a', 'pkg/b', 'pkg/c', 'pkg/d', 'pkg/e', 'pkg/f'];
+    const prefix = RepositorySimulator.pathHash('pkg/a').slice(0, 1);
+    await sim.addDelegation('targets/bins', { pathHashPrefixes: [prefix] });
+    for (const n of names) sim.addTarget('targets/bins', n, n);
+    await sim.publish();
+    const set = sim.refresh(sim.trust());
+    assert.deepEqual(set.getTargets('targets')?.signed.delegations?.roles[0]?.pathHashPrefixes, [prefix]);
+    const expected = names.filter((n) => RepositorySimulator.pathHash(n).startsWith(prefix));
+    assert.ok(expected.length >= 1 && expected.length < names.length, 'the sample needs matching and non-matching names');
+    assert.deepEqual(set.listTargets().map((t) => t.name), expected);
+    for (const n of names) assert.equal(set.lookupTarget(n)?.role, expected.includes(n) ? 'targets/bins' : undefined, n);
+  });
+});
