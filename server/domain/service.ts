@@ -25,6 +25,8 @@ export interface ServerPublicKey {
  */
 export interface UpdateRefusal extends TrustError {
   readonly notaryName: 'ErrBadRoot' | 'ErrBadTargets' | 'ErrBadSnapshot' | 'ErrBadHierarchy' | 'ErrValidation';
+  /** ErrBadHierarchy only: the role the update lacks (notary's `Missing`, e.g. `snapshot`). */
+  readonly missing?: string | undefined;
 }
 
 export interface TrustService {
