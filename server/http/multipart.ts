@@ -88,31 +88,38 @@ export function readUpload(req: IncomingMessage, limits: UploadLimits): Promise<
     req.on('aborted', () => fail(malformed('request body ended early'), true));
     req.on('error', () => fail(malformed('request body could not be read'), true));
 
+    // Busboy announces part N+1 before part N's stream has ended; checks run strictly in part order.
+    let queue: Promise<void> = Promise.resolve();
+    const inOrder = (check: () => Promise<void> | void): void => {
+      queue = queue.then(() => (done ? undefined : check()));
+    };
+
     bb.on('file', (_field, stream, info) => {
       const named = roleFromFilename(info.filename);
-      if (!named.ok) {
-        stream.resume();
-        fail(named.failure);
-        return;
-      }
       const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('limit', () => fail(malformed(`metadata file ${named.role} exceeds ${limits.maxPartBytes} bytes (--max-part-bytes)`), true));
-      stream.on('end', () => {
-        if (done) return;
+      let tooLarge = false;
+      const complete = new Promise<boolean>((resolveData) => {
+        stream.on('data', (c: Buffer) => {
+          if (named.ok) chunks.push(c);
+        });
+        stream.on('limit', () => (tooLarge = true));
+        stream.on('end', () => resolveData(true));
+        stream.on('error', () => resolveData(false));
+      });
+      inOrder(async () => {
+        if (!named.ok) return fail(named.failure);
+        if (!(await complete) || done) return;
+        if (tooLarge) return fail(malformed(`metadata file ${named.role} exceeds ${limits.maxPartBytes} bytes (--max-part-bytes)`), true);
         const data = Buffer.concat(chunks);
-        if (envelopeVersion(data) === null) {
-          fail({ code: 'MALFORMED_JSON' });
-          return;
-        }
+        if (envelopeVersion(data) === null) return fail({ code: 'MALFORMED_JSON' });
         // notary ignores a client timestamp: the server always signs its own.
         if (named.role !== 'timestamp') parts.push({ role: named.role, data });
       });
     });
-    bb.on('field', () => fail({ code: 'NO_FILENAME' }));
+    bb.on('field', () => inOrder(() => fail({ code: 'NO_FILENAME' })));
     bb.on('filesLimit', () => fail(malformed(`more than ${limits.maxParts} parts (--max-upload-parts)`), true));
     bb.on('error', () => fail(malformed()));
-    bb.on('close', () => finish({ ok: true, parts }));
+    bb.on('close', () => inOrder(() => finish({ ok: true, parts })));
     req.pipe(bb);
   });
 }

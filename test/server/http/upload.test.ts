@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: Apache-2.0
+// POST /v2/<gun>/_trust/tuf/: the multipart reader and the part checks in
+// notary's order, against the real service and store. A thin recorder around
+// the real service shows exactly which parts reach the trust domain.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import fc from 'fast-check';
+import request from 'supertest';
+import { fixture } from '../../support/paths.js';
+import { createApp } from '../../../server/app.js';
+import { createMetrics } from '../../../server/metrics.js';
+import type { TrustService, UpdatePart } from '../../../server/domain/service.js';
+import { envelopeVersion, isRfc3339, isValidRole, roleFromFilename } from '../../../server/http/upload-parts.js';
+import { parseMediaType } from '../../../server/http/multipart.js';
+import { invalidUpdateDetail } from '../../../server/http/handlers/update.js';
+import { notaryErrorBody } from '../../../server/http/errors.js';
+import { captureLogger, embeddedStore, multipartBody, testService } from './harness.js';
+import { assertMatchesCapture, body, raw } from './capture-assert.js';
+
+const TARGETS = fs.readFileSync(fixture('server', 'targets.json'));
+const TIMESTAMP = fs.readFileSync(fixture('server', 'timestamp.json'));
+const S = '/v2/example.com/app/_trust/tuf/';
+
+let cleanup: () => Promise<void>;
+let handler: ReturnType<typeof createApp>['handler'];
+let received: UpdatePart[][] = [];
+
+before(async () => {
+  const { store, cleanup: c } = await embeddedStore();
+  cleanup = c;
+  const real = testService(store);
+  const recording: TrustService = {
+    ...real,
+    applyUpdate(gun, parts) {
+      received.push([...parts]);
+      return real.applyUpdate(gun, parts);
+    },
+  };
+  const app = createApp({ service: recording, store, logger: captureLogger().logger, metrics: createMetrics({ processMetrics: false }), limits: { maxBodyBytes: 64 * 1024, maxPartBytes: 16 * 1024, maxParts: 4 } });
+  handler = app.handler;
+});
+after(async () => cleanup());
+
+function post(parts: Parameters<typeof multipartBody>[0], path = S): request.Test {
+  const { body: b, contentType } = multipartBody(parts);
+  return raw(request(handler).post(path).set('Content-Type', contentType).send(b));
+}
+
+describe('notary error captures', () => {
+  test('06: a body that is not multipart is MALFORMED_UPLOAD', async () => {
+    const res = await raw(request(handler).post(S).set('Content-Type', 'application/json').send(TARGETS));
+    assertMatchesCapture(res, 'errors', '06-post-not-multipart.http');
+  });
+  test('07: an invalid delegation name is INVALID_ROLE with the role as detail', async () => {
+    assertMatchesCapture(await post([{ filename: 'targets/Bad_Name', data: TARGETS }]), 'errors', '07-post-invalid-role-name.http');
+  });
+  test('08: the whole filename is the role, directories included', async () => {
+    assertMatchesCapture(await post([{ filename: 'foo/targets.json', data: TARGETS }]), 'errors', '08-post-path-like-filename.http');
+  });
+  test('09: a part without a filename is NO_FILENAME', async () => {
+    assertMatchesCapture(await post([{ data: TARGETS }]), 'errors', '09-post-no-filename.http');
+  });
+  test('10: a part that is not JSON is MALFORMED_JSON', async () => {
+    assertMatchesCapture(await post([{ filename: 'targets', data: '{"signed": not json' }]), 'errors', '10-post-malformed-json.http');
+  });
+});
+
+describe('multipart framing', () => {
+  test('Content-Type without a boundary is MALFORMED_UPLOAD', async () => {
+    const res = await raw(request(handler).post(S).set('Content-Type', 'multipart/form-data').send('x'));
+    assert.equal(res.status, 400);
+    assert.match(body(res).toString(), /MALFORMED_UPLOAD/);
+  });
+  test('a body without any boundary line is MALFORMED_UPLOAD (notary panics and drops the connection)', async () => {
+    const res = await raw(request(handler).post(S).set('Content-Type', 'multipart/form-data; boundary=abc').send('no boundary here'));
+    assert.equal(res.status, 400);
+    assert.match(body(res).toString(), /MALFORMED_UPLOAD/);
+  });
+  test('an empty body is MALFORMED_UPLOAD', async () => {
+    const res = await raw(request(handler).post(S).set('Content-Type', 'multipart/form-data; boundary=abc'));
+    assert.equal(res.status, 400);
+  });
+  test('a truncated last part is MALFORMED_UPLOAD', async () => {
+    const { body: b, contentType } = multipartBody([{ filename: 'targets', data: TARGETS.subarray(0, 100) }]);
+    const res = await raw(request(handler).post(S).set('Content-Type', contentType).send(b.subarray(0, b.length - 20)));
+    assert.equal(res.status, 400);
+    assert.match(body(res).toString(), /MALFORMED_UPLOAD/);
+  });
+  test('multipart/mixed is accepted as Go does; `.json` is stripped once; a timestamp part never reaches the domain', async () => {
+    received = [];
+    const { body: b } = multipartBody([{ filename: 'targets.json', data: TARGETS }, { filename: 'timestamp.json', data: TIMESTAMP }], 'mixedb');
+    const res = await raw(request(handler).post(S).set('Content-Type', 'multipart/mixed; boundary="mixedb"').send(b));
+    assert.equal(received.length, 1, 'the domain was called');
+    assert.deepEqual(received[0]!.map((p) => p.role), ['targets']);
+    assert.ok(received[0]![0]!.data.equals(TARGETS), 'the part bytes are passed exactly');
+    // no root stored for this GUN: the domain refuses, in notary's words and shape
+    assert.equal(res.status, 400);
+    const detail = JSON.parse(body(res).toString()).errors[0].detail as { Name: string; Error: { Msg: string } };
+    assert.equal(detail.Name, 'ErrValidation');
+    assert.equal(typeof detail.Error.Msg, 'string');
+  });
+  test('`targets.json.json` keeps one `.json`: an invalid role', async () => {
+    const res = await post([{ filename: 'targets.json.json', data: TARGETS }]);
+    assert.match(body(res).toString(), /"code":"INVALID_ROLE".*"detail":"targets.json"/);
+  });
+  test('the first bad part decides, as notary reads parts in order', async () => {
+    const res = await post([{ filename: 'targets', data: 'nope' }, { filename: 'Bad', data: TARGETS }]);
+    assert.match(body(res).toString(), /MALFORMED_JSON/);
+    const res2 = await post([{ filename: 'Bad', data: TARGETS }, { filename: 'targets', data: 'nope' }]);
+    assert.match(body(res2).toString(), /INVALID_ROLE/);
+  });
+  test('an empty multipart reaches the domain with no parts', async () => {
+    received = [];
+    await post([]);
+    assert.deepEqual(received, [[]]);
+  });
+  test('the INVALID_ROLE detail is Go-escaped', async () => {
+    const res = await post([{ filename: 'targets/<x>', data: TARGETS }]);
+    assert.match(body(res).toString(), /"detail":"targets\/\\u003cx\\u003e"/);
+  });
+});
+
+describe('limits', () => {
+  test('more parts than --max-upload-parts', async () => {
+    const parts = Array.from({ length: 5 }, () => ({ filename: 'targets', data: TARGETS }));
+    const res = await post(parts);
+    assert.equal(res.status, 400);
+    assert.match(body(res).toString(), /more than 4 parts/);
+  });
+  test('a part larger than --max-part-bytes', async () => {
+    const res = await post([{ filename: 'targets', data: Buffer.concat([TARGETS, Buffer.alloc(17 * 1024, 32)]) }]);
+    assert.equal(res.status, 400);
+    assert.match(body(res).toString(), /exceeds 16384 bytes/);
+    assert.equal(res.headers.connection, 'close');
+  });
+  test('a declared body larger than --max-upload-bytes is refused before reading', async () => {
+    const big = Buffer.alloc(70 * 1024, 32);
+    const res = await raw(request(handler).post(S).set('Content-Type', 'multipart/form-data; boundary=b').send(big));
+    assert.equal(res.status, 400);
+    assert.match(body(res).toString(), /request body is 71680 bytes/);
+  });
+  test('a chunked body that grows past --max-upload-bytes is cut off', async () => {
+    const { contentType } = multipartBody([]);
+    const boundary = contentType.split('=')[1]!;
+    const head = `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="targets"\r\n\r\n`;
+    const chunks = [Buffer.from(head), ...Array.from({ length: 9 }, () => Buffer.alloc(8 * 1024, 32))];
+    const req = request(handler).post(S).set('Content-Type', contentType).set('Transfer-Encoding', 'chunked');
+    for (const c of chunks) req.write(c);
+    const res = await raw(req);
+    assert.equal(res.status, 400);
+    assert.match(body(res).toString(), /exceeds (65536|16384) bytes/);
+  });
+});
+
+describe('part checks (units)', () => {
+  test('role names as notary data.ValidRole', () => {
+    for (const ok of ['root', 'targets', 'snapshot', 'timestamp', 'targets/releases', 'targets/a/b-c_d', 'targets/0']) assert.ok(isValidRole(ok), ok);
+    for (const bad of ['', 'Root', 'targets/', 'targets//a', 'targets/A', 'targets/a.b', 'foo/targets', 'targetsx', `targets/${'a'.repeat(248)}`]) assert.ok(!isValidRole(bad), bad);
+    assert.deepEqual(roleFromFilename('.json'), { ok: false, failure: { code: 'NO_FILENAME' } });
+    assert.deepEqual(roleFromFilename(undefined), { ok: false, failure: { code: 'NO_FILENAME' } });
+  });
+  test('envelope shape: every field present and typed', () => {
+    const good = { signed: { _type: 'Targets', expires: '2029-11-21T18:59:49.858363294Z', version: 4 }, signatures: [{ keyid: 'k', method: 'ecdsa', sig: 'AAAA' }] };
+    const enc = (v: unknown): Buffer => Buffer.from(JSON.stringify(v));
+    assert.equal(envelopeVersion(enc(good)), 4);
+    assert.equal(envelopeVersion(TARGETS), 4);
+    const bad: Record<string, unknown> = {
+      'version is a float': { ...good, signed: { ...good.signed, version: 1.5 } },
+      'version is a string': { ...good, signed: { ...good.signed, version: '4' } },
+      'expires is not RFC 3339': { ...good, signed: { ...good.signed, expires: '2029-11-21 18:59:49Z' } },
+      'expires has an impossible date': { ...good, signed: { ...good.signed, expires: '2029-02-30T00:00:00Z' } },
+      '_type missing': { ...good, signed: { expires: good.signed.expires, version: 4 } },
+      'signatures missing': { signed: good.signed },
+      'signatures not an array': { ...good, signatures: {} },
+      'sig unpadded': { ...good, signatures: [{ keyid: 'k', method: 'ecdsa', sig: 'AAA' }] },
+      'sig not base64': { ...good, signatures: [{ keyid: 'k', method: 'ecdsa', sig: '!!!!' }] },
+      'keyid missing': { ...good, signatures: [{ method: 'ecdsa', sig: 'AAAA' }] },
+      'not an object': [good],
+    };
+    for (const [name, v] of Object.entries(bad)) assert.equal(envelopeVersion(enc(v)), null, name);
+    assert.equal(envelopeVersion(Buffer.concat([enc(good), Buffer.from('garbage')])), null, 'trailing bytes');
+    assert.equal(envelopeVersion(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), enc(good)])), null, 'BOM');
+    assert.equal(envelopeVersion(Buffer.from([0x7b, 0xff, 0x7d])), null, 'invalid UTF-8');
+  });
+  test('RFC 3339 acceptance', () => {
+    for (const ok of ['2026-12-06T18:59:50.042629097Z', '2026-12-06T18:59:50Z', '2024-02-29T00:00:00+05:30']) assert.ok(isRfc3339(ok), ok);
+    for (const bad of ['2026-12-06t18:59:50Z', '2026-13-01T00:00:00Z', '2023-02-29T00:00:00Z', '2026-12-06T24:00:00Z', '2026-12-06T18:59:50']) assert.ok(!isRfc3339(bad), bad);
+  });
+  test('media types parse like Go mime.ParseMediaType', () => {
+    assert.deepEqual(parseMediaType('Multipart/Form-Data; boundary="a b"'), { type: 'multipart/form-data', params: new Map([['boundary', 'a b']]) });
+    assert.equal(parseMediaType('multipart/form-data; boundary=a; boundary=b'), null);
+    assert.equal(parseMediaType('nonsense'), null);
+  });
+  test('any random bytes are either refused or a well-formed envelope, never a crash', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (bytes) => {
+        const v = envelopeVersion(Buffer.from(bytes));
+        assert.ok(v === null || Number.isSafeInteger(v));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+describe('INVALID_UPDATE detail', () => {
+  test('shape the Go client parses; ErrBadHierarchy carries Missing first', () => {
+    assert.deepEqual(invalidUpdateDetail('ErrBadTargets', 'm', undefined), { Name: 'ErrBadTargets', Error: { Msg: 'm' } });
+    assert.deepEqual(invalidUpdateDetail('ErrBadHierarchy', 'm', 'snapshot'), { Name: 'ErrBadHierarchy', Error: { Missing: 'snapshot', Msg: 'm' } });
+  });
+  test('a long message is shortened so the body stays within the 1 KiB the Go client reads', () => {
+    fc.assert(
+      fc.property(fc.string({ minLength: 0, maxLength: 3000, unit: 'grapheme' }), (msg) => {
+        const b = notaryErrorBody('INVALID_UPDATE', invalidUpdateDetail('ErrBadRoot', msg, undefined));
+        assert.ok(b.length <= 1024, `${b.length}`);
+        JSON.parse(b.toString());
+      }),
+      { numRuns: 100 },
+    );
+    const short = invalidUpdateDetail('ErrBadRoot', 'short message', undefined);
+    assert.deepEqual(short, { Name: 'ErrBadRoot', Error: { Msg: 'short message' } });
+  });
+});
