@@ -14,6 +14,15 @@ export type SignedOf<T extends SignedType> = T extends 'root'
       ? Snapshot
       : Timestamp;
 
+export interface ParseOptions {
+  /**
+   * The role a targets file belongs to: `targets` (default) or a delegation
+   * such as `targets/releases`. Delegations listed in the file must be its
+   * direct children. Ignored for root, snapshot and timestamp.
+   */
+  readonly roleName?: string;
+}
+
 export interface MetadataCodec {
   readonly dialect: 'notary' | 'tuf-1';
   /**
@@ -21,8 +30,8 @@ export interface MetadataCodec {
    * DeserializationError (code WRONG_TYPE).
    * @throws {DeserializationError} naming the offending field.
    */
-  parse<T extends SignedType>(bytes: Uint8Array, expected: T): Envelope<SignedOf<T>>;
-  parseAny(bytes: Uint8Array): Envelope;
+  parse<T extends SignedType>(bytes: Uint8Array, expected: T, options?: ParseOptions): Envelope<SignedOf<T>>;
+  parseAny(bytes: Uint8Array, options?: ParseOptions): Envelope;
   /** Wire form (`signed` tree) of a model object, with only the dialect's own fields. */
   toSignedTree(signed: Signed): JSONObject;
   /** Serialise an envelope exactly as the reference implementation writes it. */

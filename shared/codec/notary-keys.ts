@@ -61,10 +61,15 @@ export function makeNotaryPublicKey(keyType: string, publicValue: string, field 
   const bytes = decodeBase64Strict(publicValue, field);
   if (keyType.endsWith('-x509')) {
     const certificates = parseCertificateChain(bytes.toString('utf8'), field);
-    const leaf = certificates[0]!;
-    const spki = leaf.publicKey.export({ type: 'spki', format: 'der' });
-    if (leaf.publicKey.asymmetricKeyType !== (algorithm === 'ecdsa' ? 'ec' : 'rsa')) {
-      throw new DeserializationError(field, `certificate holds a ${leaf.publicKey.asymmetricKeyType ?? 'unknown'} key, not ${algorithm}`);
+    let leafKey: KeyObject;
+    try {
+      leafKey = certificates[0]!.publicKey; // throws when the certificate's key does not decode
+    } catch (cause) {
+      throw new DeserializationError(field, 'certificate holds a public key that cannot be decoded', { cause });
+    }
+    const spki = leafKey.export({ type: 'spki', format: 'der' });
+    if (leafKey.asymmetricKeyType !== (algorithm === 'ecdsa' ? 'ec' : 'rsa')) {
+      throw new DeserializationError(field, `certificate holds a ${leafKey.asymmetricKeyType ?? 'unknown'} key, not ${algorithm}`);
     }
     return { id, algorithm, keyType, publicValue, spki, certificates };
   }

@@ -16,21 +16,14 @@ import { canonicalize } from '../json/canonical.js';
 import { parseJson } from '../json/parse.js';
 import type { JSONObject } from '../json/types.js';
 import type { Envelope, PublicKey, Signature, Signed, SignedType } from '../tuf/model.js';
-import type { MetadataCodec, SignedOf } from './codec.js';
+import type { MetadataCodec, ParseOptions, SignedOf } from './codec.js';
 import { expectObject, own, parseNotaryKey, parseSignatures } from './notary-fields.js';
 import { parseSignedBody, readType } from './notary-signed.js';
 import { encodeNotary, notaryKeyToJson, notarySignedTree } from './notary-write.js';
 
-export interface NotaryParseOptions {
-  /**
-   * The role a targets file belongs to: `targets` (default) or a delegation
-   * such as `targets/releases`. Delegations listed in the file must be its
-   * direct children. Ignored for root, snapshot and timestamp.
-   */
-  readonly roleName?: string;
-}
+export type NotaryParseOptions = ParseOptions;
 
-/** MetadataCodec plus the Notary-only parse options. */
+/** The Notary v1 dialect of MetadataCodec. */
 export interface NotaryCodec extends MetadataCodec {
   readonly dialect: 'notary';
   /**

@@ -6,7 +6,8 @@
 import { DeserializationError } from '../errors.js';
 import type { JSONValue } from './types.js';
 
-const decoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a byte-order mark stays in the text, so JSON.parse refuses it as Go does.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Parse UTF-8 JSON bytes.
