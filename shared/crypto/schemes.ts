@@ -9,7 +9,7 @@
 //   eddsa        Ed25519 over the message itself
 //   rsapss       RSASSA-PSS, SHA-256, MGF1-SHA-256, salt exactly 32
 //   rsapkcs1v15  RSASSA-PKCS1-v1_5, SHA-256
-//   pycrypto-pkcs#1 pss   legacy PSS (salt 32), plain `rsa` keys only; never signed with
+//   pycrypto-pkcs#1 pss   legacy PSS (salt 32), `rsa` keys holding PEM only; never signed with
 // TUF 1.0 (for the TUF codec to come):
 //   ed25519, ecdsa-sha2-nistp256 (DER signature, P-256 only), rsassa-pss-sha256
 //   (salt length not fixed by the spec: any salt verifies, we sign with 32).
@@ -40,6 +40,8 @@ export interface Scheme {
   readonly fixedLength: boolean;
   /** Whether Signet produces this scheme (legacy ones verify only). */
   readonly signable: boolean;
+  /** The key's wire value must be PEM text (notary's pycrypto verifier pem-decodes it). */
+  readonly pemPublicValue?: boolean;
 }
 
 /** PSS salt length notary signs with and requires: the SHA-256 digest size. */
@@ -50,8 +52,9 @@ const TABLE: readonly Scheme[] = [
   { name: 'eddsa', dialect: 'notary', algorithm: 'ed25519', keyTypes: ['ed25519'], hash: null, fixedLength: true, signable: true },
   { name: 'rsapss', dialect: 'notary', algorithm: 'rsa', keyTypes: ['rsa', 'rsa-x509'], hash: 'sha256', rsaPadding: 'pss', pssVerifySaltLength: NOTARY_PSS_SALT_LENGTH, fixedLength: true, signable: true },
   { name: 'rsapkcs1v15', dialect: 'notary', algorithm: 'rsa', keyTypes: ['rsa', 'rsa-x509'], hash: 'sha256', rsaPadding: 'pkcs1v15', fixedLength: true, signable: true },
-  // Notary: the pycrypto verifier takes only keytype `rsa` (it reads PEM there; we hold the SPKI already).
-  { name: 'pycrypto-pkcs#1 pss', dialect: 'notary', algorithm: 'rsa', keyTypes: ['rsa'], hash: 'sha256', rsaPadding: 'pss', pssVerifySaltLength: NOTARY_PSS_SALT_LENGTH, fixedLength: true, signable: false },
+  // Notary: the pycrypto verifier takes only keytype `rsa` whose `public` is PEM text
+  // (an ordinary DER `rsa` key fails there), so we require the same.
+  { name: 'pycrypto-pkcs#1 pss', dialect: 'notary', algorithm: 'rsa', keyTypes: ['rsa'], hash: 'sha256', rsaPadding: 'pss', pssVerifySaltLength: NOTARY_PSS_SALT_LENGTH, fixedLength: true, signable: false, pemPublicValue: true },
   { name: 'ed25519', dialect: 'tuf-1', algorithm: 'ed25519', keyTypes: ['ed25519'], hash: null, fixedLength: true, signable: true },
   { name: 'ecdsa-sha2-nistp256', dialect: 'tuf-1', algorithm: 'ecdsa', keyTypes: ['ecdsa', 'ecdsa-sha2-nistp256'], hash: 'sha256', ecdsaEncoding: 'der', curve: 'prime256v1', fixedLength: false, signable: true },
   { name: 'rsassa-pss-sha256', dialect: 'tuf-1', algorithm: 'rsa', keyTypes: ['rsa'], hash: 'sha256', rsaPadding: 'pss', pssVerifySaltLength: constants.RSA_PSS_SALTLEN_AUTO, fixedLength: true, signable: true },
@@ -83,6 +86,7 @@ export function schemeAcceptsKey(scheme: Scheme, key: PublicKey, prepared: Prepa
   if (!scheme.keyTypes.includes(key.keyType)) return false;
   if (scheme.curve !== undefined && prepared.curve !== scheme.curve) return false;
   if (key.scheme !== undefined && key.scheme !== scheme.name) return false;
+  if (scheme.pemPublicValue === true && !Buffer.from(key.publicValue, 'base64').toString('latin1').startsWith('-----BEGIN ')) return false;
   return true;
 }
 

@@ -113,8 +113,14 @@ describe('verifySignature: rsapss, rsapkcs1v15, pycrypto', () => {
     assert.equal(verifySignature(rsaKey, sig(rsaKey.id, 'rsapss', s), MESSAGE), false);
   });
 
-  it('accepts the legacy pycrypto method with a plain rsa key', () => {
-    assert.equal(verifySignature(rsaKey, sig(rsaKey.id, 'pycrypto-pkcs#1 pss', pss(rsa.privateKey, 32)), MESSAGE), true);
+  it('accepts the legacy pycrypto method only for an rsa key holding PEM, as notary', () => {
+    const s = pss(rsa.privateKey, 32);
+    // notary pem-decodes `public` for this method, so an ordinary DER rsa key never verifies.
+    assert.equal(verifySignature(rsaKey, sig(rsaKey.id, 'pycrypto-pkcs#1 pss', s), MESSAGE), false);
+    const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const pemKey: PublicKey = { ...rsaKey, publicValue: Buffer.from(pem).toString('base64') };
+    assert.equal(verifySignature(pemKey, sig(pemKey.id, 'pycrypto-pkcs#1 pss', s), MESSAGE), true);
+    assert.equal(verifySignature(pemKey, sig(pemKey.id, 'pycrypto-pkcs#1 pss', pss(rsa.privateKey, 20)), MESSAGE), false);
   });
 
   it('refuses a PSS signature with its leading zero byte stripped (OpenSSL alone accepts it; Go does not)', () => {

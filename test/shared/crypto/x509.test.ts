@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict';
 import { generateKeyPairSync, sign as cryptoSign, X509Certificate, type KeyObject } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { Certificate } from '@peculiar/asn1-x509';
+import { canonicalKeyId, publicKeyFromCertificatePem } from '../../../shared/codec/notary-keys.js';
 import { p1363ToDer } from '../../../shared/crypto/der.js';
 import {
   certificateSignerFromKeyObject,
@@ -15,6 +17,7 @@ import {
   ROOT_CERTIFICATE_VALIDITY_MS,
 } from '../../../shared/crypto/x509.js';
 import { CryptoError } from '../../../shared/errors.js';
+import { fixture } from '../../support/paths.js';
 import { fixtureKeys, openssl, withTempDir } from './fixture-keys.js';
 
 const GUN = 'example.com/app';
@@ -150,6 +153,33 @@ describe('createSelfSignedCertificate', () => {
     await assert.rejects(createSelfSignedCertificate({ commonName: '', publicKeySpki: spkiOf(ec.publicKey), sign }), failsWith('INVALID_CERTIFICATE'));
     const when = new Date('2030-01-01T00:00:00Z');
     await assert.rejects(createSelfSignedCertificate({ commonName: GUN, publicKeySpki: spkiOf(ec.publicKey), notBefore: when, notAfter: when, sign }), failsWith('INVALID_CERTIFICATE'));
+  });
+
+  it('the notary CLI (Go crypto/x509) accepts our certificates and re-encodes them to the same PEM', async () => {
+    await withTempDir(async (dir) => {
+      const trustDir = path.join(dir, 'trust');
+      cpSync(fixture('trust_dir', 'owner'), trustDir, { recursive: true });
+      const ours: string[] = [];
+      for (const [role, pair] of [
+        ['targets/ec', ec],
+        ['targets/rsa', rsa],
+      ] as const) {
+        const pem = await createSelfSignedCertificate({ commonName: role, publicKeySpki: spkiOf(pair.publicKey), sign: certificateSignerFromKeyObject(pair.privateKey) });
+        ours.push(pem);
+        const certFile = path.join(dir, `${role.replace('/', '-')}.crt`);
+        writeFileSync(certFile, pem);
+        // `delegation add` without -p only stages a change: it parses and validates
+        // the certificate with notary's own code (ParsePEMPublicKey, ValidateCertificate).
+        const out = execFileSync('notary', ['-d', trustDir, '-s', 'http://127.0.0.1:1', 'delegation', 'add', 'example.com/app', role, certFile, '--all-paths'], { encoding: 'utf8' });
+        assert.match(out, new RegExp(canonicalKeyId(publicKeyFromCertificatePem(pem))));
+      }
+      const changes = path.join(trustDir, 'tuf', 'example.com', 'app', 'changelist');
+      const staged = readdirSync(changes)
+        .map((f) => JSON.parse(Buffer.from((JSON.parse(readFileSync(path.join(changes, f), 'utf8')) as { data: string }).data, 'base64').toString('utf8')) as { add_keys?: { keyval: { public: string } }[] })
+        .flatMap((d) => d.add_keys ?? [])
+        .map((k) => Buffer.from(k.keyval.public, 'base64').toString('utf8'));
+      assert.deepEqual(staged.sort(), ours.sort(), 'notary stores the very PEM text we produced');
+    });
   });
 
   it('uses a fresh random serial each time', async () => {
