@@ -194,6 +194,39 @@ describe('signet CLI with notary', () => {
     assert.equal((await signet(s(dirs.a, 'status', gun))).stdout, `No unpublished changes for ${gun}\n`);
   });
 
+  it('refuses a replayed older timestamp once a newer one is cached (rollback, exit 4)', async () => {
+    const gun = 'example.com/rollback';
+    const dir = path.join(tmp, 'rollback');
+    assert.equal((await signet(s(dir, 'init', gun, '-p'))).code, 0);
+    const old = Buffer.from(await (await fetch(`${server.url}/v2/${gun}/_trust/tuf/timestamp.json`)).arrayBuffer());
+    assert.equal((await signet(s(dir, 'add', gun, 'r1', payload, '-p'))).code, 0);
+    assert.equal((await signet(s(dir, 'list', gun))).code, 0);
+    const replay: Stub = await startStub((req, res) => {
+      if (req.url.endsWith('/timestamp.json')) {
+        res.writeHead(200);
+        res.end(old);
+        return;
+      }
+      void fetch(server.url + req.url).then(async (r) => {
+        res.writeHead(r.status);
+        res.end(Buffer.from(await r.arrayBuffer()));
+      });
+    });
+    try {
+      const r = await signet(['-s', replay.url, '-d', dir, 'list', gun]);
+      assert.equal(r.code, EXIT.VERIFICATION, r.stderr);
+      assert.match(r.stderr, /timestamp version 1 is lower than the trusted version 2/);
+    } finally {
+      await replay.close();
+    }
+  });
+
+  it('init refuses a GUN the server already has (exit 2)', async () => {
+    const r = await signet(s(path.join(tmp, 'again'), 'init', 'example.com/signet-made'));
+    assert.equal(r.code, EXIT.USAGE);
+    assert.match(r.stderr, /already exists on the server/);
+  });
+
   it('usage errors exit 2', async () => {
     assert.equal((await signet(['list'])).code, EXIT.USAGE);
     assert.equal((await signet(['frobnicate'])).code, EXIT.USAGE);
