@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from 'node:assert/strict';
-import { generateKeyPairSync, X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, sign as cryptoSign, X509Certificate } from 'node:crypto';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { Certificate } from '@peculiar/asn1-x509';
 import { after, before, describe, it } from 'node:test';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -84,6 +86,32 @@ describe('checkRootCertificate', () => {
     assert.match(checkRootCertificate(sha1, GUN, new Date()) ?? '', /SHA-1 \(sha1WithRSAEncryption\)/);
     const md5 = make('md5', { subject: '/CN=example.com\\/app', key: 'rsa:2048', digest: 'md5', ext: LEAF });
     assert.match(checkRootCertificate(md5, GUN, new Date()) ?? '', /signature algorithm 1\.2\.840\.113549\.1\.1\.4 is not accepted/);
+  });
+
+  it('accepts RSA-PSS over SHA-256 and refuses RSA-PSS over SHA-1', () => {
+    const pss = (digest: string): X509Certificate =>
+      make(`pss-${digest}`, { subject: '/CN=example.com\\/app', key: 'rsa:2048', digest, ext: LEAF, extra: ['-sigopt', 'rsa_padding_mode:pss', '-sigopt', 'rsa_pss_saltlen:32'] });
+    assert.equal(checkRootCertificate(pss('sha256'), GUN, new Date()), null);
+    assert.match(checkRootCertificate(pss('sha1'), GUN, new Date()) ?? '', /RSA-PSS over SHA-1/);
+  });
+
+  it('refuses an inverted validity window even when now lies in neither bound', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const good = new X509Certificate(
+      await createSelfSignedCertificate({ commonName: GUN, publicKeySpki: publicKey.export({ type: 'spki', format: 'der' }), sign: certificateSignerFromKeyObject(privateKey) }),
+    );
+    // Swap the dates, then re-sign so only the window is wrong.
+    const cert = AsnConvert.parse(good.raw, Certificate);
+    const { notBefore, notAfter } = cert.tbsCertificate.validity;
+    cert.tbsCertificate.validity.notBefore = notAfter;
+    cert.tbsCertificate.validity.notAfter = notBefore;
+    const tbs = Buffer.from(AsnConvert.serialize(cert.tbsCertificate));
+    cert.tbsCertificateRaw = undefined;
+    cert.signatureValue = new Uint8Array(cryptoSign('sha256', tbs, { key: privateKey, dsaEncoding: 'der' })).buffer;
+    const inverted = new X509Certificate(Buffer.from(AsnConvert.serialize(cert)));
+    assert.ok(inverted.verify(publicKey));
+    assert.match(checkRootCertificate(inverted, GUN, new Date()) ?? '', /validity window is invalid/);
+    assert.match(checkDelegationCertificate(inverted) ?? '', /validity window is invalid/);
   });
 
   it('refuses RSA keys under 2048 bits and accepts 2048', () => {

@@ -79,12 +79,13 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T> | T): Promi
 export const openssl = (...args: string[]): string => execFileSync('openssl', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
 /** A self-signed certificate made by openssl `req -x509` in `dir`; returns its PEM text. */
-export function opensslCertificate(dir: string, name: string, opts: { subject: string; key?: string; days?: number; digest?: string; ext?: string[] }): string {
+export function opensslCertificate(dir: string, name: string, opts: { subject: string; key?: string; days?: number; digest?: string; ext?: string[]; extra?: string[] }): string {
   const out = path.join(dir, `${name}.crt`);
   const args = ['req', '-x509', '-newkey', opts.key ?? 'ec', ...(opts.key === undefined ? ['-pkeyopt', 'ec_paramgen_curve:P-256'] : [])];
   args.push('-nodes', '-keyout', path.join(dir, `${name}.key`), '-out', out, '-days', String(opts.days ?? 30), '-subj', opts.subject);
   if (opts.digest !== '') args.push(`-${opts.digest ?? 'sha256'}`); // '' for Ed25519, which takes no digest
   for (const e of opts.ext ?? []) args.push('-addext', e);
+  args.push(...(opts.extra ?? []));
   openssl(...args);
   return readFileSync(out, 'utf8');
 }
