@@ -20,7 +20,7 @@
 import { EqualVersionError, BadVersionError, RepositoryError, StateError } from '../errors.js';
 import type { MetadataCodec, SignedOf } from '../codec/codec.js';
 import { verifyLengthAndHashes } from '../tuf/file-meta.js';
-import type { Envelope, FileMeta, RoleName, Root, SignedType, Snapshot, Targets, Timestamp } from '../tuf/model.js';
+import type { Envelope, FileMeta, PublicKey, RoleKeys, RoleName, Root, SignedType, Snapshot, Targets, Timestamp } from '../tuf/model.js';
 import { findDelegatedRole, parentOf, resolveRoleScope, type RoleScope } from './delegations.js';
 import { verifyNotExpired } from './expiry.js';
 import { lookupTarget, listTargets, type LookupOptions, type TargetMatch } from './lookup.js';
@@ -250,7 +250,7 @@ export class TrustedMetadataSet {
     return next;
   }
 
-  #delegationOf(role: RoleName, delegator: RoleName): { keys: Root['keys']; roleKeys: NonNullable<ReturnType<Root['roles']['get']>> } {
+  #delegationOf(role: RoleName, delegator: RoleName): { keys: ReadonlyMap<string, PublicKey>; roleKeys: RoleKeys } {
     if (role === 'targets') {
       if (delegator !== 'root') throw new RepositoryError('BAD_DELEGATION', `targets is delegated by root, not ${delegator}`);
       return { keys: this.#root.signed.keys, roleKeys: this.#requireRole('targets') };
@@ -262,7 +262,7 @@ export class TrustedMetadataSet {
     return { keys: parent.signed.delegations?.keys ?? new Map(), roleKeys: entry };
   }
 
-  #requireRole(role: 'root' | 'targets' | 'snapshot' | 'timestamp'): NonNullable<ReturnType<Root['roles']['get']>> {
+  #requireRole(role: 'root' | 'targets' | 'snapshot' | 'timestamp'): RoleKeys {
     const entry = this.#root.signed.roles.get(role);
     if (entry === undefined) throw new RepositoryError('BAD_ROOT', `the trusted root defines no ${role} role`);
     return entry;
