@@ -10,9 +10,9 @@ import type { MetaUpdate } from '../../../server/storage/meta-store.js';
 
 export const ROLES = ['root', 'targets', 'snapshot', 'timestamp'] as const;
 
-/** The bytes of `role` at `version` for `gun`: deterministic, sizes vary up to ~96 KiB so writes take a while. */
+/** The bytes of `role` at `version` for `gun`: deterministic, sizes vary up to ~32 KiB so writes take a while. */
 export function expectedData(gun: string, role: string, version: number): Buffer {
-  const size = ((version * 7919 + role.length * 104_729) % 96) * 1024;
+  const size = ((version * 7919 + role.length * 104_729) % 32) * 1024;
   return Buffer.concat([Buffer.from(`${gun} ${role} ${version}\n`), Buffer.alloc(size, version % 251)]);
 }
 

@@ -79,7 +79,7 @@ for (const backend of await allBackends('crash')) {
       await (await backend.client()).close(); // create the database before the first child
       let reported = 0;
       for (let round = 0; round < ROUNDS; round++) {
-        reported += await runAndKill(backend, guns, 3 + Math.floor(Math.random() * 12));
+        reported += await runAndKill(backend, guns, 2 + Math.floor(Math.random() * 8));
         const client = await backend.client(); // embedded: recovery after the kill and a stale lock
         try {
           const stored = await assertConsistent(client, guns);
