@@ -60,7 +60,9 @@ export type ErrorCode =
   | 'DUPLICATE_ROLE'
   | 'METADATA_TOO_LARGE'
   | 'NO_ROOT'
-  | 'SERVER_KEY_MISSING';
+  | 'SERVER_KEY_MISSING'
+  // client key lifecycle: a change that would lock out clients or signers
+  | 'UNSAFE_KEY_CHANGE';
 
 export interface TrustErrorOptions {
   cause?: unknown;
@@ -170,5 +172,17 @@ export class EqualVersionError extends BadVersionError {
 export class SerializationError extends TrustError {
   constructor(message: string, options?: TrustErrorOptions) {
     super('CANONICAL_JSON', message, options);
+  }
+}
+
+/**
+ * A key rotation, revocation or re-signing was refused before anything was
+ * sent or written: its result would not verify for a client that trusted the
+ * previous state, or would leave a role that nobody can sign. The message says
+ * which keys or signatures are missing and how to proceed.
+ */
+export class UnsafeKeyChangeError extends RepositoryError {
+  constructor(message: string, options?: TrustErrorOptions) {
+    super('UNSAFE_KEY_CHANGE', message, options);
   }
 }
