@@ -53,6 +53,8 @@ export class TrustedMetadataSet {
   #timestamp: Envelope<Timestamp> | undefined;
   #snapshot: Envelope<Snapshot> | undefined;
   readonly #targets = new Map<RoleName, Envelope<Targets>>();
+  /** Delegations the trusted snapshot recorded and the new one dropped; see #checkSnapshotRollback. */
+  #droppedRoles = new Set<RoleName>();
 
   /**
    * Trust `rootBytes` (the cached or bootstrapped root). It must be a well-formed
@@ -161,7 +163,7 @@ export class TrustedMetadataSet {
     const next = this.#options.codec.parse(bytes, 'snapshot');
     verifyDelegate('snapshot', this.#root.signed.keys, this.#requireRole('snapshot'), next, this.#threshold);
     const trusted = this.#snapshot;
-    if (trusted !== undefined) this.#checkSnapshotRollback(trusted.signed, next.signed);
+    this.#droppedRoles = trusted === undefined ? new Set() : this.#checkSnapshotRollback(trusted.signed, next.signed);
     this.#snapshot = next;
     // TUF 5.5.6: stored first so an expired copy still guards against rollback.
     verifyNotExpired('snapshot', next.signed, this.#options.now);
@@ -171,21 +173,30 @@ export class TrustedMetadataSet {
     return next;
   }
 
-  #checkSnapshotRollback(old: Snapshot, next: Snapshot): void {
+  #checkSnapshotRollback(old: Snapshot, next: Snapshot): Set<RoleName> {
     // Notary: version >= the cached snapshot's (meta carries no version to compare with).
     if (next.version < old.version) {
       throw new BadVersionError('VERSION_ROLLBACK', `snapshot version ${next.version} is lower than the trusted version ${old.version}; the server is replaying old metadata`);
     }
     // TUF 5.5.5: no role may vanish, no recorded version may go down.
+    // Notary: `delegation remove` drops the role's snapshot entry, so a vanished
+    // delegation is accepted here and judged when its delegator loads: if the
+    // delegator still lists it, the snapshot is hiding it (updateDelegatedTargets).
+    const dropped = new Set<RoleName>();
     for (const [role, oldMeta] of old.meta) {
       const newMeta = next.meta.get(role);
-      if (newMeta === undefined) {
+      if (newMeta === undefined && (role === 'root' || role === 'targets')) {
         throw new RepositoryError('MISSING_META', `snapshot version ${next.version} drops ${role}, which the trusted snapshot version ${old.version} recorded; refusing a possible rollback`);
+      }
+      if (newMeta === undefined) {
+        dropped.add(role);
+        continue;
       }
       if (oldMeta.version !== undefined && newMeta.version !== undefined && newMeta.version < oldMeta.version) {
         throw new BadVersionError('VERSION_ROLLBACK', `snapshot version ${next.version} records ${role} version ${newMeta.version}, lower than the trusted ${oldMeta.version}`);
       }
     }
+    return dropped;
   }
 
   /**
@@ -246,6 +257,11 @@ export class TrustedMetadataSet {
       throw new BadVersionError('VERSION_ROLLBACK', `${role} version ${next.signed.version} is lower than the cached version ${options.previousVersion}; the server is replaying old metadata`);
     }
     verifyNotExpired(role, next.signed, this.#options.now);
+    for (const child of next.signed.delegations?.roles ?? []) {
+      if (this.#droppedRoles.has(child.name)) {
+        throw new RepositoryError('MISSING_META', `the snapshot drops ${child.name}, which the trusted snapshot recorded, yet ${role} still delegates to it; refusing an attempt to hide its targets`);
+      }
+    }
     this.#targets.set(role, next);
     return next;
   }

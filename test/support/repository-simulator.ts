@@ -214,6 +214,15 @@ export class RepositorySimulator {
     return keys;
   }
 
+  /** Remove a delegation as `notary delegation remove` does: gone from its parent and from the next snapshot. */
+  removeDelegation(name: RoleName): void {
+    const parent = name.slice(0, name.lastIndexOf('/'));
+    const p = this.targetsState(parent);
+    p.children = p.children.filter((c) => c.name !== name);
+    this.targetsRoles.delete(name);
+    this.#dirty.add(parent);
+  }
+
   /** Mark a role changed: the next publish (or publishRoot for root) signs a new version. */
   bumpVersion(role: RoleName): void {
     this.#dirty.add(role);

@@ -74,7 +74,23 @@ describe('rollback attacks', () => {
     const set = sim.trust();
     set.updateTimestamp(sim.file('timestamp'));
     set.updateSnapshot(sim.file('snapshot'), { trusted: true });
-    rejects(() => set.updateSnapshot(dropped, { trusted: true }), RepositoryError, 'MISSING_META', /drops targets\/releases/);
+    set.updateSnapshot(dropped, { trusted: true });
+    // targets still delegates to targets/releases: the snapshot is hiding it.
+    rejects(() => set.updateTargets(sim.file('targets')), RepositoryError, 'MISSING_META', /drops targets\/releases.*still delegates/);
+  });
+
+  it('accepts a delegation removed the way notary removes it (gone from the parent and the snapshot)', async () => {
+    const sim = await RepositorySimulator.create();
+    await sim.addDelegation('targets/releases', { paths: [''] });
+    await sim.publish();
+    const before = sim.file('snapshot');
+    sim.removeDelegation('targets/releases');
+    await sim.publish();
+    const set = sim.trust();
+    set.updateTimestamp(sim.file('timestamp'));
+    set.updateSnapshot(before, { trusted: true });
+    set.updateSnapshot(sim.file('snapshot'));
+    assert.doesNotThrow(() => set.updateTargets(sim.file('targets')));
   });
 
   it('rejects a targets version rollback against the cached version', async () => {
