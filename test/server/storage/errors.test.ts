@@ -12,8 +12,9 @@ import { StorageError } from '../../../shared/errors.js';
 import { LOCK_FILE } from '../../../server/storage/data-dir-lock.js';
 import { openStore } from '../../../server/storage/open-store.js';
 import { redactDatabaseUrl } from '../../../server/storage/sql-errors.js';
-import { LOCK_GUN_SQL, type SqlMetaStore } from '../../../server/storage/sql-meta-store.js';
-import { PG_URL, embeddedBackend, itOn, postgresBackend, stateAfter, uniqueGun } from './backends.js';
+import { PgClient } from '../../../server/storage/pg-client.js';
+import { LOCK_GUN_SQL, SqlMetaStore } from '../../../server/storage/sql-meta-store.js';
+import { PG_URL, embeddedBackend, itOn, postgresBackend, sleep, stateAfter, uniqueGun } from './backends.js';
 
 const SECRET = 'pa55-S3cret';
 
@@ -102,6 +103,33 @@ describe('PostgreSQL failures', () => {
     const url = new URL(PG_URL);
     url.pathname = '/signet_no_such_database';
     await assert.rejects(openStore({ databaseUrl: url.toString() }), storageError(/database named in .*signet_no_such_database does not exist; create it \(createdb\) or check --database-url/));
+  });
+
+  itPg('ping reports an unreachable database', async () => {
+    const store = new SqlMetaStore(new PgClient({ databaseUrl: `postgres://alice:${SECRET}@127.0.0.1:1/signet`, connectTimeoutMs: 1000 }));
+    try {
+      await assert.rejects(store.ping(), storageError(/cannot check the database: .* is unreachable/));
+    } finally {
+      await store.close();
+    }
+  });
+
+  itPg('the pool replaces a connection the server closed, without crashing', async () => {
+    await (await pg.client()).close(); // migrate
+    const client = new PgClient({ databaseUrl: PG_URL, schema: pg.options.schema!, poolSize: 1 });
+    const store = pg.storeOver(client);
+    const admin = new PgClient({ databaseUrl: PG_URL, poolSize: 1 });
+    try {
+      const gun = uniqueGun();
+      await store.updateMany(gun, [{ role: 'targets', version: 1, data: Buffer.from('x') }]);
+      const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+      await admin.query('SELECT pg_terminate_backend($1)', [rows[0]?.pid]);
+      await sleep(200); // the idle connection's error arrives; unhandled it would kill the process
+      assert.equal((await store.getCurrent(gun, 'targets'))?.version, 1);
+    } finally {
+      await store.close();
+      await admin.close();
+    }
   });
 
   itPg('a statement that waits too long fails with the statement timeout, not a hang', async () => {
