@@ -132,7 +132,7 @@ export class FileKeyStore implements KeyStore {
   }
 
   async getSigner(keyId: string, publicKey?: PublicKey): Promise<Signer> {
-    return signerFor((await this.#unlock(keyId, false)).key, keyId, publicKey);
+    return signerFor((await this.#unlock(keyId, false)).key, publicKey);
   }
 
   async generate(options: GenerateOptions): Promise<PublicKey> {

@@ -65,7 +65,7 @@ export class MemoryKeyStore implements KeyStore {
   }
 
   async getSigner(keyId: string, publicKey?: PublicKey): Promise<Signer> {
-    return signerFor(this.#get(keyId).key, keyId, publicKey);
+    return signerFor(this.#get(keyId).key, publicKey);
   }
 
   async generate(options: GenerateOptions): Promise<PublicKey> {

@@ -115,7 +115,9 @@ export function promptPassphraseRetriever(opts: PromptOptions = {}): PassphraseR
   const ask = async (prompt: string): Promise<string> => {
     try {
       // Notary trims what was typed; do the same so the same keystrokes open the same key.
-      return (await read({ prompt, silent: true, replace: '', input, output })).trim();
+      const typed = await read({ prompt, silent: true, replace: '', input, output });
+      output.write('\n'); // silent mode swallows the newline the user typed
+      return typed.trim();
     } catch (cause) {
       throw new KeyStoreError('PASSPHRASE_REQUIRED', 'passphrase entry was cancelled', { cause });
     }

@@ -5,9 +5,9 @@
 // wrapping it in shared/crypto's signer so the KeyObject stays in a closure.
 
 import { createPublicKey, sign, verify, type KeyObject } from 'node:crypto';
-import { canonicalKeyId, publicKeyFromKeyObject } from '../shared/codec/notary-keys.js';
+import { publicKeyFromKeyObject } from '../shared/codec/notary-keys.js';
 import { createKeyObjectSigner } from '../shared/crypto/sign.js';
-import { CryptoError, KeyStoreError } from '../shared/errors.js';
+import { KeyStoreError } from '../shared/errors.js';
 import type { PublicKey, Signer } from '../shared/tuf/model.js';
 import { isEncrypted, unlockKeyFile, type KeyFile } from './key-file.js';
 import { MAX_PASSPHRASE_ATTEMPTS, type PassphraseRetriever } from './passphrase.js';
@@ -93,10 +93,7 @@ export function assertKeyId(key: KeyObject, keyId: string, location: string): Pu
  * key, e.g. the root certificate of this root key), else under its plain key.
  * @throws {CryptoError} INVALID_KEY when `publicKey` is a different key.
  */
-export function signerFor(key: KeyObject, keyId: string, publicKey?: PublicKey): Signer {
-  if (publicKey === undefined) return createKeyObjectSigner(key, publicKeyFromKeyObject(key));
-  if (publicKey.spki === null || canonicalKeyId(publicKey) !== keyId) {
-    throw new CryptoError('INVALID_KEY', `public key ${publicKey.id} is not key ${keyId}; pass the public key (or certificate) of this private key`);
-  }
-  return createKeyObjectSigner(key, publicKey);
+export function signerFor(key: KeyObject, publicKey?: PublicKey): Signer {
+  // createKeyObjectSigner refuses a publicKey whose SPKI is not the private key's.
+  return createKeyObjectSigner(key, publicKey ?? publicKeyFromKeyObject(key));
 }
