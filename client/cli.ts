@@ -12,7 +12,8 @@ import { defaultEnvironment, loadConfig, type ConfigFlags } from './config.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { changeToJson, formatLookup, formatStatus, formatTargets, targetToJson } from './output.js';
 import { RepositorySession } from './repository.js';
-import { credentialsFromEnv } from './token-auth.js';
+import { resolveCredentials } from './token-auth.js';
+import { registerKeyCommands } from './commands/key.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
@@ -87,7 +88,7 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
       config,
       gun,
       retriever,
-      credentials: credentialsFromEnv(env.NOTARY_AUTH),
+      credentials: resolveCredentials(env, config.serverUrl, gun),
       warn: (m) => io.stderr.write(`warning: ${m}\n`),
     });
   };
@@ -184,6 +185,7 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
       }),
     );
 
+  registerKeyCommands(program, io, run);
   return program;
 }
 

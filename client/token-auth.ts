@@ -6,8 +6,11 @@
 // NOTARY_AUTH when given), caches it per scope until it expires, and retries
 // the request once with `Authorization: Bearer <token>`. A `Basic` challenge is
 // answered with the credentials directly. Tokens and passwords are never logged
-// or put in error messages.
+// or put in error messages. Credentials come from NOTARY_AUTH, else from
+// docker's config.json `auths` (what `docker login` stored for the registry).
 
+import fs from 'node:fs';
+import path from 'node:path';
 import { RemoteError, UsageError } from '../shared/errors.js';
 import type { HttpSend } from './http-transport.js';
 
@@ -169,4 +172,77 @@ export async function getBearerToken(send: HttpSend, cache: TokenCache, req: Tok
   const expiresIn = typeof body.expires_in === 'number' && body.expires_in > MIN_TOKEN_LIFETIME_S ? body.expires_in : MIN_TOKEN_LIFETIME_S;
   cache.set(key, token, expiresIn);
   return token;
+}
+
+/** Docker's config directory: $DOCKER_CONFIG, else ~/.docker. */
+function dockerConfigFile(env: NodeJS.ProcessEnv): string | null {
+  if (env.DOCKER_CONFIG !== undefined && env.DOCKER_CONFIG !== '') return path.join(env.DOCKER_CONFIG, 'config.json');
+  return env.HOME === undefined || env.HOME === '' ? null : path.join(env.HOME, '.docker', 'config.json');
+}
+
+/** `https://index.docker.io/v1/`, `registry:5000`, `http://host/` -> the lower-case host[:port]. */
+function registryHost(key: string): string {
+  return key.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
+}
+
+/**
+ * The registry hosts whose docker login may open `gun` on `serverUrl`, most
+ * specific first: the GUN's registry (docker's rule: a first path segment with
+ * a dot or port, or `localhost`; `docker.io` is stored as index.docker.io),
+ * then the trust server's own host.
+ */
+export function dockerCredentialHosts(serverUrl: string, gun: string): string[] {
+  const hosts: string[] = [];
+  const first = gun.split('/')[0] ?? '';
+  if (gun.includes('/') && (/[.:]/.test(first) || first === 'localhost')) {
+    const h = first.toLowerCase();
+    hosts.push(...(h === 'docker.io' || h === 'index.docker.io' ? ['index.docker.io', 'docker.io'] : [h]));
+  }
+  try {
+    hosts.push(new URL(serverUrl).host.toLowerCase());
+  } catch {
+    // an unusable server URL is reported by the config loader
+  }
+  return [...new Set(hosts)];
+}
+
+/**
+ * Registry credentials from docker's config.json `auths` (`auth` = base64 of
+ * user:password, or `username`/`password`), as `docker login` stores them.
+ * Credential helpers (`credsStore`, `credHelpers`) are not run. A missing or
+ * unparsable file means no credentials: docker reports its own file's problems.
+ * @throws {UsageError} when the matching entry exists but is malformed.
+ */
+export function credentialsFromDockerConfig(hosts: readonly string[], env: NodeJS.ProcessEnv): Credentials | null {
+  const file = dockerConfigFile(env);
+  if (file === null) return null;
+  let doc: unknown;
+  try {
+    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch {
+    return null;
+  }
+  const auths = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>).auths : undefined;
+  if (typeof auths !== 'object' || auths === null) return null;
+  const byHost = new Map<string, Record<string, unknown>>();
+  for (const [key, entry] of Object.entries(auths as Record<string, unknown>)) {
+    if (typeof entry === 'object' && entry !== null && !byHost.has(registryHost(key))) byHost.set(registryHost(key), entry as Record<string, unknown>);
+  }
+  for (const host of hosts) {
+    const entry = byHost.get(host);
+    if (entry === undefined) continue;
+    if (typeof entry.auth === 'string' && entry.auth !== '') {
+      const plain = /^[A-Za-z0-9+/]*={0,2}$/.test(entry.auth) ? Buffer.from(entry.auth, 'base64').toString('utf8') : '';
+      const i = plain.indexOf(':');
+      if (i <= 0) throw new UsageError(`${file}: auths entry for ${host} has an "auth" value that is not base64 of user:password; run \`docker login ${host}\` again`);
+      return { username: plain.slice(0, i), password: plain.slice(i + 1) };
+    }
+    if (typeof entry.username === 'string' && entry.username !== '' && typeof entry.password === 'string') return { username: entry.username, password: entry.password };
+  }
+  return null;
+}
+
+/** NOTARY_AUTH when set (notary's variable wins), else the docker login for the GUN's registry or the server. */
+export function resolveCredentials(env: NodeJS.ProcessEnv, serverUrl: string, gun: string): Credentials | null {
+  return credentialsFromEnv(env.NOTARY_AUTH) ?? credentialsFromDockerConfig(dockerCredentialHosts(serverUrl, gun), env);
 }

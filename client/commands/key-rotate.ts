@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: Apache-2.0
+// `signet key rotate <gun> <role>` (see client/rotation.ts for what happens
+// and in which order). Output as notary's: "Successfully rotated <role> key
+// for repository <gun>". Rotating root asks for confirmation (-y in scripts).
+
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { DeserializationError, UsageError } from '../../shared/errors.js';
+import { assertGun } from '../../shared/tuf/names.js';
+import { MetadataCache } from '../cache.js';
+import { NotaryRemote } from '../remote.js';
+import { rotateKey } from '../rotation.js';
+import { confirm, credentialsFor, keyStoreFor, passphraseSource, resolveConfig, type KeyGlobals, type KeyIo } from '../key-context.js';
+
+type Run = (action: (g: KeyGlobals) => Promise<void>) => Promise<void>;
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').filter((v) => v !== '')];
+}
+
+export function registerKeyRotate(key: Command, io: KeyIo, run: Run): void {
+  key
+    .command('rotate')
+    .description(
+      'rotate the key of a top-level role and publish the new root right away (no staged changes are published). ' +
+        'Refused unless a client that trusts the current root accepts the result',
+    )
+    .argument('<gun>')
+    .argument('<role>', 'root, targets, snapshot or timestamp')
+    .option('-r, --server-managed', 'the server makes and holds the new key (snapshot, timestamp)')
+    .option('-k, --key <file>', 'private key file(s) to rotate to instead of a new key (repeatable, comma-separated)', collect)
+    .option('-p, --publish', 'publish right away (always: a rotation is published at once, as in notary)')
+    .option('-y, --yes', 'do not ask before rotating the root key')
+    .addHelpText(
+      'after',
+      '\nExamples:\n' +
+        '  $ signet key rotate example.com/app snapshot -r     # the server signs snapshots from now on (delegates can publish)\n' +
+        '  $ signet key rotate example.com/app targets\n' +
+        '  $ signet key rotate example.com/app root -y\n' +
+        '  $ signet key rotate example.com/app targets --key new-targets.pem\n',
+    )
+    .action((gun: string, role: string, o: { serverManaged?: boolean; key?: string[]; yes?: boolean }) =>
+      run(async (g) => {
+        try {
+          assertGun(gun);
+        } catch (e) {
+          if (e instanceof DeserializationError) throw new UsageError(e.message, { cause: e });
+          throw e;
+        }
+        const keyPems = (o.key ?? []).map((f) => {
+          try {
+            return fs.readFileSync(f, 'utf8');
+          } catch (cause) {
+            throw new UsageError(`cannot read key file ${f} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, { cause });
+          }
+        });
+        if (role === 'root') {
+          const question = 'Warning: you are about to rotate your root key.\n\nYou must use your old key to sign this root rotation.\nAre you sure you want to proceed?';
+          if (!(await confirm(io, question, o.yes === true))) {
+            io.stdout.write('\nAborting action.\n');
+            return;
+          }
+        }
+        const config = resolveConfig(g, io);
+        const retriever = passphraseSource(io);
+        const result = await rotateKey(
+          {
+            gun,
+            // notary asks for admin (`*`) access for key rotation
+            remote: new NotaryRemote({ serverUrl: config.serverUrl, gun, tls: config.tls, access: '*', credentials: credentialsFor(io, config, gun) }),
+            cache: new MetadataCache(config.trustDir, gun),
+            pinning: config.trustPinning,
+            now: new Date(),
+            keys: keyStoreFor(config, retriever).keys,
+            trustDir: config.trustDir,
+            retriever,
+          },
+          { role, serverManaged: o.serverManaged === true, keyPems },
+        );
+        for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
+        if (g.output === 'json') json(io, { gun, role: result.role, newKeyIds: result.newKeyIds, rootVersion: result.rootVersion, published: result.published, retired: result.retired });
+        else io.stdout.write(`Successfully rotated ${result.role} key for repository ${gun}\n`);
+      }),
+    );
+}
+
+function json(io: KeyIo, v: unknown): void {
+  io.stdout.write(JSON.stringify(v, null, 2) + '\n');
+}

@@ -1,0 +1,97 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the `signet key …` commands need from the global flags and the
+// process: the resolved configuration (the same rules as every other
+// command), the passphrase source, registry credentials, the trust
+// directory's key store, and a yes/no confirmation that never blocks a
+// script: without a terminal the caller must pass -y.
+
+import { read } from 'read';
+import { UsageError } from '../shared/errors.js';
+import { CryptoService, defaultPassphraseRetriever, FileKeyStore, promptPassphraseRetriever, type PassphraseRetriever } from '../keys/index.js';
+import { defaultEnvironment, loadConfig, type ClientConfig, type ConfigFlags } from './config.js';
+import { resolveCredentials, type Credentials } from './token-auth.js';
+
+export interface KeyIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
+  readonly env?: NodeJS.ProcessEnv;
+  readonly cwd?: string;
+  /** Tests: a fixed passphrase source instead of env + prompt. */
+  readonly retriever?: PassphraseRetriever;
+}
+
+/** The global flags the key commands read (a subset of the CLI's). */
+export interface KeyGlobals {
+  server?: string;
+  trustDir?: string;
+  configFile?: string;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+  output: 'text' | 'json';
+}
+
+export function envOf(io: KeyIo): NodeJS.ProcessEnv {
+  return io.env ?? process.env;
+}
+
+/** @throws {ConfigError} as loadConfig does. */
+export function resolveConfig(g: KeyGlobals, io: KeyIo): ClientConfig {
+  const env = envOf(io);
+  const flags: ConfigFlags = {
+    ...(g.configFile === undefined ? {} : { configFile: g.configFile }),
+    ...(g.trustDir === undefined ? {} : { trustDir: g.trustDir }),
+    ...(g.server === undefined ? {} : { server: g.server }),
+    ...(g.tlscacert === undefined ? {} : { tlsCaCert: g.tlscacert }),
+    ...(g.tlscert === undefined ? {} : { tlsCert: g.tlscert }),
+    ...(g.tlskey === undefined ? {} : { tlsKey: g.tlskey }),
+  };
+  const base = defaultEnvironment();
+  return loadConfig(flags, { home: env.HOME ?? base.home, cwd: io.cwd ?? base.cwd });
+}
+
+/** Environment (NOTARY_*, then DOCKER_CONTENT_TRUST_*), then a TTY prompt. */
+export function passphraseSource(io: KeyIo): PassphraseRetriever {
+  return io.retriever ?? defaultPassphraseRetriever({ env: envOf(io), output: io.stderr, ...(io.stdin === undefined ? {} : { input: io.stdin }) });
+}
+
+/**
+ * For `key passwd`: the current passphrase as usual, but the new one never
+ * from the role's variable (that would re-encrypt with the old passphrase):
+ * from SIGNET_NEW_PASSPHRASE when set, else typed twice at a terminal.
+ */
+export function passwdSource(io: KeyIo): PassphraseRetriever {
+  if (io.retriever !== undefined) return io.retriever;
+  const env = envOf(io);
+  const current = passphraseSource(io);
+  const prompt = promptPassphraseRetriever({ env, output: io.stderr, ...(io.stdin === undefined ? {} : { input: io.stdin }) });
+  return async (req) => {
+    if (!req.createNew) return current(req);
+    const fromEnv = env.SIGNET_NEW_PASSPHRASE;
+    return fromEnv !== undefined && fromEnv !== '' ? fromEnv : prompt(req);
+  };
+}
+
+export function credentialsFor(io: KeyIo, config: ClientConfig, gun: string): Credentials | null {
+  return resolveCredentials(envOf(io), config.serverUrl, gun);
+}
+
+export function keyStoreFor(config: ClientConfig, retriever: PassphraseRetriever): { store: FileKeyStore; keys: CryptoService } {
+  const store = new FileKeyStore(config.trustDir, { retriever });
+  return { store, keys: new CryptoService([store]) };
+}
+
+/**
+ * Ask a yes/no question on the terminal; `assumeYes` (-y) skips it.
+ * @throws {UsageError} without a terminal (or with CI=true) and without -y: a script must say -y.
+ */
+export async function confirm(io: KeyIo, question: string, assumeYes: boolean): Promise<boolean> {
+  if (assumeYes) return true;
+  const input = io.stdin;
+  if (input === undefined || input.isTTY !== true || envOf(io).CI === 'true') {
+    throw new UsageError(`${question.replace(/\?\s*$/, '')}: this needs confirmation, and there is no terminal to ask on; pass -y to confirm`);
+  }
+  const answer = await read({ prompt: `${question}  (yes/no)  `, input, output: io.stderr });
+  return /^y(es)?$/i.test(answer.trim());
+}
