@@ -29,8 +29,16 @@ export const FIXTURE_PASS_BY_ROLE: Readonly<Record<string, string>> = {
 export const FIXTURE_TRUST_DIRS = ['owner-after-init', 'owner', 'delegate'] as const;
 export const fixturePrivateDir = (d: string): string => fixture('trust_dir', d, 'private');
 
+const created: string[] = [];
+// Each test file runs in its own process: clean its scratch dirs when it ends.
+process.on('exit', () => {
+  for (const d of created) fs.rmSync(d, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = 'signet-keys-'): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  created.push(d);
+  return d;
 }
 
 /** Copies a fixture trust dir's private keys into a fresh scratch trust dir. */
