@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: Apache-2.0
+// What the command modules get from cli.ts: the I/O, a session factory, the
+// runner that maps errors to exit codes, and output helpers. Also the
+// session extras (-v/-D logging, progress bars) derived from the global flags.
+
+import type { Command } from 'commander';
+import type { CliIo } from '../cli.js';
+import { createLog, type CliLog } from '../log.js';
+import { createProgress, progressAllowed, type Progress } from '../progress.js';
+import type { RepositorySession } from '../repository.js';
+
+export interface OutputOptions {
+  readonly output: 'text' | 'json';
+}
+
+export interface CommandContext {
+  readonly io: CliIo;
+  session(gun: string): RepositorySession;
+  run(action: (g: OutputOptions) => Promise<void>): Promise<void>;
+  out(text: string): void;
+  json(value: unknown): void;
+}
+
+/** Logging and progress for a session, from -v/-D and the terminal. Logs never carry secrets (see log.ts). */
+export function sessionExtras(io: CliIo, g: { debug?: boolean; verbose?: boolean }): { log: CliLog; progress: Progress } {
+  const env = io.env ?? process.env;
+  const level = g.debug === true ? 'debug' : g.verbose === true ? 'info' : 'quiet';
+  return { log: createLog(io.stderr, level), progress: createProgress(io.stderr, progressAllowed(io.stdout, io.stderr, env)) };
+}
+
+/** Append an Examples section to a command's --help. */
+export function examples(cmd: Command, lines: readonly string[]): Command {
+  return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
+}
+
+/** Collect repeatable, comma-separated option values (as the first slice's -r). */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').filter((v) => v !== '')];
+}
+
+/** Repeatable option values taken verbatim (paths may contain commas, "" means all paths). */
+export function repeatable(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Publish after staging (`-p`), with notary's messages. */
+export async function autoPublish(ctx: CommandContext, s: RepositorySession, g: OutputOptions): Promise<Record<string, unknown>> {
+  if (g.output !== 'json') ctx.out(`Auto-publishing changes to ${s.gun}\n`);
+  const r = await s.publish();
+  if (g.output !== 'json') ctx.out(r.roles.length === 0 ? `No unpublished changes for ${s.gun}\n` : `Successfully published changes for repository ${s.gun}\n`);
+  return { published: r.roles, applied: r.applied };
+}

@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+// Registers the second slice's commands on the program, and examples on the
+// first slice's commands' --help.
+
+import type { Command } from 'commander';
+import { examples, type CommandContext } from './context.js';
+import { registerDelegationCommands } from './delegation.js';
+import { registerRepoCommands } from './repo.js';
+import { registerTargetCommands } from './targets.js';
+
+export { sessionExtras, type CommandContext } from './context.js';
+
+const FIRST_SLICE_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  init: ['signet -s https://notary.example.com init example.com/app -p'],
+  add: ['signet add example.com/app v1.0 ./app-1.0.tgz -p', 'signet add example.com/app release-1 ./r1.tgz -r targets/releases --custom meta.json'],
+  publish: ['signet publish example.com/app'],
+  list: ['signet list example.com/app', 'signet list example.com/app -r targets/releases --output json'],
+  lookup: ['signet lookup example.com/app v1.0', 'signet lookup example.com/app v1.0 --output json'],
+  status: ['signet status example.com/app', 'signet status example.com/app --output json'],
+  reset: ['signet reset example.com/app -n 0,2', 'signet reset example.com/app --all'],
+};
+
+export function registerPublishingCommands(program: Command, ctx: CommandContext): void {
+  for (const c of program.commands) {
+    const lines = FIRST_SLICE_EXAMPLES[c.name()];
+    if (lines !== undefined) examples(c, lines);
+  }
+  registerTargetCommands(program, ctx);
+  registerDelegationCommands(program, ctx);
+  registerRepoCommands(program, ctx);
+}

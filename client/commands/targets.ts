@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: Apache-2.0
+// `addhash`, `remove`, `verify` and the CI command `sign`.
+
+import type { Command } from 'commander';
+import { UsageError } from '../../shared/errors.js';
+import { RepositoryMissingError } from '../update.js';
+import { addHashChanges, checkContent, parseDigest, parseHexHashes, parseSize, removeChanges, signableRoles, targetRoles } from '../targets-ops.js';
+import { autoPublish, collect, examples, type CommandContext } from './context.js';
+
+/** Content for `verify`: all of stdin, capped so a runaway pipe cannot exhaust memory. */
+export const MAX_VERIFY_BYTES = 1 << 30;
+
+async function readAll(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
+  if (stream === undefined) throw new UsageError('verify reads the content from standard input; pipe it in');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    const b = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    size += b.length;
+    if (size > MAX_VERIFY_BYTES) throw new UsageError(`verify reads at most ${MAX_VERIFY_BYTES} bytes from standard input`);
+    chunks.push(b);
+  }
+  return Buffer.concat(chunks);
+}
+
+export function registerTargetCommands(program: Command, ctx: CommandContext): void {
+  examples(
+    program
+      .command('addhash')
+      .description('stage a target given by its size and hashes, without the file (offline); publish with `publish` or -p')
+      .argument('<gun>')
+      .argument('<target>')
+      .argument('<size>', 'length of the target in bytes')
+      .option('--sha256 <hex>', 'SHA-256 of the target, hex')
+      .option('--sha512 <hex>', 'SHA-512 of the target, hex')
+      .option('--custom <file>', 'JSON file with custom data for the target')
+      .option('-r, --roles <role>', 'delegation role(s) to add the target to (repeatable, comma-separated)', collect)
+      .option('-p, --publish', 'publish right away')
+      .action((gun: string, target: string, size: string, o: { sha256?: string; sha512?: string; custom?: string; roles?: string[]; publish?: boolean }) =>
+        ctx.run(async (g) => {
+          const hashes = parseHexHashes(o);
+          const changes = addHashChanges({ name: target, length: parseSize(size), hashes, ...(o.custom === undefined ? {} : { customFile: o.custom }) }, targetRoles(o.roles));
+          const s = ctx.session(gun);
+          const staged = s.stage(changes);
+          if (g.output !== 'json') ctx.out(`Addition of target "${target}" by ${[...hashes.keys()].join(', ')} hash to repository "${gun}" staged for next publish.\n`);
+          const published = o.publish === true ? await autoPublish(ctx, s, g) : {};
+          if (g.output === 'json') ctx.json({ gun, staged: staged.map((c) => ({ role: c.role, path: c.path, file: c.file })), ...published });
+        }),
+      ),
+    [
+      'signet addhash example.com/app v1.2 1024 --sha256 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08',
+      'signet addhash example.com/app v1.2 1024 --sha256 <hex> -r targets/releases -p',
+    ],
+  );
+
+  examples(
+    program
+      .command('remove')
+      .description('stage the removal of a target (offline); publish with `publish` or -p')
+      .argument('<gun>')
+      .argument('<target>')
+      .option('-r, --roles <role>', 'delegation role(s) to remove the target from (repeatable, comma-separated)', collect)
+      .option('-p, --publish', 'publish right away')
+      .action((gun: string, target: string, o: { roles?: string[]; publish?: boolean }) =>
+        ctx.run(async (g) => {
+          const s = ctx.session(gun);
+          const staged = s.stage(removeChanges(target, targetRoles(o.roles)));
+          if (g.output !== 'json') ctx.out(`Removal of ${target} from ${gun} staged for next publish.\n`);
+          const published = o.publish === true ? await autoPublish(ctx, s, g) : {};
+          if (g.output === 'json') ctx.json({ gun, staged: staged.map((c) => ({ role: c.role, path: c.path, file: c.file })), ...published });
+        }),
+      ),
+    ['signet remove example.com/app v1.2 -p', 'signet remove example.com/app release-1 -r targets/releases'],
+  );
+
+  examples(
+    program
+      .command('verify')
+      .description('check content on stdin against the trusted hashes of a target (online); writes it to stdout when it matches')
+      .argument('<gun>')
+      .argument('<target>')
+      .action((gun: string, target: string) =>
+        ctx.run(async () => {
+          const content = await readAll(ctx.io.stdin);
+          const match = await ctx.session(gun).lookup(target);
+          checkContent(content, match);
+          await new Promise<void>((resolve, reject) => ctx.io.stdout.write(content, (e) => (e ? reject(e) : resolve())));
+        }),
+      ),
+    ['signet verify example.com/app v1.2 < app-1.2.tar.gz > checked.tar.gz', 'curl -s https://example.com/app.tgz | signet verify example.com/app v1.2 | tar xz'],
+  );
+
+  examples(
+    program
+      .command('sign')
+      .description(
+        'CI: sign an image tag and publish it in one step, never prompting (passphrases from NOTARY_*_PASSPHRASE). ' +
+          'The target is named after the tag and holds the manifest digest and size, as `docker trust sign` writes it. ' +
+          'Without -r the roles are chosen as docker does: `targets` if the repository has no delegations, else every ' +
+          'top-level delegation whose paths cover the tag and whose key you hold. Only this tag is published; other staged changes stay staged.',
+      )
+      .argument('<gun>')
+      .argument('<tag>')
+      .requiredOption('--digest <digest>', 'manifest digest, sha256:<hex>')
+      .requiredOption('--size <bytes>', 'manifest size in bytes')
+      .option('-r, --roles <role>', 'role(s) to sign into (repeatable, comma-separated)', collect)
+      .action((gun: string, tag: string, o: { digest: string; size: string; roles?: string[] }) =>
+        ctx.run(async (g) => {
+          const hashes = new Map([['sha256', parseDigest(o.digest)]]);
+          const length = parseSize(o.size);
+          const s = ctx.session(gun);
+          let roles = o.roles;
+          if (roles === undefined || roles.length === 0) {
+            let set;
+            try {
+              set = await s.trusted();
+            } catch (e) {
+              // Not published yet: a fresh repository has no delegations.
+              if (!(e instanceof RepositoryMissingError)) throw e;
+              set = undefined;
+            }
+            roles = set === undefined ? ['targets'] : await signableRoles(set, tag, s.keyService());
+          }
+          const changes = addHashChanges({ name: tag, length, hashes }, targetRoles(roles)).map((c, i) => ({ ...c, file: `sign-${i}` }));
+          const r = await s.publish(changes);
+          if (g.output === 'json') ctx.json({ gun, tag, digest: o.digest, size: length, roles, published: r.roles });
+          else ctx.out(`Signed ${tag} (${o.digest}, ${length} bytes) into ${roles.join(', ')} and published ${gun}\n`);
+        }),
+      ),
+    [
+      'signet sign example.com/app 1.4.2 --digest sha256:<hex> --size 528',
+      'signet sign example.com/app 1.4.2 --digest sha256:<hex> --size 528 -r targets/releases -r targets/jenkins --output json',
+    ],
+  );
+}
