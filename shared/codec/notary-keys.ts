@@ -28,14 +28,14 @@ const ALGORITHM_OF: Record<string, KeyAlgorithm> = {
   'rsa-x509': 'rsa',
 };
 
-const STRICT_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-
 /** Decode padded standard base64, refusing anything Go's decoder would not produce byte-for-byte. */
 export function decodeBase64Strict(s: string, field: string): Buffer {
-  if (!STRICT_BASE64.test(s)) throw new DeserializationError(field, 'is not padded standard base64');
+  // Node skips characters outside the alphabet and tolerates missing padding, so
+  // a value is accepted only when re-encoding the bytes gives the same text.
   const b = Buffer.from(s, 'base64');
-  if (b.toString('base64') !== s) throw new DeserializationError(field, 'is not canonical base64');
-  return b;
+  if (b.toString('base64') === s) return b;
+  if (s.length % 4 !== 0 || /[^A-Za-z0-9+/=]/.test(s)) throw new DeserializationError(field, 'is not padded standard base64');
+  throw new DeserializationError(field, 'is not canonical base64');
 }
 
 /** Split PEM text into certificates, leaf first. */
