@@ -14,6 +14,7 @@ import { changeToJson, formatLookup, formatStatus, formatTargets, targetToJson }
 import { RepositorySession } from './repository.js';
 import { resolveCredentials } from './token-auth.js';
 import { registerKeyCommands } from './commands/key.js';
+import { registerPublishingCommands, sessionExtras } from './commands/index.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
@@ -90,6 +91,7 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
       retriever,
       credentials: resolveCredentials(env, config.serverUrl, gun),
       warn: (m) => io.stderr.write(`warning: ${m}\n`),
+      ...sessionExtras(io, g),
     });
   };
 
@@ -185,6 +187,7 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
       }),
     );
 
+  registerPublishingCommands(program, { io, session, run, out, json });
   registerKeyCommands(program, io, run);
   return program;
 }

@@ -4,28 +4,46 @@
 //   - refresh (verified); if the server has no trust data, this is the first
 //     publish of a repository made by `init`: the cached root, targets and
 //     snapshot are the base and the root is uploaded as is;
-//   - apply target changes to `targets` or a delegated role (within its paths);
-//   - re-sign each changed role (version + 1, fresh expiry) with the keys we hold;
-//   - sign a new snapshot if we hold a snapshot key, else leave it to the server;
+//   - apply every change in order (apply-changes.ts); the first change that
+//     no longer applies stops the publish before anything is sent;
+//   - re-sign root when a change touched it, or when it expires within six
+//     months and we hold the root key (notary signRootIfNecessary); a changed
+//     root role is signed by the old root keys too;
+//   - re-sign each changed targets role (version + 1, fresh 3-year expiry);
+//   - sign a new snapshot if we hold the snapshot key, else leave it to the
+//     server (ErrBadHierarchy from a server without it becomes a message
+//     naming `key rotate <gun> snapshot -r`);
 //   - POST; only after the server accepted it, write the cache and remove the
 //     applied change files. Any failure before that changes nothing locally.
-// Supported change types in this slice: target create/delete. Others
-// (delegations, root key changes, witness) are refused before anything is sent.
 
-import { RepositoryError, UsageError, KeyStoreError } from '../shared/errors.js';
+import { KeyStoreError, RemoteError, RepositoryError, UsageError } from '../shared/errors.js';
 import { notaryCodec } from '../shared/codec/notary.js';
-import { isTargetsRoleName } from '../shared/tuf/names.js';
-import { roleMetaFromBytes } from '../shared/tuf/file-meta.js';
-import type { Envelope, FileMeta, PublicKey, Root, RoleName, Snapshot, TargetFile, Targets } from '../shared/tuf/model.js';
-import { findDelegatedRole, isTargetInScope, notaryRootKeyRules, parentOf, resolveRoleScope, TrustedMetadataSet, verifyDelegate } from '../shared/verify/index.js';
+import { canonicalKeyId } from '../shared/codec/notary-keys.js';
+import { DEFAULT_EXPIRY_SECONDS, expiresAfter } from '../shared/time.js';
+import { roleMetaFromBytes, verifyLengthAndHashes } from '../shared/tuf/file-meta.js';
+import type { Envelope, FileMeta, PublicKey, Root, RoleName, Signer, Snapshot, Targets } from '../shared/tuf/model.js';
+import { notaryRootKeyRules, TrustedMetadataSet, verifyDelegate } from '../shared/verify/index.js';
 import type { CryptoService } from '../keys/index.js';
+import { applyChanges } from './apply-changes.js';
 import type { FileChangelist, StoredChange } from './changelist.js';
-import { nextSnapshot, nextTargets, parseFileMeta, signMetadata } from './metadata.js';
+import { quietLog, type CliLog } from './log.js';
+import { nextSnapshot, nextTargets, signMetadata } from './metadata.js';
+import { noProgress, type Progress } from './progress.js';
+import { MAX_DOWNLOAD_LENGTH } from './remote.js';
 import { refresh, RepositoryMissingError, type RefreshContext } from './update.js';
+import { WorkingRepo } from './working-repo.js';
 
 export interface PublishContext extends RefreshContext {
   readonly changelist: FileChangelist;
   readonly keys: CryptoService;
+  readonly warn?: (message: string) => void;
+  readonly log?: CliLog;
+  readonly progress?: Progress;
+  /**
+   * Publish exactly these changes instead of the staged ones, leaving the
+   * changelist alone (notary publishes key rotations this way; `sign` too).
+   */
+  readonly changes?: readonly StoredChange[];
 }
 
 export interface PublishResult {
@@ -35,13 +53,16 @@ export interface PublishResult {
   readonly warnings: readonly string[];
 }
 
+/** Root is re-signed on publish when it expires sooner than this (notary: six months). */
+const ROOT_RESIGN_WINDOW_MS = 182 * 24 * 60 * 60 * 1000;
+
 interface RepoState {
   readonly root: Envelope<Root>;
   readonly targets: Map<RoleName, Envelope<Targets>>;
   readonly snapshot: Envelope<Snapshot> | undefined;
   readonly initial: boolean;
   readonly downloads: Map<RoleName, Buffer>;
-  readonly warnings: readonly string[];
+  readonly warnings: string[];
 }
 
 /** The repository `init` left in the cache, for its first publish. */
@@ -65,102 +86,158 @@ async function currentState(ctx: PublishContext): Promise<RepoState> {
     const { set, downloads, warnings } = await refresh(ctx);
     const targets = new Map<RoleName, Envelope<Targets>>();
     for (const role of set.loadedTargetsRoles) targets.set(role, set.getTargets(role)!);
-    return { root: set.root, targets, snapshot: set.snapshot, initial: false, downloads, warnings };
+    return { root: set.root, targets, snapshot: set.snapshot, initial: false, downloads, warnings: [...warnings] };
   } catch (e) {
     if (e instanceof RepositoryMissingError) return localState(ctx);
     throw e;
   }
 }
 
-/** Keys allowed to sign `role`, by the ID its delegator lists them under. */
-function roleKeys(state: RepoState, role: RoleName): { keys: PublicKey[]; threshold: number } {
-  const pick = (all: ReadonlyMap<string, PublicKey>, ids: readonly string[]): PublicKey[] => ids.flatMap((id) => all.get(id) ?? []);
-  if (role === 'targets' || role === 'snapshot' || role === 'root') {
-    const entry = state.root.signed.roles.get(role);
-    return { keys: pick(state.root.signed.keys, entry?.keyIds ?? []), threshold: entry?.threshold ?? 1 };
+/**
+ * Delegations a witness change names that did not verify (skipped by refresh):
+ * fetched by the hash the snapshot records, so witness can re-sign them.
+ */
+async function invalidRoles(ctx: PublishContext, state: RepoState, changes: readonly StoredChange[]): Promise<Map<RoleName, Envelope<Targets>>> {
+  const out = new Map<RoleName, Envelope<Targets>>();
+  for (const c of changes) {
+    if (c.type !== 'witness' || state.targets.has(c.role) || out.has(c.role)) continue;
+    const meta = state.snapshot?.signed.meta.get(c.role);
+    const sha = meta?.hashes.get('sha256');
+    if (meta === undefined || sha === undefined) continue;
+    const bytes = await ctx.remote.getRoleByHash(c.role, sha.toString('hex'), meta.length ?? MAX_DOWNLOAD_LENGTH);
+    verifyLengthAndHashes(bytes, meta, c.role);
+    out.set(c.role, notaryCodec.parse(bytes, 'targets', { roleName: c.role }));
   }
-  const parent = parentOf(role)!;
-  const parentMeta = state.targets.get(parent)?.signed;
-  const entry = parentMeta === undefined ? undefined : findDelegatedRole(parentMeta, parent, role);
-  if (parentMeta === undefined || entry === undefined) throw new UsageError(`${role} is not a delegation of this repository`);
-  return { keys: pick(parentMeta.delegations?.keys ?? new Map(), entry.keyIds), threshold: entry.threshold };
+  return out;
 }
 
-function baseTargets(ctx: PublishContext, state: RepoState, role: RoleName, index: number): Targets {
-  const loaded = state.targets.get(role);
-  if (loaded !== undefined) return loaded.signed;
-  const parent = parentOf(role);
-  const parentMeta = parent === undefined ? undefined : state.targets.get(parent)?.signed;
-  if (parent === undefined || parentMeta === undefined || findDelegatedRole(parentMeta, parent, role) === undefined) {
-    throw new UsageError(`staged change #${index} adds to ${role}, which ${ctx.gun} does not delegate; drop it with \`signet reset ${ctx.gun} -n ${index}\``);
+/** Signers we hold among `keys`; refuses when they cannot reach `threshold`. */
+async function signersMeeting(ctx: PublishContext, role: RoleName, keys: readonly PublicKey[], threshold: number): Promise<Signer[]> {
+  const signers = await ctx.keys.signersFor(keys);
+  if (signers.length < threshold || signers.length === 0) {
+    const ids = keys.map((k) => canonicalKeyId(k).slice(0, 12)).join(', ') || 'none';
+    throw new KeyStoreError(
+      'KEY_NOT_FOUND',
+      `${role} of ${ctx.gun} needs ${threshold} signature(s) but you hold ${signers.length} of its keys (${ids}); import the key with \`signet key import\` or \`notary key import\`, then publish again (your changes stay staged)`,
+    );
   }
-  // A delegation without metadata yet: its first version will be 1.
-  return { type: 'targets', version: 0, expires: parentMeta.expires, targets: new Map(), delegations: null };
+  return signers;
 }
 
-function applyChanges(ctx: PublishContext, state: RepoState, changes: readonly StoredChange[]): Map<RoleName, Map<string, TargetFile>> {
-  const edited = new Map<RoleName, Map<string, TargetFile>>();
-  changes.forEach((c, i) => {
-    if (c.type !== 'target' || (c.action !== 'create' && c.action !== 'delete')) {
-      throw new UsageError(`staged change #${i} (${c.action} ${c.type} for ${c.role}) is not supported by signet yet; publish it with notary, or drop it with \`signet reset ${ctx.gun} -n ${i}\``);
+async function signRoot(ctx: PublishContext, repo: WorkingRepo, state: RepoState): Promise<Buffer | undefined> {
+  const old = state.root.signed;
+  const nearExpiry = old.expires.ms - ctx.now.getTime() < ROOT_RESIGN_WINDOW_MS;
+  if (!repo.root.dirty && !nearExpiry) return state.initial ? state.root.raw : undefined;
+  const newRole = repo.root.roles.get('root')!;
+  const oldRole = old.roles.get('root')!;
+  const pick = (keys: ReadonlyMap<string, PublicKey>, ids: readonly string[]): PublicKey[] => ids.flatMap((id) => keys.get(id) ?? []);
+  if (!repo.root.dirty) {
+    // Only near expiry: a delegate without the root key publishes anyway (notary would fail here).
+    const held = await ctx.keys.signersFor(pick(repo.root.keys, newRole.keyIds));
+    if (held.length < newRole.threshold) {
+      ctx.warn?.(`the root of ${ctx.gun} expires at ${old.expires.text}; the holder of the root key should publish to re-sign it`);
+      return state.initial ? state.root.raw : undefined;
     }
-    if (!isTargetsRoleName(c.role)) throw new UsageError(`staged change #${i} names role ${JSON.stringify(c.role)}, which cannot hold targets`);
-    const base = baseTargets(ctx, state, c.role, i);
-    if (c.role !== 'targets') {
-      const scope = resolveRoleScope(c.role, (r) => (r === c.role ? base : state.targets.get(r)?.signed));
-      if (!isTargetInScope(c.path, scope)) {
-        throw new UsageError(`staged change #${i}: target ${JSON.stringify(c.path)} is outside the paths delegated to ${c.role}; drop it with \`signet reset ${ctx.gun} -n ${i}\``);
-      }
-    }
-    const files = edited.get(c.role) ?? new Map(base.targets);
-    if (c.action === 'create') {
-      if (c.data === null) throw new UsageError(`staged change #${i} adds ${JSON.stringify(c.path)} without target meta`);
-      files.set(c.path, parseFileMeta(c.data, c.file));
-    } else files.delete(c.path);
-    edited.set(c.role, files);
-  });
-  if (state.initial && !edited.has('targets')) edited.set('targets', new Map(state.targets.get('targets')!.signed.targets));
-  return edited;
+  }
+  const signers = await signersMeeting(ctx, 'root', pick(repo.root.keys, newRole.keyIds), newRole.threshold);
+  const rotated = oldRole.threshold !== newRole.threshold || oldRole.keyIds.join() !== newRole.keyIds.join();
+  if (rotated) {
+    // The previous root's keys must vouch for the new root (notary-wire.md 4.2).
+    const previous = await signersMeeting(ctx, 'the previous root', pick(old.keys, oldRole.keyIds), oldRole.threshold);
+    for (const s of previous) if (!signers.some((x) => x.publicKey.id === s.publicKey.id)) signers.push(s);
+  }
+  const next: Root = { ...old, version: old.version + 1, expires: expiresAfter(ctx.now, DEFAULT_EXPIRY_SECONDS.root), keys: repo.root.keys, roles: repo.root.roles };
+  return (await signMetadata(next, signers)).raw;
+}
+
+function mapBadHierarchy(ctx: PublishContext, e: unknown): unknown {
+  if (e instanceof RemoteError && e.detailName === 'ErrBadHierarchy') {
+    return new RemoteError(
+      'SERVER_REJECTED',
+      `${ctx.gun}: the server cannot sign a snapshot for this update (it does not hold the snapshot key) and you do not hold it either. ` +
+        `The repository owner must let the server manage the snapshot key: \`signet key rotate ${ctx.gun} snapshot -r\` (or \`notary key rotate ${ctx.gun} snapshot -r\`); your changes stay staged, publish again afterwards`,
+      { cause: e, ...(e.httpStatus === undefined ? {} : { httpStatus: e.httpStatus }), ...(e.serverCode === undefined ? {} : { serverCode: e.serverCode }), detailName: 'ErrBadHierarchy' },
+    );
+  }
+  return e;
 }
 
 /**
- * Publish the staged changes of `ctx.gun`.
- * @throws {UsageError} for changes signet cannot apply; {KeyStoreError} when a needed key or passphrase is missing;
- *   {RemoteError} when the server refuses the update; {RepositoryError} when the current state does not verify.
+ * Publish the staged changes of `ctx.gun` (or `ctx.changes`).
+ * @throws {ChangeNotApplicableError} (a UsageError) for a change that no longer applies;
+ *   {KeyStoreError} when a needed key or passphrase is missing; {RemoteError} when the
+ *   server refuses the update; {RepositoryError} when the current state does not verify.
  */
 export async function publish(ctx: PublishContext): Promise<PublishResult> {
-  const changes = ctx.changelist.list();
+  const log = ctx.log ?? quietLog;
+  const progress = ctx.progress ?? noProgress;
+  const changes = ctx.changes ?? ctx.changelist.list();
   const state = await currentState(ctx);
-  const edited = applyChanges(ctx, state, changes);
-  if (edited.size === 0) return { roles: [], applied: 0, warnings: state.warnings };
+  log.info(`${ctx.gun}: rebasing ${changes.length} change(s) on ${state.initial ? 'the local, unpublished repository' : `the server's state (snapshot v${state.snapshot?.signed.version ?? 0})`}`);
+  const repo = new WorkingRepo(state.root, state.targets, state.snapshot);
+  const task = progress.begin('applying changes', changes.length, { minTotal: 50 });
+  try {
+    await applyChanges(repo, changes, {
+      gun: ctx.gun,
+      now: ctx.now,
+      holdsAny: async (keys) => (await Promise.all(keys.map((k) => ctx.keys.has(canonicalKeyId(k))))).some(Boolean),
+      invalid: await invalidRoles(ctx, state, changes),
+      warn: (m) => state.warnings.push(m),
+      staged: ctx.changes === undefined,
+    });
+  } finally {
+    task.done();
+  }
 
   const files = new Map<RoleName, Buffer>();
-  if (state.initial) files.set('root', state.root.raw);
-  for (const role of [...edited.keys()].sort()) {
-    const { keys } = roleKeys(state, role);
-    const signers = await ctx.keys.signersFor(keys);
-    if (signers.length === 0) {
-      throw new KeyStoreError('KEY_NOT_FOUND', `you hold no private key for ${role} of ${ctx.gun} (keys ${keys.map((k) => k.id.slice(0, 12)).join(', ') || 'none'}); import one with \`notary key import\``);
-    }
-    const base = baseTargets(ctx, state, role, -1);
-    const env = await signMetadata(nextTargets(base, edited.get(role)!, ctx.now), signers, role);
+  const rootBytes = await signRoot(ctx, repo, state);
+  if (rootBytes !== undefined) files.set('root', rootBytes);
+  // Parents before children, then by name: a stable upload order.
+  const dirty = [...repo.roles].filter(([role, w]) => w.dirty || (state.initial && role === 'targets')).map(([role]) => role);
+  dirty.sort((a, b) => a.split('/').length - b.split('/').length || (a < b ? -1 : a > b ? 1 : 0));
+  for (const role of dirty) {
+    const signing = repo.signingKeys(role);
+    if (signing === undefined) throw new RepositoryError('BAD_DELEGATION', `${role} is no longer delegated in ${ctx.gun}; reset the changes for it`);
+    const signers = await signersMeeting(ctx, role, signing.keys, signing.threshold);
+    const body = repo.view(role)!;
+    const env = await signMetadata(nextTargets(body, body.targets, ctx.now), signers, role);
+    log.info(`signed ${role} v${env.signed.version} with ${signers.map((s) => canonicalKeyId(s.publicKey).slice(0, 12)).join(', ')}`);
     files.set(role, env.raw);
   }
-  const snapshotSigners = await ctx.keys.signersFor(roleKeys(state, 'snapshot').keys);
-  if (snapshotSigners.length > 0) {
+  if (files.size === 0) {
+    if (changes.length > 0 && ctx.changes === undefined) ctx.changelist.removeFiles(changes.map((c) => c.file));
+    return { roles: [], applied: changes.length, warnings: state.warnings };
+  }
+
+  const snapshotKeys = repo.signingKeys('snapshot');
+  const snapshotSigners = snapshotKeys === undefined ? [] : await ctx.keys.signersFor(snapshotKeys.keys);
+  if (snapshotKeys !== undefined && snapshotSigners.length > 0 && snapshotSigners.length >= snapshotKeys.threshold) {
     const meta = new Map<RoleName, FileMeta>(state.snapshot?.signed.meta ?? []);
-    meta.set('root', roleMetaFromBytes(state.root.raw));
-    for (const [role, env] of state.targets) if (!meta.has(role)) meta.set(role, roleMetaFromBytes(env.raw));
+    for (const role of repo.deleted) meta.delete(role);
+    meta.set('root', roleMetaFromBytes(files.get('root') ?? state.root.raw));
+    for (const [role, env] of state.targets) if (!meta.has(role) && !repo.deleted.has(role)) meta.set(role, roleMetaFromBytes(env.raw));
     for (const [role, bytes] of files) meta.set(role, roleMetaFromBytes(bytes));
     const snapshot = await signMetadata(nextSnapshot(state.snapshot?.signed, meta, ctx.now), snapshotSigners);
+    log.info(`signed snapshot v${snapshot.signed.version}`);
     files.set('snapshot', snapshot.raw);
   } else if (state.initial) {
     throw new RepositoryError('MISSING_META', `the first publish of ${ctx.gun} needs the snapshot key, which is not in the key store`);
-  }
+  } else log.info('the snapshot key is not held here: the server signs the snapshot');
 
-  await ctx.remote.publish(files);
+  const size = [...files.values()].reduce((n, b) => n + b.length, 0);
+  log.info(`uploading ${[...files.keys()].join(', ')} (${size} bytes)`);
+  const upload = progress.begin(`publishing ${ctx.gun}`, size, { minTotal: 4 << 20, unit: 'bytes' });
+  try {
+    await ctx.remote.publish(files);
+    upload.tick(size);
+  } catch (e) {
+    throw mapBadHierarchy(ctx, e);
+  } finally {
+    upload.done();
+  }
   // Only now: the server holds exactly these bytes.
   ctx.cache.writeMany(new Map([...state.downloads, ...files]));
-  ctx.changelist.removeFiles(changes.map((c) => c.file));
+  for (const role of repo.deleted) ctx.cache.remove(role);
+  if (ctx.changes === undefined) ctx.changelist.removeFiles(changes.map((c) => c.file));
   return { roles: [...files.keys()], applied: changes.length, warnings: state.warnings };
 }

@@ -1,23 +1,30 @@
 // SPDX-License-Identifier: Apache-2.0
 // One GUN as the CLI sees it: configuration, trust dir, server, keys, and the
-// operations of the first slice (init, add, publish, list, lookup, status,
-// reset). Every read goes through `refresh` (TrustedMetadataSet); the cache is
-// written only after a command's verification (or publish) succeeded.
+// operations on it: init, staging changes (add and the generic `stage` the
+// other commands use), publish, verified reads (list, lookup, `trusted`),
+// status, reset, and deleting trust data. Every read goes through `refresh`
+// (TrustedMetadataSet) over ReadRemote, which falls back to the cached
+// timestamp when the server is unreachable; the cache is written only after
+// a command's verification (or publish) succeeded.
 
 import fs from 'node:fs';
 import { DeserializationError, TrustError, UsageError, type TrustErrorOptions } from '../shared/errors.js';
 import { assertGun, isTargetsRoleName } from '../shared/tuf/names.js';
 import type { RoleName } from '../shared/tuf/model.js';
-import type { TargetMatch } from '../shared/verify/index.js';
+import type { TargetMatch, TrustedMetadataSet } from '../shared/verify/index.js';
 import { CryptoService, FileKeyStore, type PassphraseRetriever } from '../keys/index.js';
 import { MetadataCache } from './cache.js';
-import { FileChangelist, type StoredChange } from './changelist.js';
+import { FileChangelist, type Change, type StoredChange } from './changelist.js';
 import type { ClientConfig } from './config.js';
-import type { HttpSend } from './http-transport.js';
 import { initRepository, type InitResult } from './init.js';
 import { checkCustomData, checkTargetName, encodeFileMeta, targetFileFromBytes } from './metadata.js';
+import { createHttpSend, type HttpSend } from './http-transport.js';
+import { loggingSend, quietLog, type CliLog } from './log.js';
+import { noProgress, type Progress } from './progress.js';
 import { publish, type PublishResult } from './publish.js';
+import { ReadRemote } from './read-remote.js';
 import { NotaryRemote, type RemoteAccess } from './remote.js';
+import { changelistDir, gunDir, metadataDir } from './trust-dir.js';
 import type { Credentials } from './token-auth.js';
 import { refresh } from './update.js';
 
@@ -37,6 +44,10 @@ export interface SessionOptions {
   readonly timeoutMs?: number;
   readonly send?: HttpSend;
   readonly warn?: (message: string) => void;
+  /** -v / -D output; quiet by default. */
+  readonly log?: CliLog;
+  /** Progress bars (only ever enabled on a terminal). */
+  readonly progress?: Progress;
 }
 
 export class RepositorySession {
@@ -63,21 +74,38 @@ export class RepositorySession {
     return this.#opts.now?.() ?? new Date();
   }
 
-  #remote(access: RemoteAccess): NotaryRemote {
+  get log(): CliLog {
+    return this.#opts.log ?? quietLog;
+  }
+
+  get progress(): Progress {
+    return this.#opts.progress ?? noProgress;
+  }
+
+  #remoteOptions(access: RemoteAccess) {
     const { config, credentials, timeoutMs, send } = this.#opts;
-    return new NotaryRemote({
+    return {
       serverUrl: config.serverUrl,
       gun: this.gun,
       tls: config.tls,
       access,
       credentials,
+      send: loggingSend(send ?? createHttpSend(config.tls), this.log),
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
-      ...(send === undefined ? {} : { send }),
-    });
+    };
+  }
+
+  #remote(access: RemoteAccess): NotaryRemote {
+    return new NotaryRemote(this.#remoteOptions(access));
   }
 
   #keys(): CryptoService {
     return new CryptoService([new FileKeyStore(this.#opts.config.trustDir, { retriever: this.#opts.retriever })]);
+  }
+
+  /** The key stores of this trust dir (to decide which roles we can sign). */
+  keyService(): CryptoService {
+    return this.#keys();
   }
 
   #warnAll(warnings: readonly string[]): void {
@@ -120,8 +148,14 @@ export class RepositorySession {
     });
   }
 
-  async publish(): Promise<PublishResult> {
-    return publish({
+  /** Stage changes as they are (the commands build them, see changes.ts). */
+  stage(changes: readonly Change[]): StoredChange[] {
+    return changes.map((c) => ({ ...c, file: this.changelist.add(c) }));
+  }
+
+  /** Publish the staged changes, or exactly `changes` (leaving the changelist alone). */
+  async publish(changes?: readonly StoredChange[]): Promise<PublishResult> {
+    const result = await publish({
       gun: this.gun,
       remote: this.#remote('push,pull'),
       cache: this.cache,
@@ -129,25 +163,51 @@ export class RepositorySession {
       now: this.#now(),
       changelist: this.changelist,
       keys: this.#keys(),
+      log: this.log,
+      progress: this.progress,
+      ...(changes === undefined ? {} : { changes }),
     });
+    this.#warnAll(result.warnings);
+    return result;
   }
 
-  async #trusted() {
-    const result = await refresh({ gun: this.gun, remote: this.#remote('pull'), cache: this.cache, pinning: this.#opts.config.trustPinning, now: this.#now() });
-    this.#warnAll(result.warnings);
-    this.cache.writeMany(result.downloads);
-    return result.set;
+  /** The verified current metadata (cached timestamp if the server cannot be reached). */
+  async trusted(): Promise<TrustedMetadataSet> {
+    const remote = new ReadRemote({ ...this.#remoteOptions('pull'), cache: this.cache, warn: (m) => this.#opts.warn?.(m), progress: this.progress });
+    try {
+      const result = await refresh({ gun: this.gun, remote, cache: this.cache, pinning: this.#opts.config.trustPinning, now: this.#now() });
+      this.#warnAll(result.warnings);
+      this.cache.writeMany(result.downloads);
+      return result.set;
+    } finally {
+      remote.finish();
+    }
+  }
+
+  /** Remove local trust data (metadata cache and staged changes; keys stay), and with `remote` the server's too. */
+  async deleteTrustData(options: { remote: boolean }): Promise<void> {
+    // Remote first: if the server refuses, the local copy is still there to retry with.
+    if (options.remote) await this.#remote('*').deleteAll();
+    // Only this GUN's own folders: notary removes <trust_dir>/tuf/<gun> whole, which also wipes nested GUNs (<gun>/sub).
+    const dir = gunDir(this.#opts.config.trustDir, this.gun);
+    fs.rmSync(metadataDir(this.#opts.config.trustDir, this.gun), { recursive: true, force: true });
+    fs.rmSync(changelistDir(this.#opts.config.trustDir, this.gun), { recursive: true, force: true });
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      // not empty (nested GUNs) or already gone
+    }
   }
 
   /** Every target visible in the verified metadata (optionally only below `roles`). */
   async list(roles: readonly RoleName[] = []): Promise<TargetMatch[]> {
-    const set = await this.#trusted();
+    const set = await this.trusted();
     return set.listTargets(roles.length > 0 ? { roles } : {});
   }
 
   /** @throws {TargetNotFoundError} when no trusted role holds `name`. */
   async lookup(name: string, roles: readonly RoleName[] = []): Promise<TargetMatch> {
-    const set = await this.#trusted();
+    const set = await this.trusted();
     const match = set.lookupTarget(name, roles.length > 0 ? { roles } : {});
     if (match === undefined) throw new TargetNotFoundError(`no trust data for ${JSON.stringify(name)} in ${this.gun}`);
     return match;
