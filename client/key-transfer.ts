@@ -7,8 +7,9 @@
 //            a Docker client bundle's key.pem) is encrypted before it is stored.
 //   export   the stored, encrypted blocks with a `path: <key ID>` header that
 //            notary's import understands (cmd/notary key export); never plaintext.
-//   generate to files: <out>-key.pem (encrypted) and <out>.pem (public, `role`
-//            header), the key not kept in any store (notary key generate -o).
+//   generate to files: <out>-key.pem (encrypted, with `path` so notary can
+//            import it) and <out>.pem (public, `role` header), the key not
+//            kept in any store (notary key generate -o).
 // Stricter than notary: a block that fails does not stop the others, but the
 // command then fails naming each block; --key IDs that are not in the store
 // are an error instead of being skipped; existing output files of `generate`
@@ -108,15 +109,15 @@ export async function exportKeys(store: KeyStore, options: { keyIds?: readonly s
     .map((k) => k.keyId)
     .sort();
   let out = '';
-  for (const id of [...new Set(chosen)]) {
-    const pem = await store.exportPem(id);
-    for (const block of parsePemBlocks(pem)) {
-      const headers = new Map(block.headers);
-      headers.set('path', id);
-      out += encodePem({ type: block.type, headers, bytes: block.bytes });
-    }
-  }
+  for (const id of [...new Set(chosen)]) out += withPathHeader(await store.exportPem(id), id);
   return out;
+}
+
+/** Every block of `pem` with a `path: <key ID>` header, where notary's import writes it. */
+function withPathHeader(pem: string, keyId: string): string {
+  return parsePemBlocks(pem)
+    .map((block) => encodePem({ type: block.type, headers: new Map([...block.headers, ['path', keyId]]), bytes: block.bytes }))
+    .join('');
 }
 
 export interface GeneratedFiles {
@@ -147,7 +148,8 @@ export async function generateKeyFiles(options: { role: string; gun?: string; al
   const encrypted = await scratch.exportPem(pub.id);
   const spki = pub.spki;
   if (spki === null) throw new KeyStoreError('KEY_FILE_INVALID', 'the generated key has no public key encoding');
-  writeNew(privateFile, encrypted);
+  // `path` lets notary's `key import` take the encrypted block (notary's own -o output lacks it, so notary cannot import it)
+  writeNew(privateFile, withPathHeader(encrypted, pub.id));
   writeNew(publicFile, encodePem({ type: 'PUBLIC KEY', headers: new Map([['role', options.role]]), bytes: spki }));
   return { keyId: pub.id, privateFile, publicFile };
 }
