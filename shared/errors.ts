@@ -62,7 +62,12 @@ export type ErrorCode =
   | 'NO_ROOT'
   | 'SERVER_KEY_MISSING'
   // client key lifecycle: a change that would lock out clients or signers
-  | 'UNSAFE_KEY_CHANGE';
+  | 'UNSAFE_KEY_CHANGE'
+  // hardware tokens (PKCS#11): module not loadable, token absent, PIN locked, no room left
+  | 'PKCS11_UNAVAILABLE'
+  | 'TOKEN_MISSING'
+  | 'TOKEN_LOCKED'
+  | 'TOKEN_FULL';
 
 export interface TrustErrorOptions {
   cause?: unknown;
@@ -184,5 +189,20 @@ export class SerializationError extends TrustError {
 export class UnsafeKeyChangeError extends RepositoryError {
   constructor(message: string, options?: TrustErrorOptions) {
     super('UNSAFE_KEY_CHANGE', message, options);
+  }
+}
+
+/**
+ * A PKCS#11 module or token failed (keys/pkcs11). `ckr` is the PKCS#11 return
+ * value's name (`CKR_PIN_INCORRECT`, ...) when the module gave one. Codes:
+ * PKCS11_UNAVAILABLE, TOKEN_MISSING, TOKEN_LOCKED, TOKEN_FULL, TOKEN (other
+ * token failures), PASSPHRASE_REQUIRED / PASSPHRASE_WRONG for the PIN,
+ * KEY_NOT_FOUND. The message says what to do; it never contains the PIN.
+ */
+export class TokenError extends KeyStoreError {
+  readonly ckr: string | undefined;
+  constructor(code: ErrorCode, message: string, options?: TrustErrorOptions & { ckr?: string }) {
+    super(code, message, options);
+    this.ckr = options?.ckr;
   }
 }
