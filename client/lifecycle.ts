@@ -46,17 +46,46 @@ function when(ms: number, text: string, now: Date): string {
  */
 export async function signRootSuccessor(gun: string, current: Envelope<Root>, next: Root, signers: readonly Signer[], now: Date): Promise<Envelope<Root>> {
   const env = await signMetadata(next, signers, 'root');
+  assertRootSuccessor(gun, current, env, now);
+  return env;
+}
+
+/**
+ * Refuse a new root (an envelope or the bytes about to be uploaded) that a
+ * client trusting `current` would reject. publish.ts calls this for every
+ * root it re-signs (key changes through the changelist, near-expiry re-sign).
+ * @throws {UnsafeKeyChangeError} naming what is missing.
+ */
+export function assertRootSuccessor(gun: string, current: Envelope<Root>, next: Envelope<Root> | Uint8Array, now: Date): void {
+  let version = '?';
   try {
+    const env = next instanceof Uint8Array ? notaryCodec.parse(next, 'root') : next;
+    version = String(env.signed.version);
     verifyRootUpdate(current, env, { gun, now, rules: notaryRootKeyRules, versionSteps: [1] });
   } catch (cause) {
     if (!(cause instanceof TrustError)) throw cause;
     throw new UnsafeKeyChangeError(
-      `refusing to publish root version ${next.version} of ${gun}: a client that trusts version ${current.signed.version} would reject it (${cause.message}). ` +
+      `refusing to publish root version ${version} of ${gun}: a client that trusts version ${current.signed.version} would reject it (${cause.message}). ` +
         'Nothing was sent or written. Import the missing root key(s) with `signet key import`, then retry',
       { cause },
     );
   }
-  return env;
+}
+
+/**
+ * expiryWarnings for the state a publish leaves behind: the uploaded root
+ * when there is one, and no warning for roles this publish re-signed.
+ */
+export function publishWarnings(
+  gun: string,
+  state: { readonly root: Envelope<Root>; readonly snapshot: Envelope<Snapshot> | undefined; readonly targets: ReadonlyMap<RoleName, Envelope<Targets>> },
+  uploaded: ReadonlyMap<RoleName, Uint8Array>,
+  now: Date,
+): string[] {
+  const rootBytes = uploaded.get('root');
+  const root = rootBytes === undefined ? state.root : notaryCodec.parse(rootBytes, 'root');
+  const targets = new Map([...state.targets].filter(([role]) => !uploaded.has(role)));
+  return expiryWarnings({ gun, root, snapshot: uploaded.has('snapshot') ? undefined : state.snapshot, targets }, now);
 }
 
 /** The root keys `root` lists for the root role. */
@@ -210,7 +239,8 @@ export function removalBlockers(trustDir: string, keyId: string, heldKeyIds: Rea
       check(gun, role, entry.keyIds.flatMap((id) => root.keys.get(id) ?? []), entry.threshold);
     }
     const pending: Array<[RoleName, string]> = [['targets', path.join(meta, 'targets.json')]];
-    for (let item = pending.shift(); item !== undefined; item = pending.shift()) {
+    // bounded: a cache is not trusted input, so a pathological one must not hang `key remove`
+    for (let item = pending.shift(), n = 0; item !== undefined && n < 10_000; item = pending.shift(), n++) {
       const [role, file] = item;
       const delegations = readParsed(file, 'targets', role)?.signed.delegations;
       for (const d of delegations?.roles ?? []) {

@@ -25,6 +25,7 @@ import type { Envelope, FileMeta, PublicKey, Root, RoleName, Signer, Snapshot, T
 import { notaryRootKeyRules, TrustedMetadataSet, verifyDelegate } from '../shared/verify/index.js';
 import type { CryptoService } from '../keys/index.js';
 import { applyChanges } from './apply-changes.js';
+import { assertRootSuccessor, publishWarnings } from './lifecycle.js';
 import type { FileChangelist, StoredChange } from './changelist.js';
 import { quietLog, type CliLog } from './log.js';
 import { nextSnapshot, nextTargets, signMetadata } from './metadata.js';
@@ -191,6 +192,8 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
 
   const files = new Map<RoleName, Buffer>();
   const rootBytes = await signRoot(ctx, repo, state);
+  // lifecycle: a new root must verify for clients that trust the current one, or nothing is sent
+  if (rootBytes !== undefined && rootBytes !== state.root.raw) assertRootSuccessor(ctx.gun, state.root, rootBytes, ctx.now);
   if (rootBytes !== undefined) files.set('root', rootBytes);
   // Parents before children, then by name: a stable upload order.
   const dirty = [...repo.roles].filter(([role, w]) => w.dirty || (state.initial && role === 'targets')).map(([role]) => role);
@@ -239,5 +242,6 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
   ctx.cache.writeMany(new Map([...state.downloads, ...files]));
   for (const role of repo.deleted) ctx.cache.remove(role);
   if (ctx.changes === undefined) ctx.changelist.removeFiles(changes.map((c) => c.file));
+  state.warnings.push(...publishWarnings(ctx.gun, state, files, ctx.now));
   return { roles: [...files.keys()], applied: changes.length, warnings: state.warnings };
 }
