@@ -65,7 +65,7 @@ describe('openStore configuration errors', () => {
   });
 });
 
-for (const backend of [embeddedBackend('drain'), await postgresBackend('drain')]) {
+for (const backend of [await embeddedBackend('drain'), await postgresBackend('drain')]) {
   describe(`close (${backend.name})`, () => {
     const itOnBackend = itOn(backend);
     after(() => backend.cleanup());
@@ -148,8 +148,9 @@ describe('PostgreSQL failures', () => {
   });
 });
 
+const embedded = await embeddedBackend('errors');
 describe('embedded data directory lock', () => {
-  const backend = embeddedBackend('errors');
+  const backend = embedded;
   let store: SqlMetaStore;
   before(async () => {
     store = await openStore(backend.options);

@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import { openStore } from '../../../server/storage/open-store.js';
 import { embeddedBackend, uniqueGun } from './backends.js';
 
+const backend = await embeddedBackend('persist', { fresh: true }); // measures a real initialisation
 describe('embedded store persistence', () => {
-  const backend = embeddedBackend('persist');
   after(() => backend.cleanup());
 
   it('keeps files, changefeed and server keys across close and reopen', async (t) => {
