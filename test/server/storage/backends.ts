@@ -157,6 +157,7 @@ type Hook = (sql: string) => 'fail' | 'no-rows' | undefined;
 export class InterceptingClient implements SqlClient {
   readonly location: string;
   readonly configHint: string;
+  readonly listen: SqlClient['listen'];
   readonly #inner: SqlClient;
   readonly #hook: Hook;
 
@@ -165,6 +166,7 @@ export class InterceptingClient implements SqlClient {
     this.#hook = hook;
     this.location = inner.location;
     this.configHint = inner.configHint;
+    this.listen = inner.listen?.bind(inner);
   }
 
   #wrap(q: SqlQueryable): SqlQueryable {

@@ -7,7 +7,7 @@ import pg from 'pg';
 import { VersionConflictError, type MetaUpdate } from '../../../server/storage/meta-store.js';
 import { openStore } from '../../../server/storage/open-store.js';
 import type { SqlMetaStore } from '../../../server/storage/sql-meta-store.js';
-import { PG_URL, allBackends, itOn, postgresBackend, sleep, uniqueGun } from './backends.js';
+import { InterceptingClient, PG_URL, allBackends, itOn, postgresBackend, sleep, uniqueGun } from './backends.js';
 
 const file = (role: string, version: number): MetaUpdate => ({ role, version, data: Buffer.from(`${role} ${version}`) });
 
@@ -107,6 +107,22 @@ describe('change notifications across PostgreSQL stores', () => {
       await eventually(() => heard.includes(gun), 'the NOTIFY of the delete');
     } finally {
       stop();
+    }
+  });
+
+  it('a publish that fails inside its transaction announces nothing', async () => {
+    const heard: string[] = [];
+    const stop = await reader.subscribe((gun) => heard.push(gun));
+    const failing = pgBackend.storeOver(new InterceptingClient(await pgBackend.client(), (sql) => (/INSERT INTO changefeed/.test(sql) ? 'fail' : undefined)));
+    try {
+      const gun = uniqueGun();
+      await assert.rejects(failing.updateMany(gun, [file('targets', 1), file('timestamp', 1)]));
+      await writer.updateMany(uniqueGun(), [file('targets', 1)]); // a later commit, to know NOTIFYs got through
+      await eventually(() => heard.length === 1, 'the NOTIFY of the later publish');
+      assert.ok(!heard.includes(gun));
+    } finally {
+      stop();
+      await failing.close();
     }
   });
 
