@@ -41,6 +41,13 @@ async function templateDir(): Promise<string> {
   return template;
 }
 
+/** A migrated embedded data directory (copied from the template) for servers that open their own store. */
+export async function templateDataDir(): Promise<{ dir: string; dataDir: string; cleanup(): void }> {
+  const dir = tempDir();
+  fs.cpSync(path.join(await templateDir(), 'data'), path.join(dir, 'data'), { recursive: true });
+  return { dir, dataDir: path.join(dir, 'data'), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
 /** A fresh embedded store in a temp dir (copied from a migrated template). */
 export async function embeddedStore(): Promise<{ store: MetaStore & { location: string }; dir: string; cleanup(): Promise<void> }> {
   const dir = tempDir();

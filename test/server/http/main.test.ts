@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: Apache-2.0
+// The process: startServer over real storage (HTTP and HTTPS), graceful
+// shutdown with a request in flight, startup failures, and the compiled
+// binary itself (`node …/server/main.js`), as an operator runs it.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../../../shared/errors.js';
+import { parseServerArgs, type ServerConfig } from '../../../server/config.js';
+import { startServer } from '../../../server/main.js';
+import { captureLogger, multipartBody, templateDataDir, tempDir } from './harness.js';
+
+const MAIN_JS = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../server/main.js');
+
+function config(dataDir: string, extra: string[] = []): ServerConfig {
+  const r = parseServerArgs(['--listen', '127.0.0.1:0', '--data-dir', dataDir, '--insecure-dev-signer-key', ...extra], {});
+  assert.equal(r.kind, 'config');
+  return (r as { config: ServerConfig }).config;
+}
+
+function fetchText(url: string, options: https.RequestOptions = {}): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve, reject) => {
+    const mod = url.startsWith('https:') ? https : http;
+    mod
+      .get(url, options, (res) => {
+        let body = '';
+        res.on('data', (c: Buffer) => (body += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+      })
+      .on('error', reject);
+  });
+}
+
+let data: Awaited<ReturnType<typeof templateDataDir>>;
+before(async () => {
+  data = await templateDataDir();
+});
+after(() => data.cleanup());
+
+describe('startServer', () => {
+  test('serves HTTPS with the given certificate', async () => {
+    const dir = tempDir();
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'pipe' });
+    const { logger } = captureLogger();
+    const s = await startServer(config(data.dataDir, ['--tls-cert', path.join(dir, 'c.pem'), '--tls-key', path.join(dir, 'k.pem')]), { logger });
+    try {
+      assert.match(s.url, /^https:\/\/127\.0\.0\.1:\d+$/);
+      const res = await fetchText(`${s.url}/v2/`, { ca: fs.readFileSync(path.join(dir, 'c.pem')) });
+      assert.deepEqual([res.status, res.body], [200, '{}']);
+      await assert.rejects(fetchText(`${s.url}/v2/`), /self[- ]signed/i, 'a client that does not trust the certificate is refused');
+    } finally {
+      await s.shutdown();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('graceful shutdown: stops accepting, lets the request in flight finish, then closes', async () => {
+    const { logger, lines } = captureLogger();
+    const s = await startServer(config(data.dataDir), { logger });
+    const { body, contentType } = multipartBody([{ filename: 'targets', data: 'not json at all' }]);
+    const answer = new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+      const req = http.request(`${s.url}/v2/example.com/app/_trust/tuf/`, { method: 'POST', headers: { 'Content-Type': contentType, 'Content-Length': body.length } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection }));
+      });
+      req.on('error', reject);
+      req.write(body.subarray(0, 20)); // the request is now in flight
+      setTimeout(() => req.end(body.subarray(20)), 600);
+    });
+    await new Promise((r) => setTimeout(r, 200));
+    const stopping = s.shutdown();
+    await new Promise((r) => setTimeout(r, 100));
+    const port = Number(new URL(s.url).port);
+    await assert.rejects(
+      new Promise((resolve, reject) => net.connect(port, '127.0.0.1').on('connect', resolve).on('error', reject)),
+      /ECONNREFUSED/,
+      'no new connections once shutdown began',
+    );
+    const res = await answer;
+    assert.equal(res.status, 400, 'the in-flight publish got its (MALFORMED_JSON) answer');
+    await stopping;
+    await s.closed;
+    const log = lines.join('\n');
+    assert.match(log, /"inFlight":1/);
+    assert.match(log, /signet-server stopped/);
+  });
+
+  test('a request that never finishes is cut off after the grace period', async () => {
+    const { logger } = captureLogger();
+    const s = await startServer(config(data.dataDir), { logger, graceMs: 300 });
+    const sock = net.connect(Number(new URL(s.url).port), '127.0.0.1');
+    await new Promise((r) => sock.on('connect', r));
+    sock.write('POST /v2/x/_trust/tuf/ HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\nContent-Length: 100\r\n\r\n--b');
+    await new Promise((r) => setTimeout(r, 100));
+    const started = Date.now();
+    await s.shutdown();
+    assert.ok(Date.now() - started < 5000);
+    sock.destroy();
+  });
+
+  test('warns when listening beyond loopback without auth', async () => {
+    const { logger, lines } = captureLogger();
+    const c = config(data.dataDir);
+    const s = await startServer({ ...c, listen: { host: '0.0.0.0', port: 0 } }, { logger });
+    await s.shutdown();
+    assert.match(lines.join('\n'), /"level":40.*no authentication \(--auth none\) while listening beyond loopback/);
+  });
+
+  test('startup failures are ConfigErrors naming what to fix', async () => {
+    await assert.rejects(startServer(config(data.dataDir, ['--tls-cert', '/nonexistent/c.pem', '--tls-key', '/nonexistent/k.pem'])), (err: unknown) => err instanceof ConfigError && /cannot read \/nonexistent\/c.pem \(--tls-cert\)/.test(err.message));
+    await assert.rejects(startServer(config(data.dataDir, ['--auth', 'htpasswd', '--htpasswd', '/nonexistent/h'])), /cannot read \/nonexistent\/h \(--htpasswd\)/);
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+    const port = (blocker.address() as net.AddressInfo).port;
+    const { logger } = captureLogger();
+    await assert.rejects(startServer({ ...config(data.dataDir), listen: { host: '127.0.0.1', port } }, { logger }), /cannot listen on 127.0.0.1:\d+: the address is in use; choose another --listen/);
+    blocker.close();
+    // the store was closed again: the data dir can be opened by the next server
+    const s = await startServer(config(data.dataDir), { logger });
+    await s.shutdown();
+  });
+});
+
+describe('the compiled binary', () => {
+  test('starts with a shebang', () => {
+    assert.ok(fs.readFileSync(MAIN_JS, 'utf8').startsWith('#!/usr/bin/env node\n'));
+  });
+
+  test('--help exits 0; a missing passphrase exits 2 with the reason on stderr', () => {
+    const help = execFileSync(process.execPath, [MAIN_JS, '--help'], { encoding: 'utf8', env: {} });
+    assert.match(help, /SIGNET_DATABASE_URL/);
+    let status = 0;
+    let stderr = '';
+    try {
+      execFileSync(process.execPath, [MAIN_JS], { encoding: 'utf8', stdio: 'pipe', env: {} });
+    } catch (err) {
+      status = (err as { status: number }).status;
+      stderr = (err as { stderr: string }).stderr;
+    }
+    assert.equal(status, 2);
+    assert.match(stderr, /^signet-server: server keys must be encrypted at rest/);
+  });
+
+  test('node server/main.js --listen 127.0.0.1:0 serves /v2/ and health, and stops on SIGTERM with exit code 0', async () => {
+    const child = spawn(process.execPath, [MAIN_JS, '--listen', '127.0.0.1:0', '--data-dir', data.dataDir], {
+      env: { PATH: process.env.PATH ?? '', SIGNET_SIGNER_KEY_PASSPHRASE: 'binary-test-passphrase', SIGNET_LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no "listening" line within 90 s:\n${out}`)), 90_000);
+        child.stdout.on('data', () => {
+          const m = /"url":"(http:\/\/127\.0\.0\.1:\d+)".*"msg":"signet-server listening"/.exec(out);
+          if (m?.[1] !== undefined) {
+            clearTimeout(timer);
+            resolve(m[1]);
+          }
+        });
+      });
+      assert.deepEqual(await fetchText(`${url}/v2/`).then((r) => [r.status, r.body]), [200, '{}']);
+      const health = await fetchText(`${url}/_notary_server/health`);
+      assert.deepEqual([health.status, health.body, health.headers['content-type']], [200, '{}', 'application/json; charset=utf-8']);
+    } finally {
+      child.kill('SIGTERM');
+    }
+    assert.equal(await exited, 0);
+    assert.match(out, /signet-server stopped/);
+    assert.ok(!out.includes('binary-test-passphrase'), 'the passphrase is never logged');
+  });
+});
