@@ -4,10 +4,8 @@
 //   - signRootSuccessor: sign a new root and refuse it unless a client that
 //     trusted the current root would accept it (shared verifyRootUpdate: the
 //     old root's threshold of old keys AND the new root's own threshold);
-//   - resignRootIfNearExpiry: notary re-signs a root that expires within 6
-//     months on every publish; this is that step for publish.ts, except that
-//     a publisher without the root key gets a warning instead of a failed
-//     publish (notary fails every delegate's publish in those 6 months);
+//   - assertRootSuccessor: the same proof for a root publish.ts re-signs
+//     (key changes staged in the changelist, notary's near-expiry re-sign);
 //   - expiryWarnings: roles and certificates that expire within 6 months;
 //   - removalBlockers: which cached repositories a key's removal would leave
 //     with fewer signing keys than a role's threshold.
@@ -17,10 +15,8 @@ import path from 'node:path';
 import { TrustError, UnsafeKeyChangeError } from '../shared/errors.js';
 import { notaryCodec } from '../shared/codec/notary.js';
 import { canonicalKeyId } from '../shared/codec/notary-keys.js';
-import { DEFAULT_EXPIRY_SECONDS, expiresAfter } from '../shared/time.js';
 import type { Envelope, PublicKey, RoleName, Root, Signer, Snapshot, Targets } from '../shared/tuf/model.js';
 import { notaryRootKeyRules, verifyRootUpdate } from '../shared/verify/index.js';
-import type { CryptoService } from '../keys/index.js';
 import { signMetadata } from './metadata.js';
 
 /** notary nearExpiry: within 6 calendar months (Go AddDate(0, 6, 0)). */
@@ -91,33 +87,6 @@ export function publishWarnings(
 /** The root keys `root` lists for the root role. */
 export function rootRoleKeys(root: Root): PublicKey[] {
   return (root.roles.get('root')?.keyIds ?? []).flatMap((id) => root.keys.get(id) ?? []);
-}
-
-export interface RootResign {
-  /** The re-signed root (version + 1, fresh 10-year expiry), or null when none was made. */
-  readonly root: Envelope<Root> | null;
-  readonly warnings: string[];
-}
-
-/**
- * For publish: when `root` expires within 6 months, the next version with a
- * fresh expiry, signed by the root keys `keys` holds and checked like any
- * rotation. Without enough root keys: no new root, a warning naming the remedy.
- * @throws {UnsafeKeyChangeError} when the re-signed root would not verify (never expected).
- */
-export async function resignRootIfNearExpiry(gun: string, root: Envelope<Root>, keys: CryptoService, now: Date): Promise<RootResign> {
-  if (!expiresWithinSixMonths(root.signed.expires.ms, now)) return { root: null, warnings: [] };
-  const threshold = root.signed.roles.get('root')?.threshold ?? 1;
-  const signers = await keys.signersFor(rootRoleKeys(root.signed));
-  const status = when(root.signed.expires.ms, root.signed.expires.text, now);
-  if (signers.length < threshold) {
-    return {
-      root: null,
-      warnings: [`the root metadata of ${gun} ${status} and was not re-signed: that needs ${threshold} root key(s), you hold ${signers.length}; the root key holder must publish (or run \`signet key rotate ${gun} root\`)`],
-    };
-  }
-  const next: Root = { ...root.signed, version: root.signed.version + 1, expires: expiresAfter(now, DEFAULT_EXPIRY_SECONDS.root) };
-  return { root: await signRootSuccessor(gun, root, next, signers, now), warnings: [] };
 }
 
 export interface ExpiryView {
