@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: Apache-2.0
+// Every command's --help ends with examples, and says what it does.
+import { it } from 'node:test';
+import assert from 'node:assert/strict';
+import { signet } from './support/cli-run.js';
+
+const COMMANDS = [
+  ['init'], ['add'], ['publish'], ['list'], ['lookup'], ['status'], ['reset'],
+  ['addhash'], ['remove'], ['verify'], ['sign'], ['witness'], ['delete'],
+  ['delegation'], ['delegation', 'list'], ['delegation', 'add'], ['delegation', 'remove'], ['delegation', 'purge'],
+];
+
+it('every publishing command has --help with examples', async () => {
+  for (const cmd of COMMANDS) {
+    const r = await signet([...cmd, '--help']);
+    assert.equal(r.code, 0, cmd.join(' '));
+    assert.match(r.stdout, new RegExp(`Usage: signet ${cmd.join(' ')}`), cmd.join(' '));
+    assert.match(r.stdout, /\nExamples:\n {2}\$ signet /, cmd.join(' '));
+  }
+});
+
+it('sign says how it names targets, delegation list documents its JSON fields', async () => {
+  const flat = async (args: string[]): Promise<string> => (await signet(args)).stdout.replace(/\s+/g, ' ');
+  assert.match(await flat(['sign', '--help']), /as `docker trust sign` writes it/);
+  assert.match(await flat(['delegation', 'list', '--help']), /"role", "paths" \("" = all paths\), "keyIds" \(canonical\), "threshold"/);
+});
