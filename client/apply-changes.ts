@@ -45,6 +45,8 @@ export interface ApplyContext {
   readonly warn: (message: string) => void;
   /** False when the changes were never staged (e.g. `sign`): then there is nothing to reset. */
   readonly staged?: boolean;
+  /** -D: one line per change applied. */
+  readonly debug?: (message: string) => void;
 }
 
 function describeChange(c: StoredChange): string {
@@ -81,6 +83,7 @@ class Applier {
     for (const [i, c] of changes.entries()) {
       this.#index = i;
       this.#change = c;
+      this.ctx.debug?.(`applying change #${i}: ${describeChange(c)} (${c.file})`);
       if (c.type === 'target' && isTargetsRoleName(c.role)) await this.#target(c);
       else if (c.type === 'delegation' && (isDelegationRoleName(c.role) || isWildDelegation(c.role))) await this.#delegation(c);
       else if (c.type === 'witness' && isTargetsRoleName(c.role)) this.#witness(c.role);

@@ -185,6 +185,7 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
       invalid: await invalidRoles(ctx, state, changes),
       warn: (m) => state.warnings.push(m),
       staged: ctx.changes === undefined,
+      debug: (m) => log.debug(m),
     });
   } finally {
     task.done();

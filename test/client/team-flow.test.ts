@@ -195,14 +195,24 @@ function teamFlow(name: string, start: () => Promise<Server>): void {
       ok(await s(dirs.delegate, 'reset', gun, '--all'), 'reset');
     });
 
-    it('purge removes a key from every delegation that lists it', async () => {
+    it('witness revives a delegation after its key changed; purge removes a key from every delegation', async () => {
       ok(await s(dirs.owner, 'delegation', 'remove', gun, 'targets/jenkins', '--yes'), 'stage removal of jenkins');
       ok(await s(dirs.owner, 'delegation', 'add', gun, 'targets/releases', cert('jenkins'), '-p'), 'second key for releases');
-      let list = JSON.parse((await s(dirs.reader, 'delegation', 'list', gun, '--output', 'json')).stdout) as Array<{ role: string; keyIds: string[] }>;
-      assert.deepEqual(list, [{ role: 'targets/releases', paths: [''], keyIds: [RELEASES_CANON, JENKINS_CANON], threshold: 1 }]);
+      const list = async () => JSON.parse((await s(dirs.reader, 'delegation', 'list', gun, '--output', 'json')).stdout) as Array<{ role: string; keyIds: string[] }>;
+      assert.deepEqual(await list(), [{ role: 'targets/releases', paths: [''], keyIds: [RELEASES_CANON, JENKINS_CANON], threshold: 1 }]);
+      // The releases key leaves: targets/releases, signed by it, no longer verifies.
+      ok(await s(dirs.owner, 'delegation', 'remove', gun, 'targets/releases', RELEASES_CANON, '-p'), 'remove the releases key');
+      const stale = await s(dirs.reader, 'list', gun);
+      assert.match(stale.stderr, /skipping targets\/releases/);
+      assert.doesNotMatch(stale.stdout, /^notary-rel\s/m);
+      // The delegate re-signs it unchanged with the remaining (jenkins) key.
+      ok(await s(dirs.delegate, '-D', 'witness', gun, 'targets/releases', '-p'), 'witness an invalid role');
+      const revived = await notary(dirs.reader, 'list', gun);
+      ok(revived, 'notary list');
+      assert.match(revived.stdout, /^notary-rel\s+[0-9a-f]{64}\s+16\s+targets\/releases$/m);
+      ok(await s(dirs.owner, 'delegation', 'add', gun, 'targets/releases', cert('releases'), '-p'), 'releases key back');
       ok(await s(dirs.owner, 'delegation', 'purge', gun, '--key', JENKINS_CANON, '-p'), 'purge');
-      list = JSON.parse((await s(dirs.reader, 'delegation', 'list', gun, '--output', 'json')).stdout) as Array<{ role: string; keyIds: string[] }>;
-      assert.deepEqual(list[0]?.keyIds, [RELEASES_CANON]);
+      assert.deepEqual((await list())[0]?.keyIds, [RELEASES_CANON]);
       const theirs = await notary(dirs.reader, 'delegation', 'list', gun);
       assert.equal((await s(dirs.reader, 'delegation', 'list', gun)).stdout, theirs.stdout);
     });
