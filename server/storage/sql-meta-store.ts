@@ -4,13 +4,13 @@
 // version check runs under that lock and UNIQUE(gun, role, version) is the
 // last guard. Changefeed rows are inserted under one more advisory lock held
 // to commit, so their IDs follow commit order. Subscribers hear about
-// committed changes: locally at once, and (PostgreSQL) from other processes
-// through NOTIFY sent inside the writing transaction.
+// committed changes through ChangeHub (change-hub.ts).
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { StateError, StorageError } from '../../shared/errors.js';
 import type { Change, ChangeListener, ChangeQuery, MetaStore, MetaUpdate, ResetListener, ServerKeyRecord, StoredFile } from './meta-store.js';
 import { DEFAULT_CHANGE_RECORDS, VersionConflictError } from './meta-store.js';
+import { ChangeHub, DEFAULT_CHANNEL } from './change-hub.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 import { errorCode, storageErrorFrom } from './sql-errors.js';
 import type { ChangeRow, FileRow, KeyRow } from './sql-rows.js';
@@ -23,14 +23,7 @@ export const FEED_LOCK_CLASS = 0x53494746;
 export const LOCK_GUN_SQL = `SELECT pg_advisory_xact_lock(${GUN_LOCK_CLASS}, hashtext($1))`;
 /** Serialises changefeed inserts of one schema until the transaction ends. */
 export const LOCK_FEED_SQL = `SELECT pg_advisory_xact_lock(${FEED_LOCK_CLASS}, hashtext(current_schema()))`;
-export const DEFAULT_CHANNEL = 'signet_changes';
-// NOTIFY payloads are limited to 8000 bytes; a longer GUN is announced as "reset all".
-const MAX_NOTIFY_BYTES = 7900;
-
-interface Subscriber {
-  readonly onChange: ChangeListener;
-  readonly onReset: ResetListener | undefined;
-}
+export { DEFAULT_CHANNEL };
 
 export interface SqlMetaStoreOptions {
   /** NOTIFY channel (PostgreSQL); one per schema so stores of different schemas do not hear each other. */
@@ -39,12 +32,7 @@ export interface SqlMetaStoreOptions {
 
 export class SqlMetaStore implements MetaStore {
   readonly #client: SqlClient;
-  readonly #channel: string;
-  /** Tags our own NOTIFY payloads: this instance already told its subscribers. */
-  readonly #instanceId = randomBytes(8).toString('hex');
-  readonly #subscribers = new Set<Subscriber>();
-  #listening: Promise<unknown> | undefined;
-  #stopListening: (() => Promise<void>) | undefined;
+  readonly #changes: ChangeHub;
   #inFlight = 0;
   #drained: (() => void) | undefined;
   #closed: Promise<void> | undefined;
@@ -52,7 +40,7 @@ export class SqlMetaStore implements MetaStore {
   /** Wraps a migrated client; use openStore() to get one. */
   constructor(client: SqlClient, options: SqlMetaStoreOptions = {}) {
     this.#client = client;
-    this.#channel = options.channel ?? DEFAULT_CHANNEL;
+    this.#changes = new ChangeHub(client, options.channel ?? DEFAULT_CHANNEL);
   }
 
   /** Where the data lives, without secrets (for logs). */
@@ -100,7 +88,7 @@ export class SqlMetaStore implements MetaStore {
           await tx.query(`INSERT INTO tuf_files (gun, role, version, data, sha256) VALUES ${values.join(', ')}`, params);
           const timestamp = rows.find((r) => r.role === 'timestamp');
           if (timestamp !== undefined) await this.#recordChange(tx, gun, timestamp.version, timestamp.sha256, 'update');
-          await this.#notify(tx, gun);
+          await this.#changes.notifyInTransaction(tx, gun);
         });
       } catch (err) {
         // The lock makes this unreachable for Signet writers; it still guards against any other writer.
@@ -111,7 +99,7 @@ export class SqlMetaStore implements MetaStore {
         throw err;
       }
     });
-    this.#emit(gun);
+    this.#changes.emit(gun);
   }
 
   async getCurrent(gun: string, role: string): Promise<StoredFile | null> {
@@ -143,11 +131,11 @@ export class SqlMetaStore implements MetaStore {
         const res = await tx.query('DELETE FROM tuf_files WHERE gun = $1', [gun]);
         if (res.rowCount === 0) return false;
         await this.#recordChange(tx, gun, 0, '', 'deletion');
-        await this.#notify(tx, gun);
+        await this.#changes.notifyInTransaction(tx, gun);
         return true;
       }),
     );
-    if (deleted) this.#emit(gun);
+    if (deleted) this.#changes.emit(gun);
     return deleted;
   }
 
@@ -201,29 +189,11 @@ export class SqlMetaStore implements MetaStore {
 
   async subscribe(onChange: ChangeListener, onReset?: ResetListener): Promise<() => void> {
     this.#assertOpen('subscribe to changes');
-    const sub: Subscriber = { onChange, onReset };
-    this.#subscribers.add(sub);
-    const listen = this.#client.listen?.bind(this.#client);
-    if (listen !== undefined && this.#listening === undefined) {
-      this.#listening = listen(this.#channel, (payload) => this.#onNotify(payload), () => this.#reset()).then(
-        (stop) => {
-          this.#stopListening = stop;
-        },
-        (err: unknown) => {
-          this.#listening = undefined;
-          throw storageErrorFrom(err, 'listen for changes', this.#client.location, this.#client.configHint);
-        },
-      );
-    }
     try {
-      await this.#listening;
+      return await this.#changes.subscribe(onChange, onReset);
     } catch (err) {
-      this.#subscribers.delete(sub);
-      throw err;
+      throw storageErrorFrom(err, 'listen for changes', this.#client.location, this.#client.configHint);
     }
-    return () => {
-      this.#subscribers.delete(sub);
-    };
   }
 
   async ping(): Promise<void> {
@@ -234,9 +204,7 @@ export class SqlMetaStore implements MetaStore {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
-      await this.#listening?.catch(() => undefined);
-      await this.#stopListening?.();
-      this.#subscribers.clear();
+      await this.#changes.close();
       await this.#client.close();
     })();
     return this.#closed;
@@ -251,41 +219,6 @@ export class SqlMetaStore implements MetaStore {
   async #recordChange(tx: SqlQueryable, gun: string, version: number, sha256: string, category: Change['category']): Promise<void> {
     await tx.query(LOCK_FEED_SQL);
     await tx.query('INSERT INTO changefeed (gun, version, sha256, category) VALUES ($1, $2, $3, $4)', [gun, version, sha256, category]);
-  }
-
-  /** NOTIFY inside the transaction: PostgreSQL delivers it only if the transaction commits. */
-  async #notify(tx: SqlQueryable, gun: string): Promise<void> {
-    if (this.#client.listen === undefined) return;
-    const payload = Buffer.byteLength(gun) > MAX_NOTIFY_BYTES ? `${this.#instanceId}!` : `${this.#instanceId}:${gun}`;
-    await tx.query('SELECT pg_notify($1, $2)', [this.#channel, payload]);
-  }
-
-  #onNotify(payload: string): void {
-    const from = payload.slice(0, this.#instanceId.length);
-    if (from === this.#instanceId) return; // told our subscribers at commit already
-    const rest = payload.slice(this.#instanceId.length);
-    if (rest.startsWith(':')) this.#emit(rest.slice(1));
-    else this.#reset();
-  }
-
-  #emit(gun: string): void {
-    for (const sub of this.#subscribers) {
-      try {
-        sub.onChange(gun);
-      } catch {
-        // A failing cache callback must not fail the write that already committed, nor starve other subscribers.
-      }
-    }
-  }
-
-  #reset(): void {
-    for (const sub of this.#subscribers) {
-      try {
-        sub.onReset?.();
-      } catch {
-        // as in #emit
-      }
-    }
   }
 
   #assertOpen(operation: string): void {

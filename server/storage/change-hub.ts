@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: Apache-2.0
+// Change notifications of one store instance. After a commit the store tells
+// its own subscribers at once (emit); on PostgreSQL it also sends NOTIFY
+// inside the writing transaction, so other processes hear only committed
+// changes. Payloads carry this instance's ID, so its own NOTIFYs are not
+// announced twice; a GUN too long for a payload is announced as a reset.
+
+import { randomBytes } from 'node:crypto';
+import type { ChangeListener, ResetListener } from './meta-store.js';
+import type { SqlClient, SqlQueryable } from './sql-client.js';
+
+export const DEFAULT_CHANNEL = 'signet_changes';
+// NOTIFY payloads are limited to 8000 bytes.
+const MAX_NOTIFY_BYTES = 7900;
+
+interface Subscriber {
+  readonly onChange: ChangeListener;
+  readonly onReset: ResetListener | undefined;
+}
+
+export class ChangeHub {
+  readonly #client: SqlClient;
+  readonly #channel: string;
+  readonly #instanceId = randomBytes(8).toString('hex');
+  readonly #subscribers = new Set<Subscriber>();
+  #listening: Promise<void> | undefined;
+  #stopListening: (() => Promise<void>) | undefined;
+
+  constructor(client: SqlClient, channel: string) {
+    this.#client = client;
+    this.#channel = channel;
+  }
+
+  /** Adds a subscriber; on PostgreSQL the first one starts the (shared) LISTEN connection. */
+  async subscribe(onChange: ChangeListener, onReset: ResetListener | undefined): Promise<() => void> {
+    const sub: Subscriber = { onChange, onReset };
+    this.#subscribers.add(sub);
+    const listen = this.#client.listen?.bind(this.#client);
+    if (listen !== undefined && this.#listening === undefined) {
+      this.#listening = listen(this.#channel, (payload) => this.#onNotify(payload), () => this.reset()).then(
+        (stop) => {
+          this.#stopListening = stop;
+        },
+        (err: unknown) => {
+          this.#listening = undefined;
+          throw err;
+        },
+      );
+    }
+    try {
+      await this.#listening;
+    } catch (err) {
+      this.#subscribers.delete(sub);
+      throw err;
+    }
+    return () => {
+      this.#subscribers.delete(sub);
+    };
+  }
+
+  /** NOTIFY other processes from inside the writing transaction (no-op without LISTEN support). */
+  async notifyInTransaction(tx: SqlQueryable, gun: string): Promise<void> {
+    if (this.#client.listen === undefined) return;
+    const payload = Buffer.byteLength(gun) > MAX_NOTIFY_BYTES ? `${this.#instanceId}!` : `${this.#instanceId}:${gun}`;
+    await tx.query('SELECT pg_notify($1, $2)', [this.#channel, payload]);
+  }
+
+  /** Tell this instance's subscribers, after the commit. */
+  emit(gun: string): void {
+    for (const sub of this.#subscribers) {
+      try {
+        sub.onChange(gun);
+      } catch {
+        // A failing cache callback must not fail the write that already committed, nor starve other subscribers.
+      }
+    }
+  }
+
+  reset(): void {
+    for (const sub of this.#subscribers) {
+      try {
+        sub.onReset?.();
+      } catch {
+        // as in emit
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#listening?.catch(() => undefined);
+    await this.#stopListening?.();
+    this.#subscribers.clear();
+  }
+
+  #onNotify(payload: string): void {
+    if (payload.startsWith(this.#instanceId)) return; // told our subscribers at commit already
+    const rest = payload.slice(this.#instanceId.length);
+    if (rest.startsWith(':')) this.emit(rest.slice(1));
+    else this.reset();
+  }
+}
