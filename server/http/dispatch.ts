@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // The request listener: decode and clean the path (gorilla redirects unclean
-// paths with 301), match a route, apply the GUN prefix filter (before auth,
-// as notary does), check the route's access for that GUN, run the handler,
-// then log one line and record metrics. Unexpected errors become 500 UNKNOWN
+// paths with 301), match a route, apply the GUN prefix filter and the GUN
+// name rules (before auth, as notary filters prefixes), check the route's
+// access for that GUN, run the handler, then log one line and record metrics. Unexpected errors become 500 UNKNOWN
 // with an empty detail; their text goes to the log, not to the client.
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { assertGun } from '../../shared/tuf/names.js';
 import { accessDetail, requiredAccess } from '../auth/access.js';
 import { GO_ERROR_DETAIL, sendNotaryError } from './errors.js';
 import { goStringSlice } from './go-format.js';
@@ -54,6 +55,15 @@ interface Outcome {
   denied?: string;
 }
 
+function gunProblem(gun: string): string | null {
+  try {
+    assertGun(gun);
+    return null;
+  } catch (err) {
+    return err instanceof Error ? err.message : 'invalid repository name';
+  }
+}
+
 function splitUrl(url: string): { rawPath: string; query: string } {
   if (!url.startsWith('/')) {
     try {
@@ -96,6 +106,12 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, 
 
   if (r.outsidePrefix !== null && deps.gunPrefixes.length > 0 && !deps.gunPrefixes.some((p) => gun.startsWith(p))) {
     if (r.outsidePrefix === 'INVALID_GUN') return sendNotaryError(res, 'INVALID_GUN', `Require GUNs with prefix: ${goStringSlice(deps.gunPrefixes)}`);
+    return sendNotaryError(res, 'METADATA_NOT_FOUND');
+  }
+  // Stricter than notary, which takes any `[^*]+`: nothing can be stored under a name the domain refuses.
+  const badGun = r.outsidePrefix === null ? null : gunProblem(gun);
+  if (badGun !== null) {
+    if (r.outsidePrefix === 'INVALID_GUN') return sendNotaryError(res, 'INVALID_GUN', badGun);
     return sendNotaryError(res, 'METADATA_NOT_FOUND');
   }
 

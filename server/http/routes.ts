@@ -112,6 +112,7 @@ export function matchRoute(method: string, path: string): RouteMatch | 405 | 404
 
 /** Go path.Clean plus gorilla's "keep the trailing slash" (mux.cleanPath). */
 export function cleanPath(p: string): string {
+  if (p.startsWith('/') && !/\/\/|\/\.\.?(\/|$)/.test(p)) return p; // already clean: the common case
   if (p === '') return '/';
   if (p[0] !== '/') p = '/' + p;
   const out: string[] = [];

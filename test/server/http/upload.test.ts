@@ -222,3 +222,24 @@ describe('INVALID_UPDATE detail', () => {
     assert.deepEqual(short, { Name: 'ErrBadRoot', Error: { Msg: 'short message' } });
   });
 });
+
+describe('GUN names', () => {
+  test('publishing to a name the domain cannot store is INVALID_GUN with the reason', async () => {
+    const res = await post([{ filename: 'targets', data: TARGETS }], '/v2/example.com/a%20b/_trust/tuf/');
+    assert.equal(res.status, 400);
+    assert.match(body(res).toString(), /^\{"errors":\[\{"code":"INVALID_GUN","message":"The server does not support actions on images of this name.","detail":"gun: repository name \\"example.com\/a b\\" must not contain whitespace or control characters"\}\]\}\n$/);
+  });
+  test('reads, keys and deletes under such a name are METADATA_NOT_FOUND without detail', async () => {
+    for (const [method, p] of [
+      ['get', '/v2/a%00b/_trust/tuf/root.json'],
+      ['get', '/v2/a%20b/_trust/tuf/timestamp.key'],
+      ['post', '/v2/a%09b/_trust/tuf/snapshot.key'],
+      ['delete', '/v2/a%0Ab/_trust/tuf/'],
+      ['get', `/v2/${'a'.repeat(300)}/_trust/changefeed?records=1`],
+    ] as const) {
+      const res = await raw(request(handler)[method](p));
+      assert.equal(res.status, 404, p);
+      assert.equal(body(res).toString(), '{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist."}]}\n', p);
+    }
+  });
+});
