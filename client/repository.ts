@@ -103,6 +103,11 @@ export class RepositorySession {
     return new CryptoService([new FileKeyStore(this.#opts.config.trustDir, { retriever: this.#opts.retriever })]);
   }
 
+  /** The same session with another passphrase source (e.g. environment only, for CI commands that must never prompt). */
+  withRetriever(retriever: PassphraseRetriever): RepositorySession {
+    return new RepositorySession({ ...this.#opts, retriever });
+  }
+
   /** The key stores of this trust dir (to decide which roles we can sign). */
   keyService(): CryptoService {
     return this.#keys();

@@ -20,8 +20,17 @@ const FIRST_SLICE_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
   reset: ['signet reset example.com/app -n 0,2', 'signet reset example.com/app --all'],
 };
 
+// The --output json shapes of the first slice's read commands (client/output.ts), documented where users look.
+const JSON_FIELDS: Readonly<Record<string, string>> = {
+  list: 'With --output json: an array of {"name", "role", "length", "hashes": {"sha256": hex, "sha512": hex}, "custom"?}, sorted by name.',
+  lookup: 'With --output json: {"name", "role", "length", "hashes": {"sha256": hex, ...}, "custom"?}.',
+  status: 'With --output json: {"gun", "changes": [{"index", "action", "scope", "type", "path", "file"}]}.',
+};
+
 export function registerPublishingCommands(program: Command, ctx: CommandContext): void {
   for (const c of program.commands) {
+    const fields = JSON_FIELDS[c.name()];
+    if (fields !== undefined) c.addHelpText('after', `\n${fields}`);
     const lines = FIRST_SLICE_EXAMPLES[c.name()];
     if (lines !== undefined) examples(c, lines);
   }

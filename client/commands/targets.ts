@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/errors.js';
 import { RepositoryMissingError } from '../update.js';
+import { envPassphraseRetriever } from '../../keys/index.js';
 import { addHashChanges, checkContent, parseDigest, parseHexHashes, parseSize, removeChanges, signableRoles, targetRoles } from '../targets-ops.js';
 import { autoPublish, collect, examples, type CommandContext } from './context.js';
 
@@ -108,7 +109,8 @@ export function registerTargetCommands(program: Command, ctx: CommandContext): v
         ctx.run(async (g) => {
           const hashes = new Map([['sha256', parseDigest(o.digest)]]);
           const length = parseSize(o.size);
-          const s = ctx.session(gun);
+          // Never prompts, even on a terminal: passphrases come from NOTARY_*_PASSPHRASE or the command fails (exit 3).
+          const s = ctx.session(gun).withRetriever(envPassphraseRetriever(ctx.io.env ?? process.env));
           let roles = o.roles;
           if (roles === undefined || roles.length === 0) {
             let set;

@@ -154,6 +154,11 @@ function teamFlow(name: string, start: () => Promise<Server>): void {
       assert.deepEqual((JSON.parse(d.stdout) as { roles: string[] }).roles, ['targets/releases', 'targets/ci']);
       const bad = await s(dirs.delegate, 'sign', gun, '1.2', '--digest', 'sha256:xyz', '--size', '528');
       assert.equal(bad.code, EXIT.USAGE);
+      // No passphrase in the environment: fails with exit 3, never prompts, publishes nothing.
+      const locked = await signet(['-s', server.url, '-d', dirs.delegate, 'sign', gun, '1.3', '--digest', `sha256:${DIGEST_HEX}`, '--size', '528', '-r', 'targets/releases'], { env: { NOTARY_DELEGATION_PASSPHRASE: '', CI: '' } });
+      assert.equal(locked.code, EXIT.CREDENTIALS, locked.stderr);
+      assert.match(locked.stderr, /NOTARY_DELEGATION_PASSPHRASE/);
+      assert.doesNotMatch((await s(dirs.reader, 'list', gun)).stdout, /^1\.3\s/m);
     });
 
     it('verify writes matching content to stdout and refuses other bytes', async () => {
