@@ -59,9 +59,14 @@ describe('openStore configuration errors', () => {
   });
 
   it('reports a data dir that cannot be created', async () => {
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'signet-')), 'a-file');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-'));
+    const file = path.join(dir, 'a-file');
     fs.writeFileSync(file, '');
-    await assert.rejects(openStore({ dataDir: path.join(file, 'data') }), storageError(/cannot create the data directory .*; check --data-dir/));
+    try {
+      await assert.rejects(openStore({ dataDir: path.join(file, 'data') }), storageError(/cannot create the data directory .*; check --data-dir/));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
