@@ -144,7 +144,7 @@ export function createRequestListener(deps: HttpDeps): (req: IncomingMessage, re
         metrics.observeRequest(out.operation, req.method ?? '', res.statusCode, ms / 1000);
         // Path only: the query is client-chosen free text. Never headers or bodies.
         logger.info(
-          { reqId: id, method: req.method, path: splitUrl(req.url ?? '/').rawPath.slice(0, 300), operation: out.operation, gun: out.gun, user: out.user, denied: out.denied, status: res.statusCode, ms: Math.round(ms * 1000) / 1000 },
+          { reqId: id, remote: req.socket.remoteAddress, method: req.method, path: splitUrl(req.url ?? '/').rawPath.slice(0, 300), operation: out.operation, gun: out.gun, user: out.user, denied: out.denied, status: res.statusCode, ms: Math.round(ms * 1000) / 1000 },
           'request',
         );
       });
