@@ -6,6 +6,7 @@
 // or that the user did not mean.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import fs from 'node:fs';
 import path from 'node:path';
 import { notaryCodec } from '../../shared/codec/notary.js';
@@ -87,6 +88,37 @@ describe('change payloads', () => {
     const key = parseDelegationChange(notary[0]!.data, 'x').addKeys[0]!;
     const mine = delegationAddChanges('targets/releases', [key], ['']);
     assert.deepEqual(mine, notary);
+  });
+});
+
+describe('change payloads (property)', () => {
+  it('delegation data round-trips and is the JSON Go writes (member order, omitted empties)', () => {
+    const key = releasesCert();
+    const text = fc.string({ unit: 'grapheme', maxLength: 12 });
+    fc.assert(
+      fc.property(
+        fc.record({
+          threshold: fc.nat({ max: 5 }),
+          addKeys: fc.boolean().map((b) => (b ? [key] : [])),
+          removeKeys: fc.array(fc.stringMatching(/^[0-9a-f]{64}$/), { maxLength: 2 }),
+          addPaths: fc.array(text, { maxLength: 3 }),
+          removePaths: fc.array(text, { maxLength: 3 }),
+          clearPaths: fc.boolean(),
+        }),
+        (d) => {
+          const bytes = encodeDelegationChange(d);
+          const back = parseDelegationChange(bytes, 'prop');
+          assert.deepEqual({ ...back, addKeys: back.addKeys.map((k) => k.id) }, { ...d, addKeys: d.addKeys.map((k) => k.id) });
+          const doc = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+          const order = ['new_name', 'threshold', 'add_keys', 'remove_keys', 'add_paths', 'remove_paths', 'clear_paths'];
+          assert.deepEqual(Object.keys(doc), order.filter((k) => k in doc));
+          assert.equal('threshold' in doc, d.threshold > 0);
+          assert.equal('add_paths' in doc, d.addPaths.length > 0);
+          assert.doesNotMatch(bytes.toString('utf8'), /[<>&]/, 'Go escapes HTML characters');
+        },
+      ),
+      { numRuns: 150 },
+    );
   });
 });
 
