@@ -13,8 +13,14 @@ import { openStore } from '../../../server/storage/open-store.js';
 import { REPO_ROOT } from '../../support/paths.js';
 import { allBackends, itOn, postgresBackend } from './backends.js';
 
+const tempDirs: string[] = [];
+after(() => {
+  for (const dir of tempDirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function tempMigrations(files: Record<string, string>): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-migrations-'));
+  tempDirs.push(dir);
   for (const [name, sql] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), sql);
   return dir;
 }
