@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: Apache-2.0
+// KeyStore on a PKCS#11 token (YubiKey through ykcs11, SoftHSM2, a cloud
+// HSM's module). Keys are ECDSA P-256, generated on the token with
+// CKA_SENSITIVE and without CKA_EXTRACTABLE, and sign there: CKM_ECDSA over a
+// SHA-256 digest gives the raw r‖s Notary's `ecdsa` method uses, and each
+// signature is checked against the public key before it is handed out.
+//
+// Which keys go where (notary's rule, configurable): new and imported keys of
+// `roles` (default: root) go on the token; other roles go to `delegate`, the
+// trust_dir file store. With `backup`, a new token key is made in software
+// instead, written encrypted to `delegate`, and then stored on the token: that
+// key has existed outside the token, which is the price of a backup.
+//
+// A missing token is an error (TOKEN_MISSING) unless `fallbackToDelegate`:
+// then the store acts empty and new keys go to `delegate`, with a notice.
+// Private keys never leave the token: exportPem and changePassphrase refuse.
+
+import { createPublicKey, verify } from 'node:crypto';
+import { sha256 } from '../../shared/crypto/digest.js';
+import { CryptoError, KeyStoreError, TokenError } from '../../shared/errors.js';
+import type { PublicKey, Signature, Signer } from '../../shared/tuf/model.js';
+import { encodePlainKeyFile, parseKeyFile } from '../key-file.js';
+import { generatePrivateKey, importLabels, normaliseRoleAndGun, type GenerateOptions, type ImportOptions, type KeyInfo, type KeyStore } from '../key-store.js';
+import type { PassphraseRetriever } from '../passphrase.js';
+import { assertKeyPairConsistent, unlock } from '../unlock.js';
+import { CK } from './binding.js';
+import { destroyKey, generateOnToken, privateKeyHandle, readTokenKeys, storeOnToken, type TokenKey } from './token-objects.js';
+import type { TokenSession } from './token-session.js';
+
+export interface Pkcs11TokenStoreOptions {
+  readonly session: TokenSession;
+  /** Roles whose new and imported keys go on the token. Default: root. */
+  readonly roles?: readonly string[];
+  /** Where keys of other roles, backups and (with fallbackToDelegate) everything go. */
+  readonly delegate?: KeyStore;
+  /** Generate new token keys in software and back them up, encrypted, to `delegate` first. */
+  readonly backup?: boolean;
+  /** The user asked to use `delegate` alone when the token is missing. */
+  readonly fallbackToDelegate?: boolean;
+  /** Passphrases of encrypted PEM files being imported. */
+  readonly retriever?: PassphraseRetriever;
+  /** Say "touch the token" before each signature (YubiKeys with a touch policy). */
+  readonly touchMessage?: boolean;
+  /** Where notices go (touch, fallback); default stderr. */
+  readonly notify?: (message: string) => void;
+  readonly now?: () => Date;
+}
+
+export class Pkcs11TokenStore implements KeyStore {
+  readonly name: string;
+  readonly session: TokenSession;
+  readonly roles: ReadonlySet<string>;
+  readonly #o: Pkcs11TokenStoreOptions;
+  readonly #notify: (message: string) => void;
+  #fallbackNoticeGiven = false;
+
+  constructor(options: Pkcs11TokenStoreOptions) {
+    this.#o = options;
+    this.session = options.session;
+    this.roles = new Set(options.roles ?? ['root']);
+    this.name = `pkcs11:${options.session.tokenName}`;
+    this.#notify = options.notify ?? ((m) => void process.stderr.write(`${m}\n`));
+  }
+
+  /** Runs `work`; with fallbackToDelegate, a missing token or module yields `absent()` instead. */
+  async #present<T>(work: () => Promise<T>, absent: () => T | Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      const missing = err instanceof TokenError && (err.code === 'TOKEN_MISSING' || err.code === 'PKCS11_UNAVAILABLE');
+      if (!missing || this.#o.fallbackToDelegate !== true) throw err;
+      if (!this.#fallbackNoticeGiven) {
+        this.#fallbackNoticeGiven = true;
+        this.#notify(`Notice: token ${this.session.tokenName} is not available (${err.message}); using the file store, as the PKCS#11 fallback setting asks.`);
+      }
+      return absent();
+    }
+  }
+
+  #delegate(what: string): KeyStore {
+    if (this.#o.delegate === undefined) throw new KeyStoreError('KEY_ROLE_INVALID', `${what} cannot go on token ${this.session.tokenName} (it holds ${[...this.roles].join(', ')} keys) and there is no file store to put it in`);
+    return this.#o.delegate;
+  }
+
+  /** Whether new keys are made in software and backed up to the file store. */
+  get backsUp(): boolean {
+    return this.#o.backup === true;
+  }
+
+  /** Whether the token is there (false only with fallbackToDelegate; else a missing token throws). */
+  available(): Promise<boolean> {
+    return this.#present(() => this.session.run(false, () => true), () => false);
+  }
+
+  /** Signet's keys on the token, with role, GUN and creation time. */
+  tokenKeys(): Promise<TokenKey[]> {
+    return this.#present(() => this.session.run(false, (b, s) => readTokenKeys(b, s)), () => []);
+  }
+
+  async list(): Promise<KeyInfo[]> {
+    return (await this.tokenKeys()).map((k) => ({
+      keyId: k.keyId,
+      role: k.role,
+      ...(k.gun === undefined ? {} : { gun: k.gun }),
+      algorithm: k.publicKey.algorithm,
+      location: this.name,
+      ...(k.problem === undefined ? {} : { problem: k.problem }),
+    }));
+  }
+
+  async has(keyId: string): Promise<boolean> {
+    return (await this.tokenKeys()).some((k) => k.keyId === keyId && k.problem === undefined);
+  }
+
+  async getSigner(keyId: string, publicKey?: PublicKey): Promise<Signer> {
+    const key = (await this.tokenKeys()).find((k) => k.keyId === keyId && k.problem === undefined);
+    if (key === undefined) throw new TokenError('KEY_NOT_FOUND', `key ${keyId} is not on token ${this.session.tokenName}; see \`signet key list\``);
+    const signAs = publicKey ?? key.publicKey;
+    if (signAs.spki === null || key.publicKey.spki === null || !signAs.spki.equals(key.publicKey.spki)) {
+      throw new CryptoError('INVALID_KEY', `public key ${signAs.id} is not the key ${keyId} held on token ${this.session.tokenName}; load the key that belongs to it`);
+    }
+    const verifyKey = createPublicKey({ key: key.publicKey.spki, format: 'der', type: 'spki' });
+    const token = this.session.tokenName;
+    return {
+      publicKey: signAs,
+      sign: async (data: Buffer): Promise<Signature> => {
+        const digest = sha256(data);
+        const sig = await this.session.run(true, (b, s) => {
+          const handle = privateKeyHandle(b, s, keyId, token);
+          if (this.#o.touchMessage === true) this.#notify(`Touch token ${token} to sign with key ${keyId.slice(0, 7)}…`);
+          return b.sign(s, CK.CKM_ECDSA, handle, digest);
+        });
+        // SECURITY: hand out only signatures that verify under the key we claim (a swapped private object, a faulty token).
+        if (sig.length !== 64 || !verify('sha256', data, { key: verifyKey, dsaEncoding: 'ieee-p1363' }, sig)) {
+          throw new TokenError('TOKEN', `token ${token} returned a signature that does not verify with key ${keyId}; its private key object does not match the public key: remove the key and generate it again`);
+        }
+        return { keyId: signAs.id, method: 'ecdsa', sig };
+      },
+    };
+  }
+
+  async generate(options: GenerateOptions): Promise<PublicKey> {
+    const { role, gun } = normaliseRoleAndGun(options.role, options.gun);
+    if (!this.roles.has(role)) return this.#delegate(`a new ${role} key`).generate(options);
+    if ((options.algorithm ?? 'ecdsa') !== 'ecdsa') {
+      throw new CryptoError('UNSUPPORTED_ALGORITHM', `tokens hold ECDSA P-256 keys only, ${options.algorithm ?? ''} was asked for; generate an ecdsa key, or set SIGNET_PKCS11_FALLBACK=files to keep other keys in files`);
+    }
+    const label = { role, ...(gun === undefined ? {} : { gun }), createdAt: this.#now() };
+    return this.#present(
+      async () => {
+        if (this.#o.backup !== true) return this.session.run(true, (b, s) => generateOnToken(b, s, label));
+        return this.#generateWithBackup(label);
+      },
+      () => this.#delegate(`a new ${role} key`).generate(options),
+    );
+  }
+
+  /** Notary's YubiKey flow: software key -> token, then encrypted backup; a failed backup removes the token copy. */
+  async #generateWithBackup(label: { role: string; gun?: string; createdAt: Date }): Promise<PublicKey> {
+    const backupStore = this.#delegate('a backup of the new key');
+    const key = await generatePrivateKey('ecdsa');
+    const pub = await this.session.run(true, (b, s) => storeOnToken(b, s, key, label));
+    try {
+      // In memory only: the file store encrypts it with a new passphrase before writing.
+      await backupStore.importPem(encodePlainKeyFile(key, label.role, label.gun), { role: label.role, ...(label.gun === undefined ? {} : { gun: label.gun }) });
+    } catch (err) {
+      await this.session.run(true, (b, s) => destroyKey(b, s, pub.id));
+      throw err;
+    }
+    return pub;
+  }
+
+  async importPem(pem: string | Buffer, options: ImportOptions = {}): Promise<PublicKey> {
+    const where = 'the imported key';
+    const file = parseKeyFile(Buffer.isBuffer(pem) ? pem : Buffer.from(pem, 'utf8'), where);
+    const { role, gun } = importLabels(file, options);
+    if (!this.roles.has(role)) return this.#delegate(`a ${role} key`).importPem(pem, options);
+    const { key } = await unlock(file, { keyName: 'import', role, ...(gun === undefined ? {} : { gun }), location: where, ...(this.#o.retriever === undefined ? {} : { retriever: this.#o.retriever }) });
+    assertKeyPairConsistent(key, where);
+    const label = { role, ...(gun === undefined ? {} : { gun }), createdAt: this.#now() };
+    return this.#present(
+      () => this.session.run(true, (b, s) => storeOnToken(b, s, key, label)),
+      () => this.#delegate(`a ${role} key`).importPem(pem, options),
+    );
+  }
+
+  async exportPem(keyId: string): Promise<string> {
+    throw new TokenError('TOKEN', `key ${keyId} lives on token ${this.session.tokenName} and cannot be exported: its private key never leaves the token. If it was generated with a backup, export that copy from the file store`);
+  }
+
+  async remove(keyId: string): Promise<void> {
+    const removed = await this.session.run(true, (b, s) => destroyKey(b, s, keyId));
+    if (removed === 0) throw new TokenError('KEY_NOT_FOUND', `key ${keyId} is not on token ${this.session.tokenName}; see \`signet key list\``);
+  }
+
+  async changePassphrase(keyId: string): Promise<void> {
+    throw new TokenError('TOKEN', `key ${keyId} on token ${this.session.tokenName} has no passphrase: the token's user PIN protects it; change the PIN with the token's own tool`);
+  }
+
+  /** Logs out and closes the session (also done on process exit). */
+  close(): Promise<void> {
+    return this.session.close();
+  }
+
+  #now(): Date {
+    return this.#o.now?.() ?? new Date();
+  }
+}
