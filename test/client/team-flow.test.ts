@@ -139,6 +139,20 @@ function teamFlow(name: string, start: () => Promise<Server>): void {
       assert.deepEqual((JSON.parse(dl.stdout) as Array<{ role: string }>).map((d) => d.role), ['targets/ci', 'targets/jenkins', 'targets/releases']);
     });
 
+    it('each tool publishes the other\'s staged changes (changelist files are shared)', async () => {
+      ok(await s(dirs.owner, 'delegation', 'add', gun, 'targets/qa', cert('jenkins'), '--paths', 'qa/'), 'signet stages');
+      ok(await notary(dirs.owner, 'publish', gun), 'notary publishes signet\'s changes');
+      let roles = (JSON.parse((await s(dirs.reader, 'delegation', 'list', gun, '--output', 'json')).stdout) as Array<{ role: string; paths: string[] }>).map((d) => `${d.role}:${d.paths.join()}`);
+      assert.ok(roles.includes('targets/qa:qa/'), roles.join(' '));
+      ok(await notary(dirs.owner, 'delegation', 'remove', gun, 'targets/qa', '-y'), 'notary stages');
+      ok(await notary(dirs.delegate, 'add', gun, 'staged-by-notary', payload, '--roles', 'targets/releases'), 'notary stages a target');
+      ok(await s(dirs.owner, 'publish', gun), 'signet publishes notary\'s delegation removal');
+      ok(await s(dirs.delegate, 'publish', gun), 'signet publishes notary\'s target');
+      roles = (JSON.parse((await s(dirs.reader, 'delegation', 'list', gun, '--output', 'json')).stdout) as Array<{ role: string }>).map((d) => d.role);
+      assert.deepEqual(roles, ['targets/ci', 'targets/jenkins', 'targets/releases']);
+      assert.match((await notary(dirs.reader, 'list', gun)).stdout, /^staged-by-notary\s+[0-9a-f]{64}\s+16\s+targets\/releases$/m);
+    });
+
     it('sign: one CI command into two roles (and docker\'s default roles); notary lists the tag in both', async () => {
       const r = await s(dirs.delegate, '--output', 'json', 'sign', gun, '1.0', '--digest', `sha256:${DIGEST_HEX}`, '--size', '528', '-r', 'targets/releases', '-r', 'targets/ci');
       ok(r, 'sign');
