@@ -18,7 +18,7 @@
 // the cache, and retire the replaced private keys (never root keys: they sign
 // the next rotation).
 
-import { UnsafeKeyChangeError, UsageError } from '../shared/errors.js';
+import { TrustError, UnsafeKeyChangeError, UsageError } from '../shared/errors.js';
 import { notaryCodec } from '../shared/codec/notary.js';
 import { canonicalKeyId, publicKeyFromCertificatePem } from '../shared/codec/notary-keys.js';
 import { createSelfSignedCertificate, p1363ToDer } from '../shared/crypto/index.js';
@@ -27,9 +27,11 @@ import { roleMetaFromBytes } from '../shared/tuf/file-meta.js';
 import { DEFAULT_EXPIRY_SECONDS, expiresAfter } from '../shared/time.js';
 import type { Envelope, FileMeta, PublicKey, RoleName, Root, Signer, Snapshot, Targets, TopLevelRole } from '../shared/tuf/model.js';
 import { verifyDelegate } from '../shared/verify/index.js';
-import { FileKeyStore, MemoryKeyStore, type CryptoService, type PassphraseRetriever } from '../keys/index.js';
+import { FileKeyStore, MemoryKeyStore, type CryptoService, type KeyStore, type PassphraseRetriever } from '../keys/index.js';
+import { newKeyNeedsPassphrase, tokenStoreFor } from '../keys/pkcs11/index.js';
 import { expiryWarnings, rootRoleKeys, signRootSuccessor } from './lifecycle.js';
 import { nextSnapshot, nextTargets, signMetadata } from './metadata.js';
+import { checkRootPinning } from './trust-pinning.js';
 import { refresh, RepositoryMissingError, type RefreshContext } from './update.js';
 
 export interface RotationContext extends RefreshContext {
@@ -100,18 +102,22 @@ async function newKeysFor(ctx: RotationContext, role: TopLevelRole, req: Rotatio
     return { keys: [notaryCodec.parseKey(parseJson(body, `new ${role} key`), `${role}.key`)], signers: [], staged: [] };
   }
   const gunOption = role === 'root' ? {} : { gun: ctx.gun };
+  const fromFiles = req.keyPems !== undefined && req.keyPems.length > 0;
+  // A new key of a token role (root by default) is made on the configured token, as `init` does.
+  const token = fromFiles ? undefined : await tokenStoreFor(ctx.keys.stores, role);
+  const maker: KeyStore = token ?? staging;
   const plain: PublicKey[] = [];
-  if (req.keyPems !== undefined && req.keyPems.length > 0) {
-    for (const pem of req.keyPems) plain.push(await staging.importPem(pem, { role, ...gunOption }));
-  } else plain.push(await staging.generate({ role, ...gunOption, algorithm: 'ecdsa' }));
+  if (fromFiles) {
+    for (const pem of req.keyPems!) plain.push(await staging.importPem(pem, { role, ...gunOption }));
+  } else plain.push(await maker.generate({ role, ...gunOption, algorithm: 'ecdsa' }));
   const keys: PublicKey[] = [];
   const signers: Signer[] = [];
   for (const p of plain) {
-    const key = role === 'root' ? await certificateFor(ctx.gun, await staging.getSigner(p.id), ctx.now) : p;
+    const key = role === 'root' ? await certificateFor(ctx.gun, await maker.getSigner(p.id), ctx.now) : p;
     keys.push(key);
-    signers.push(await staging.getSigner(p.id, key));
+    signers.push(await maker.getSigner(p.id, key));
   }
-  return { keys, signers, staged: plain.map((p) => p.id) };
+  return { keys, signers, staged: token === undefined ? plain.map((p) => p.id) : [] };
 }
 
 /** Root with `role`'s keys replaced; keys no other role uses are dropped, except old root certificates (notary keeps them). */
@@ -161,7 +167,8 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
   }
   // Every passphrase up front: nothing is sent or stored unless all of them are at hand.
   let chosen: string | undefined;
-  if (!req.serverManaged) chosen = await ctx.retriever({ keyName: 'new', role, ...(role === 'root' ? {} : { gun }), createNew: true, attempt: 0 });
+  const onToken = !req.serverManaged && (req.keyPems?.length ?? 0) === 0 && !(await newKeyNeedsPassphrase(ctx.keys.stores, role));
+  if (!req.serverManaged && !onToken) chosen = await ctx.retriever({ keyName: 'new', role, ...(role === 'root' ? {} : { gun }), createNew: true, attempt: 0 });
   const staging = new MemoryKeyStore({ retriever: ctx.retriever });
   const fresh = await newKeysFor(ctx, role, req, staging);
   const threshold = current.signed.roles.get(role)?.threshold ?? 1;
@@ -172,6 +179,14 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
   const rootModel = rotatedRoot(current.signed, role, fresh.keys, now);
   const newRoot = await signRootSuccessor(gun, current, rootModel, role === 'root' ? [...oldRootSigners, ...fresh.signers] : oldRootSigners, now);
   const files = new Map<RoleName, Buffer>([['root', newRoot.raw]]);
+  const pinWarnings: string[] = [];
+  try {
+    checkRootPinning(newRoot, { gun, config: ctx.pinning, firstUse: false, now });
+  } catch (e) {
+    if (!(e instanceof TrustError)) throw e;
+    // Our own pins (and any client pinned like us) would refuse the new root: say so, the rotation itself is sound.
+    pinWarnings.push(`${e.message}; add the new root certificate ID(s) ${newRoot.signed.roles.get('root')!.keyIds.join(', ')} to trust_pinning.certs["${gun}"] of every client that pins this repository`);
+  }
 
   let targets: Envelope<Targets> | undefined;
   if (role === 'targets') {
@@ -215,6 +230,6 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
   const targetsRoles = new Map<RoleName, Envelope<Targets>>();
   for (const r of set.loadedTargetsRoles) targetsRoles.set(r, set.getTargets(r)!);
   if (targets !== undefined) targetsRoles.set('targets', targets);
-  const warnings = [...state.warnings, ...expiryWarnings({ gun, root: newRoot, snapshot: snapshot ?? set.snapshot, targets: targetsRoles }, now)];
+  const warnings = [...state.warnings, ...pinWarnings, ...expiryWarnings({ gun, root: newRoot, snapshot: snapshot ?? set.snapshot, targets: targetsRoles }, now)];
   return { role, newKeyIds: fresh.keys.map((k) => k.id), rootVersion: newRoot.signed.version, published: [...files.keys()], retired, warnings };
 }

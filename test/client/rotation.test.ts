@@ -165,6 +165,22 @@ describe('key rotate', () => {
     assert.equal(more.status, 0, more.stderr);
   });
 
+  it('root with trust pinning: warns that pinned clients need the new certificate ID (a pinned reader indeed refuses)', async () => {
+    const gun = 'example.com/rotate-pinned';
+    const owner = path.join(work, 'owner-pinned');
+    assert.equal((await signet(s(owner, 'init', gun, '-p'))).code, 0);
+    const pinned = notaryCodec.parse(await serverRoot(gun), 'root').signed.roles.get('root')!.keyIds;
+    const config = path.join(work, 'pinned-config.json');
+    fs.writeFileSync(config, JSON.stringify({ trust_pinning: { certs: { [gun]: pinned } } }));
+    const reader = path.join(work, 'reader-pinned');
+    assert.equal((await signet(['-c', config, ...s(reader, 'list', gun)])).code, 0);
+    const r = await signet(['-c', config, ...s(owner, 'key', 'rotate', gun, 'root', '-y')]);
+    assert.equal(r.code, 0, r.stderr);
+    const newIds = notaryCodec.parse(await serverRoot(gun), 'root').signed.roles.get('root')!.keyIds;
+    assert.match(r.stderr, new RegExp(`warning: .*add the new root certificate ID\\(s\\) ${newIds[0]} to trust_pinning\\.certs\\["${gun.replace('.', '\\.')}"\\]`));
+    assert.equal((await signet(['-c', config, ...s(reader, 'list', gun)])).code, 4);
+  });
+
   it('--key: rotates targets to a key from a file (signet key generate -o)', async () => {
     const gun = 'example.com/rotate-keyfile';
     const owner = path.join(work, 'owner-keyfile');
