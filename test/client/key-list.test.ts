@@ -64,6 +64,14 @@ describe('key list', () => {
     assert.equal(keys[0]!.location, path.join(dir, 'private'));
   });
 
+  it('every key command has --help with examples', async () => {
+    for (const sub of ['list', 'generate', 'remove', 'passwd', 'import', 'export', 'rotate']) {
+      const r = await signet(['key', sub, '--help']);
+      assert.equal(r.code, 0, sub);
+      assert.match(r.stdout, /\nExamples:\n {2}\$ signet /, sub);
+    }
+  });
+
   it('sorts root first, then by gun, role and key ID (Go byte order)', () => {
     const row = (role: string, gun: string, keyId: string): KeyRow => ({ role, gun, keyId, location: 'l', file: 'f', algorithm: 'ecdsa' });
     const sorted = sortKeyRows([row('targets', 'b', '1'), row('snapshot', 'a', '2'), row('root', '', '9'), row('targets/x', '', '3'), row('root', '', '0'), row('targets', 'B', '4')]);

@@ -181,6 +181,26 @@ describe('key rotate', () => {
     assert.equal((await signet(['-c', config, ...s(reader, 'list', gun)])).code, 4);
   });
 
+  it('timestamp -r: the server signs with its new key; readers of both tools holding the old timestamp follow', async () => {
+    const gun = 'example.com/rotate-timestamp';
+    const owner = path.join(work, 'owner-ts');
+    assert.equal((await signet(s(owner, 'init', gun, '-p'))).code, 0);
+    const reader = path.join(work, 'reader-ts');
+    const nreader = path.join(work, 'nreader-ts');
+    assert.equal((await signet(s(reader, 'list', gun))).code, 0);
+    assert.equal(runNotary(['list', gun], { trustDir: nreader, server: server.url }).status, 0);
+    const oldId = notaryCodec.parse(await serverRoot(gun), 'root').signed.roles.get('timestamp')!.keyIds[0]!;
+    const r = await signet(s(owner, 'key', 'rotate', gun, 'timestamp', '-r'));
+    assert.equal(r.code, 0, r.stderr);
+    const newId = notaryCodec.parse(await serverRoot(gun), 'root').signed.roles.get('timestamp')!.keyIds[0]!;
+    assert.notEqual(newId, oldId);
+    const ts = notaryCodec.parse(Buffer.from(await (await fetch(`${server.url}/v2/${gun}/_trust/tuf/timestamp.json`)).arrayBuffer()), 'timestamp');
+    assert.deepEqual(ts.signatures.map((x) => x.keyId), [newId]);
+    assert.equal((await signet(s(reader, 'list', gun))).code, 0);
+    assert.equal(runNotary(['list', gun], { trustDir: nreader, server: server.url }).status, 0);
+    assert.equal((await signet(s(owner, 'add', gun, 'after-ts', payload, '-p'))).code, 0);
+  });
+
   it('--key: rotates targets to a key from a file (signet key generate -o)', async () => {
     const gun = 'example.com/rotate-keyfile';
     const owner = path.join(work, 'owner-keyfile');
