@@ -14,6 +14,7 @@ import { changeToJson, formatLookup, formatStatus, formatTargets, targetToJson }
 import { RepositorySession } from './repository.js';
 import { resolveCredentials } from './token-auth.js';
 import { registerKeyCommands } from './commands/key.js';
+import { keyStoresWithToken } from '../keys/pkcs11/index.js';
 import { registerPublishingCommands, sessionExtras } from './commands/index.js';
 
 export interface CliIo {
@@ -92,6 +93,7 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
       credentials: resolveCredentials(env, config.serverUrl, gun),
       warn: (m) => io.stderr.write(`warning: ${m}\n`),
       ...sessionExtras(io, g),
+      keyStores: (files) => keyStoresWithToken(files, { env, configFile: config.configFile, retriever, output: io.stderr, ...(io.stdin === undefined ? {} : { input: io.stdin }) }),
     });
   };
 

@@ -18,6 +18,7 @@ import { createSelfSignedCertificate, p1363ToDer } from '../shared/crypto/index.
 import { parseJson } from '../shared/json/parse.js';
 import type { PublicKey, Signer } from '../shared/tuf/model.js';
 import { CryptoService, FileKeyStore, type KeyStore, type PassphraseRetriever } from '../keys/index.js';
+import { newKeyNeedsPassphrase } from '../keys/pkcs11/index.js';
 import type { MetadataCache } from './cache.js';
 import { roleMetaFromBytes } from '../shared/tuf/file-meta.js';
 import { newRoot, newTargets, nextSnapshot, signMetadata } from './metadata.js';
@@ -30,6 +31,8 @@ export interface InitContext {
   readonly cache: MetadataCache;
   readonly retriever: PassphraseRetriever;
   readonly now: Date;
+  /** The key stores around the file store (a PKCS#11 token first: the new root key then goes on it). */
+  readonly keyStores?: (files: FileKeyStore) => KeyStore[];
 }
 
 export interface InitResult {
@@ -39,9 +42,12 @@ export interface InitResult {
   readonly rootCertificateKeyId: string;
 }
 
-async function existingRootKey(store: KeyStore): Promise<string | undefined> {
-  const roots = (await store.list()).filter((k) => k.role === 'root' && k.problem === undefined);
-  return roots.map((k) => k.keyId).sort()[0];
+async function existingRootKey(stores: readonly KeyStore[]): Promise<string | undefined> {
+  for (const store of stores) {
+    const roots = (await store.list()).filter((k) => k.role === 'root' && k.problem === undefined);
+    if (roots.length > 0) return roots.map((k) => k.keyId).sort()[0];
+  }
+  return undefined;
 }
 
 async function certificateKey(gun: string, signer: Signer, now: Date): Promise<PublicKey> {
@@ -73,15 +79,20 @@ export async function initRepository(ctx: InitContext): Promise<InitResult> {
   const timestampKey = notaryCodec.parseKey(parseJson(await ctx.remote.getKey('timestamp'), 'timestamp key'), 'timestamp.key');
 
   // Obtain every new passphrase up front, so that nothing is written without all of them.
-  const probe = new FileKeyStore(ctx.trustDir, { retriever: ctx.retriever });
+  const stores = (retriever: PassphraseRetriever): KeyStore[] => {
+    const files = new FileKeyStore(ctx.trustDir, { retriever });
+    return ctx.keyStores?.(files) ?? [files];
+  };
+  const probe = stores(ctx.retriever);
   const existingRoot = await existingRootKey(probe);
   const newRoles = existingRoot === undefined ? ['root', 'targets', 'snapshot'] : ['targets', 'snapshot'];
   const chosen = new Map<string, string>();
   for (const role of newRoles) {
+    if (!(await newKeyNeedsPassphrase(probe, role))) continue; // made on a token
     chosen.set(role, await ctx.retriever({ keyName: 'new', role, ...(role === 'root' ? {} : { gun }), createNew: true, attempt: 0 }));
   }
   const retriever: PassphraseRetriever = async (req) => (req.createNew && chosen.has(req.role) ? chosen.get(req.role)! : ctx.retriever(req));
-  const keys = new CryptoService([new FileKeyStore(ctx.trustDir, { retriever })]);
+  const keys = new CryptoService(stores(retriever));
 
   // An existing root key is unlocked before anything new is created.
   const rootPlain = existingRoot === undefined ? await keys.create({ role: 'root', algorithm: 'ecdsa' }) : undefined;

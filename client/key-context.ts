@@ -8,6 +8,7 @@
 import { read } from 'read';
 import { UsageError } from '../shared/errors.js';
 import { CryptoService, defaultPassphraseRetriever, FileKeyStore, promptPassphraseRetriever, type PassphraseRetriever } from '../keys/index.js';
+import { keyStoresWithToken } from '../keys/pkcs11/index.js';
 import { defaultEnvironment, loadConfig, type ClientConfig, type ConfigFlags } from './config.js';
 import { resolveCredentials, type Credentials } from './token-auth.js';
 
@@ -77,9 +78,11 @@ export function credentialsFor(io: KeyIo, config: ClientConfig, gun: string): Cr
   return resolveCredentials(envOf(io), config.serverUrl, gun);
 }
 
-export function keyStoreFor(config: ClientConfig, retriever: PassphraseRetriever): { store: FileKeyStore; keys: CryptoService } {
+/** The trust_dir file store, and all stores (with `io`: a PKCS#11 token first when one is configured). */
+export function keyStoreFor(config: ClientConfig, retriever: PassphraseRetriever, io?: KeyIo): { store: FileKeyStore; keys: CryptoService } {
   const store = new FileKeyStore(config.trustDir, { retriever });
-  return { store, keys: new CryptoService([store]) };
+  const stores = io === undefined ? [store] : keyStoresWithToken(store, { env: envOf(io), configFile: config.configFile, retriever, output: io.stderr, ...(io.stdin === undefined ? {} : { input: io.stdin }) });
+  return { store, keys: new CryptoService(stores) };
 }
 
 /**

@@ -12,7 +12,7 @@ import { DeserializationError, TrustError, UsageError, type TrustErrorOptions } 
 import { assertGun, isTargetsRoleName } from '../shared/tuf/names.js';
 import type { RoleName } from '../shared/tuf/model.js';
 import type { TargetMatch, TrustedMetadataSet } from '../shared/verify/index.js';
-import { CryptoService, FileKeyStore, type PassphraseRetriever } from '../keys/index.js';
+import { CryptoService, FileKeyStore, type KeyStore, type PassphraseRetriever } from '../keys/index.js';
 import { MetadataCache } from './cache.js';
 import { FileChangelist, type Change, type StoredChange } from './changelist.js';
 import type { ClientConfig } from './config.js';
@@ -48,6 +48,8 @@ export interface SessionOptions {
   readonly log?: CliLog;
   /** Progress bars (only ever enabled on a terminal). */
   readonly progress?: Progress;
+  /** The key stores around the trust dir's file store (a PKCS#11 token first, when configured); default: the file store alone. */
+  readonly keyStores?: (files: FileKeyStore) => KeyStore[];
 }
 
 export class RepositorySession {
@@ -100,7 +102,8 @@ export class RepositorySession {
   }
 
   #keys(): CryptoService {
-    return new CryptoService([new FileKeyStore(this.#opts.config.trustDir, { retriever: this.#opts.retriever })]);
+    const files = new FileKeyStore(this.#opts.config.trustDir, { retriever: this.#opts.retriever });
+    return new CryptoService(this.#opts.keyStores?.(files) ?? [files]);
   }
 
   /** The same session with another passphrase source (e.g. environment only, for CI commands that must never prompt). */
@@ -125,6 +128,7 @@ export class RepositorySession {
       cache: this.cache,
       retriever: this.#opts.retriever,
       now: this.#now(),
+      ...(this.#opts.keyStores === undefined ? {} : { keyStores: this.#opts.keyStores }),
     });
   }
 

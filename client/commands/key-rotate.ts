@@ -71,7 +71,7 @@ export function registerKeyRotate(key: Command, io: KeyIo, run: Run): void {
             cache: new MetadataCache(config.trustDir, gun),
             pinning: config.trustPinning,
             now: new Date(),
-            keys: keyStoreFor(config, retriever).keys,
+            keys: keyStoreFor(config, retriever, io).keys,
             trustDir: config.trustDir,
             retriever,
           },

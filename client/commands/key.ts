@@ -45,7 +45,7 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
     .action(() =>
       run(async (g) => {
         const config = resolveConfig(g, io);
-        const rows = await keyRows(keyStoreFor(config, passphraseSource(io)).keys.stores);
+        const rows = await keyRows(keyStoreFor(config, passphraseSource(io), io).keys.stores);
         for (const line of keyProblems(rows)) io.stderr.write(`${line}\n`);
         if (g.output === 'json') json(rows.map(keyRowToJson));
         else out(formatKeyList(rows));
@@ -72,7 +72,7 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
           else out(`Generated new ${alg} ${o.role} key with keyID: ${r.keyId}\nPrivate key (encrypted): ${r.privateFile}\nPublic key: ${r.publicFile}\n`);
           return;
         }
-        const { keys } = keyStoreFor(resolveConfig(g, io), retriever);
+        const { keys } = keyStoreFor(resolveConfig(g, io), retriever, io);
         const pub = await keys.create({ role: o.role, ...gun, algorithm: alg as GenerateAlgorithm });
         if (g.output === 'json') json({ keyId: pub.id, algorithm: alg, role: o.role, ...gun });
         else out(`Generated new ${alg} ${o.role} key with keyID: ${pub.id}\n`);
@@ -90,10 +90,13 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
       run(async (g) => {
         checkKeyId(keyId);
         const config = resolveConfig(g, io);
-        const { store } = keyStoreFor(config, passphraseSource(io));
-        const listed = await store.list();
+        const { store: files, keys } = keyStoreFor(config, passphraseSource(io), io);
+        // the store holding the key: a token's or the trust dir's
+        const listedIn = await Promise.all(keys.stores.map(async (s) => ({ s, keys: await s.list() })));
+        const store = listedIn.find((x) => x.keys.some((k) => k.keyId === keyId))?.s ?? files;
+        const listed = listedIn.flatMap((x) => x.keys);
         const info = listed.find((k) => k.keyId === keyId);
-        if (info === undefined) throw new KeyStoreError('KEY_NOT_FOUND', `no key with ID ${keyId} found in ${store.privateDir}; see \`signet key list\``);
+        if (info === undefined) throw new KeyStoreError('KEY_NOT_FOUND', `no key with ID ${keyId} found in ${files.privateDir}; see \`signet key list\``);
         const blockers = removalBlockers(config.trustDir, keyId, new Set(listed.filter((k) => k.problem === undefined).map((k) => k.keyId)));
         if (blockers.length > 0) {
           const what = blockers.map((b) => `${b.role} of ${b.gun} (threshold ${b.threshold}, ${b.remaining} other key(s) held)`).join('; ');
@@ -140,8 +143,8 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
     .addHelpText('after', examples('signet key import releases.key --role targets/releases', 'signet key import bundle/key.pem --role targets/jenkins', 'signet key import backup.pem'))
     .action((files: string[], o: { role?: string; gun?: string }) =>
       run(async (g) => {
-        const { store } = keyStoreFor(resolveConfig(g, io), passphraseSource(io));
-        const report = await importKeyFiles(store, files, o);
+        // with a token configured, root keys (SIGNET_PKCS11_ROLES) go onto it, others to the trust dir
+        const report = await importKeyFiles(keyStoreFor(resolveConfig(g, io), passphraseSource(io), io).keys.stores[0]!, files, o);
         if (g.output === 'json') json({ imported: report.imported.map((k) => ({ keyId: k.keyId, source: k.source })), failures: report.failures });
         else for (const k of report.imported) out(`Imported key ${k.keyId} from ${k.source}\n`);
         if (report.failures.length > 0) {
