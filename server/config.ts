@@ -36,6 +36,8 @@ export interface ServerConfig {
   readonly tls: { readonly certFile: string; readonly keyFile: string } | null;
   /** Passphrase that encrypts server-held private keys at rest (used by server/signer). */
   readonly signer: { readonly passphrase: string; readonly insecureDevKey: boolean };
+  /** Timestamp/snapshot keys on a PKCS#11 token instead of encrypted rows (--pkcs11-module); absent = rows. */
+  readonly pkcs11?: { readonly modulePath: string; readonly label?: string; readonly slot?: number; readonly pinSource: string };
   readonly logLevel: LogLevel;
   readonly limits: UploadLimits;
 }
@@ -71,6 +73,10 @@ const SPECS: readonly Spec[] = [
   { flag: 'tls-cert', kind: 'string', arg: 'file', help: 'serve HTTPS with this PEM certificate (chain)' },
   { flag: 'tls-key', kind: 'string', arg: 'file', help: 'PEM private key of --tls-cert' },
   { flag: 'signer-key-passphrase', kind: 'string', arg: 'passphrase', help: 'encrypts the server-held timestamp/snapshot keys at rest; prefer the environment variable (flags are visible to other local users)', secret: true },
+  { flag: 'pkcs11-module', kind: 'string', arg: 'path', help: 'keep the timestamp/snapshot keys on a PKCS#11 token: absolute path of its module (e.g. /usr/lib/softhsm/libsofthsm2.so); no signer passphrase is then needed' },
+  { flag: 'pkcs11-token', kind: 'string', arg: 'label', help: 'label of the token to use (default: the only token present)' },
+  { flag: 'pkcs11-slot', kind: 'integer', arg: 'id', help: 'slot ID of the token to use, instead of or with its label' },
+  { flag: 'pkcs11-pin-source', kind: 'string', arg: 'source', help: 'where the token user PIN comes from: env:NAME or file:PATH', default: 'env:SIGNET_PKCS11_PIN' },
   { flag: 'insecure-dev-signer-key', kind: 'boolean', help: 'development only: encrypt server keys with a fixed, published passphrase' },
   { flag: 'log-level', kind: 'string', arg: 'level', help: LOG_LEVELS.join(' | '), default: 'info', choices: LOG_LEVELS },
   { flag: 'max-upload-bytes', kind: 'integer', arg: 'n', help: 'largest publish request body', default: String(64 * MIB) },
@@ -256,7 +262,8 @@ function resolve(settings: Map<string, Setting>): ParseResult {
 
   const passphrase = str('signer-key-passphrase');
   const insecure = bool('insecure-dev-signer-key');
-  if (passphrase === undefined && !insecure) {
+  const pkcs11 = resolvePkcs11(str);
+  if (passphrase === undefined && !insecure && pkcs11 === undefined) {
     throw new ConfigError(`server keys must be encrypted at rest: set ${envName('signer-key-passphrase')} (or --signer-key-passphrase), or pass --insecure-dev-signer-key for local testing`);
   }
   if (passphrase !== undefined && insecure) warnings.push('--insecure-dev-signer-key is ignored because a signer passphrase is set');
@@ -277,6 +284,7 @@ function resolve(settings: Map<string, Setting>): ParseResult {
       gunPrefixes: Array.isArray(prefixes) ? prefixes.filter((p) => p !== '') : [],
       tls: cert !== undefined && key !== undefined ? { certFile: cert, keyFile: key } : null,
       signer: { passphrase: passphrase ?? INSECURE_DEV_PASSPHRASE, insecureDevKey: passphrase === undefined },
+      ...(pkcs11 === undefined ? {} : { pkcs11 }),
       logLevel: choice<LogLevel>('log-level'),
       limits,
     },
@@ -289,4 +297,17 @@ export function parseListen(value: string): { host: string; port: number } {
   const port = Number(m?.[3]);
   if (m === null || port > 65535) throw new ConfigError(`--listen must be host:port (e.g. 127.0.0.1:4443 or [::1]:4443), got "${value}"`);
   return { host: m[1] ?? m[2] ?? '', port };
+}
+
+function resolvePkcs11(str: (flag: string) => string | undefined): ServerConfig['pkcs11'] {
+  const modulePath = str('pkcs11-module');
+  if (modulePath === undefined) return undefined;
+  if (!modulePath.startsWith('/')) throw new ConfigError(`--pkcs11-module must be an absolute path, got "${modulePath}"`);
+  const pinSource = str('pkcs11-pin-source') ?? 'env:SIGNET_PKCS11_PIN';
+  // SECURITY: the value is not echoed: a PIN given here by mistake must not reach the logs.
+  if (!/^(env:[A-Za-z_][A-Za-z0-9_]*|file:.+)$/.test(pinSource)) throw new ConfigError('--pkcs11-pin-source must be env:NAME (a variable holding the PIN) or file:PATH, not the PIN itself');
+  const label = str('pkcs11-token');
+  const slot = str('pkcs11-slot');
+  if (slot !== undefined && !/^[0-9]{1,15}$/.test(slot)) throw new ConfigError(`--pkcs11-slot must be a slot ID number, got "${slot}"`);
+  return { modulePath, pinSource, ...(label === undefined ? {} : { label }), ...(slot === undefined ? {} : { slot: Number(slot) }) };
 }

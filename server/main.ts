@@ -18,6 +18,7 @@ import { createTimestampRefresher } from './domain/refresher.js';
 import { createTrustService } from './domain/trust-service.js';
 import { createLogger, type Logger } from './log.js';
 import { createStoreSigner } from './signer/store-signer.js';
+import { openPkcs11Signer } from './signer/pkcs11-signer.js';
 import { openStore } from './storage/open-store.js';
 
 export interface StartOptions {
@@ -75,13 +76,22 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   let server: http.Server;
   let refresher: ReturnType<typeof createTimestampRefresher>;
   let app: ReturnType<typeof createApp>;
+  let closeSigner = async (): Promise<void> => undefined;
   try {
-    const signer = createStoreSigner({ store, passphrase: config.signer.passphrase });
+    // With --pkcs11-module the timestamp/snapshot keys live on the token (logged in here, so a bad PIN stops startup).
+    const tokenSigner = config.pkcs11 === undefined ? undefined : await openPkcs11Signer({ ...config.pkcs11, env: process.env });
+    closeSigner = async () => tokenSigner?.close();
+    const signer = tokenSigner ?? createStoreSigner({ store, passphrase: config.signer.passphrase });
     const service = createTrustService({ store, signer, maxMetadataBytes: config.limits.maxPartBytes });
     refresher = createTimestampRefresher({ service, store, onError: (gun, err) => logger.warn({ err, gun }, 'cannot re-sign the timestamp') });
-    app = createApp({ service, store, logger, authorizer, gunPrefixes: config.gunPrefixes, limits: config.limits });
+    // PostgreSQL may be shared by several signet-server processes, and their changes arrive by NOTIFY only
+    // after the writer has acknowledged: a cached current response could then be stale right after another
+    // process's publish. So current metadata is read from PostgreSQL every time (as notary does).
+    const currentTtl = config.storage.kind === 'postgres' ? { currentTtlMs: 0 } : {};
+    app = createApp({ service, store, logger, authorizer, gunPrefixes: config.gunPrefixes, limits: config.limits, ...currentTtl });
     await app.ready;
   } catch (err) {
+    await closeSigner().catch(() => undefined);
     await store.close().catch(() => undefined);
     throw err;
   }
@@ -145,6 +155,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
       await refresher.stop();
       await app.close();
       await store.close();
+      await closeSigner();
       logger.info('signet-server stopped');
       resolveClosed();
     })();

@@ -1,0 +1,55 @@
+// SPDX-License-Identifier: Apache-2.0
+// ServerSigner whose timestamp and snapshot keys live on a PKCS#11 token
+// (signet-server --pkcs11-module ...) instead of encrypted database rows.
+// Keys are ECDSA P-256 made on the token, labelled with role, GUN and
+// creation time (keys/pkcs11/key-label.ts), so listing them needs no database
+// and the token alone says which keys exist; the private keys never leave it.
+// The token store runs one operation at a time, which also serialises
+// signatures across GUNs; server-keys.ts still orders key creation per GUN.
+
+import { KeyStoreError } from '../../shared/errors.js';
+import type { PublicKey, Signer } from '../../shared/tuf/model.js';
+import { openServerTokenStore, type Pkcs11TokenStore, type ServerTokenSettings } from '../../keys/pkcs11/index.js';
+import type { HeldKey, ServerRole, ServerSigner } from './server-signer.js';
+
+export interface Pkcs11Signer extends ServerSigner {
+  /** The token store's name (`pkcs11:<label>`), for logs. */
+  readonly location: string;
+  /** Logs out and closes the token session. */
+  close(): Promise<void>;
+}
+
+/** A ServerSigner over an open token store (see openPkcs11Signer for the usual way in). */
+export function createPkcs11Signer(store: Pkcs11TokenStore): Pkcs11Signer {
+  async function held(gun: string, role: ServerRole): Promise<HeldKey[]> {
+    const keys = (await store.tokenKeys()).filter((k) => k.role === role && k.gun === gun && k.problem === undefined);
+    keys.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.keyId < b.keyId ? -1 : 1));
+    return keys.map((k) => ({ publicKey: k.publicKey, createdAt: k.createdAt }));
+  }
+  return {
+    location: store.name,
+    listKeys: held,
+    async createKey(gun: string, role: ServerRole): Promise<PublicKey> {
+      return store.generate({ role, gun, algorithm: 'ecdsa' });
+    },
+    async getSigner(gun: string, role: ServerRole, keyId: string): Promise<Signer | null> {
+      // SECURITY: only a key labelled for this GUN and role signs for it.
+      if (!(await held(gun, role)).some((k) => k.publicKey.id === keyId)) return null;
+      try {
+        return await store.getSigner(keyId);
+      } catch (err) {
+        if (err instanceof KeyStoreError && err.code === 'KEY_NOT_FOUND') return null;
+        throw err;
+      }
+    },
+    close: () => store.close(),
+  };
+}
+
+/**
+ * Opens the token and logs in (failing at startup, not at the first publish).
+ * @throws {TokenError} PKCS11_UNAVAILABLE, TOKEN_MISSING, TOKEN_LOCKED, PASSPHRASE_REQUIRED / PASSPHRASE_WRONG.
+ */
+export async function openPkcs11Signer(settings: ServerTokenSettings): Promise<Pkcs11Signer> {
+  return createPkcs11Signer(await openServerTokenStore(settings));
+}
