@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { KeyStoreError, UsageError } from '../../shared/errors.js';
-import type { GenerateAlgorithm } from '../../keys/index.js';
+import { GUN_ROLES, type GenerateAlgorithm } from '../../keys/index.js';
 import { confirm, keyStoreFor, passphraseSource, passwdSource, resolveConfig, type KeyGlobals, type KeyIo } from '../key-context.js';
 import { formatKeyList, keyProblems, keyRows, keyRowToJson } from '../key-list.js';
 import { exportKeys, generateKeyFiles, importKeyFiles } from '../key-transfer.js';
@@ -74,7 +74,8 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
         }
         const { keys } = keyStoreFor(resolveConfig(g, io), retriever, io);
         const pub = await keys.create({ role: o.role, ...gun, algorithm: alg as GenerateAlgorithm });
-        if (g.output === 'json') json({ keyId: pub.id, algorithm: alg, role: o.role, ...gun });
+        // the key file keeps a gun only for targets/snapshot/timestamp keys (as notary)
+        if (g.output === 'json') json({ keyId: pub.id, algorithm: alg, role: o.role, ...(GUN_ROLES.includes(o.role) ? gun : {}) });
         else out(`Generated new ${alg} ${o.role} key with keyID: ${pub.id}\n`);
       }),
     );
