@@ -112,7 +112,8 @@ export interface ServerTokenSettings {
 export function pinSourceFrom(spec: string, env: NodeJS.ProcessEnv = process.env): PinSource {
   if (spec.startsWith('env:') && spec.length > 4) return envPinSource(env, spec.slice(4));
   if (spec.startsWith('file:') && spec.length > 5) return filePinSource(spec.slice(5));
-  throw new TokenError('PASSPHRASE_REQUIRED', `PIN source ${JSON.stringify(spec)} is not env:NAME or file:PATH; e.g. env:SIGNET_PKCS11_PIN or file:/run/secrets/token-pin`);
+  // SECURITY: the spec is not echoed: it may be a PIN given in the wrong place.
+  throw new TokenError('PASSPHRASE_REQUIRED', 'the PIN source must be env:NAME (a variable holding the PIN) or file:PATH, e.g. env:SIGNET_PKCS11_PIN or file:/run/secrets/token-pin');
 }
 
 /**
