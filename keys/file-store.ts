@@ -43,6 +43,9 @@ interface UnlockedKey extends Labels {
   readonly algorithm: KeyAlgorithm;
 }
 
+/** How long a key found missing stays missing for has() before it rescans again. */
+const MISS_RESCAN_MS = 1000;
+
 export interface FileKeyStoreOptions {
   /** Source of passphrases; without one, encrypted keys cannot be opened or written. */
   readonly retriever?: PassphraseRetriever;
@@ -54,6 +57,15 @@ export class FileKeyStore implements KeyStore {
   readonly privateDir: string;
   readonly #retriever: PassphraseRetriever | undefined;
   readonly #unlocked = new Map<string, UnlockedKey>();
+  /**
+   * IDs seen by the last scan of private/, for has(): a publish asks once per
+   * staged change and a rescan walks three directories. The first miss of an
+   * ID rescans, so a key another process added is found; a repeated miss
+   * rescans at most once per MISS_RESCAN_MS. Own writes update the set.
+   */
+  #known: Set<string> | undefined;
+  #scannedAt = 0;
+  readonly #missing = new Set<string>();
 
   constructor(trustDir: string, options: FileKeyStoreOptions = {}) {
     this.trustDir = path.resolve(trustDir);
@@ -69,9 +81,16 @@ export class FileKeyStore implements KeyStore {
   async #entries(keyId: string): Promise<KeyFileEntry[]> {
     // SECURITY: only hex IDs reach the filesystem, so an ID cannot name a path.
     if (!KEY_ID_RE.test(keyId)) throw new KeyStoreError('KEY_NOT_FOUND', `${JSON.stringify(keyId)} is not a key ID (64 lowercase hex digits)`);
-    const found = (await scanKeyFiles(this.privateDir)).filter((e) => e.keyId === keyId);
+    const found = (await this.#scan()).filter((e) => e.keyId === keyId);
     if (found.length === 0) throw new KeyStoreError('KEY_NOT_FOUND', `key ${keyId} is not in ${this.privateDir}; list the keys or import it`);
     return found;
+  }
+
+  async #scan(): Promise<KeyFileEntry[]> {
+    const entries = await scanKeyFiles(this.privateDir);
+    this.#known = new Set(entries.map((e) => e.keyId));
+    this.#scannedAt = Date.now();
+    return entries;
   }
 
   async #read(entry: KeyFileEntry): Promise<{ file: KeyFile; labels: Labels }> {
@@ -104,13 +123,15 @@ export class FileKeyStore implements KeyStore {
     const pub = publicKeyFromKeyObject(key);
     await writeKeyFileAtomic(this.#pathFor(pub.id), encodeEncryptedKeyFile(key, labels.role, labels.gun, passphrase));
     this.#unlocked.set(pub.id, { key, algorithm: pub.algorithm, ...labels });
+    this.#known?.add(pub.id);
+    this.#missing.delete(pub.id);
     return pub;
   }
 
   async list(): Promise<KeyInfo[]> {
     const out: KeyInfo[] = [];
     const seen = new Set<string>();
-    for (const entry of await scanKeyFiles(this.privateDir)) {
+    for (const entry of await this.#scan()) {
       if (seen.has(entry.keyId)) continue; // the current layout shadows a legacy copy
       seen.add(entry.keyId);
       try {
@@ -128,7 +149,13 @@ export class FileKeyStore implements KeyStore {
   }
 
   async has(keyId: string): Promise<boolean> {
-    return KEY_ID_RE.test(keyId) && (await scanKeyFiles(this.privateDir)).some((e) => e.keyId === keyId);
+    if (!KEY_ID_RE.test(keyId)) return false;
+    if (this.#known?.has(keyId) === true) return true;
+    // A miss rescans: it may be a key another process added since the last scan.
+    if (this.#missing.has(keyId) && Date.now() - this.#scannedAt < MISS_RESCAN_MS) return false;
+    if ((await this.#scan()).some((e) => e.keyId === keyId)) return true;
+    this.#missing.add(keyId);
+    return false;
   }
 
   async getSigner(keyId: string, publicKey?: PublicKey): Promise<Signer> {
@@ -175,6 +202,7 @@ export class FileKeyStore implements KeyStore {
   async remove(keyId: string): Promise<void> {
     for (const entry of await this.#entries(keyId)) await removeKeyFile(entry.path);
     this.#unlocked.delete(keyId);
+    this.#known?.delete(keyId);
   }
 
   async changePassphrase(keyId: string): Promise<void> {
