@@ -7,8 +7,9 @@
 import type { StoredFile } from '../../storage/meta-store.js';
 import { sendNotaryError, GO_ERROR_DETAIL } from '../errors.js';
 import { goRfc1123 } from '../go-format.js';
-import type { CachedResponse } from '../cache.js';
-import { TEXT_PLAIN, type RequestContext } from '../context.js';
+import type { CachedResponse, ResponseCache } from '../cache.js';
+import { TEXT_PLAIN, type HttpDeps, type RequestContext } from '../context.js';
+import { CacheRevalidator } from '../revalidate.js';
 
 export const CURRENT_CACHE_CONTROL = 'public, max-age=300, s-maxage=300, must-revalidate';
 export const CONSISTENT_CACHE_CONTROL = 'public, max-age=2592000, s-maxage=2592000';
@@ -38,9 +39,21 @@ function documentExpiry(file: StoredFile): number {
   }
 }
 
+// currentTtlMs = 0 (a store shared by several processes): every current response is revalidated
+// against the changefeed before it is served (revalidate.ts), so it is as fresh as a read of the store.
+const REVALIDATED_MAX_AGE_MS = 300_000;
+const revalidators = new WeakMap<ResponseCache, CacheRevalidator>();
+
+function revalidator(deps: HttpDeps): CacheRevalidator {
+  let r = revalidators.get(deps.cache);
+  if (r === undefined) revalidators.set(deps.cache, (r = new CacheRevalidator(deps.store, deps.cache)));
+  return r;
+}
+
 export async function getCurrentHandler(ctx: RequestContext): Promise<void> {
   const { gun, role } = ctx.match;
   const { cache, metrics, service, currentTtlMs } = ctx.deps;
+  if (currentTtlMs === 0) await revalidator(ctx.deps).sync();
   const now = Date.now();
   const hit = cache.getCurrent(gun, role, now);
   metrics.cacheLookup('current', hit !== undefined);
@@ -49,7 +62,7 @@ export async function getCurrentHandler(ctx: RequestContext): Promise<void> {
   const token = cache.token(gun);
   const file = await service.getCurrent(gun, role);
   if (file === null) return sendNotaryError(ctx.res, 'METADATA_NOT_FOUND', GO_ERROR_DETAIL);
-  let expiresAt = now + currentTtlMs;
+  let expiresAt = now + (currentTtlMs === 0 ? REVALIDATED_MAX_AGE_MS : currentTtlMs);
   if (role === 'timestamp' || role === 'snapshot') expiresAt = Math.min(expiresAt, documentExpiry(file));
   const entry = build(file, CURRENT_CACHE_CONTROL, expiresAt);
   cache.putCurrent(gun, role, token, entry);
