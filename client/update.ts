@@ -93,12 +93,14 @@ async function loadTargetsRole(ctx: RefreshContext, set: TrustedMetadataSet, rol
   const meta = set.snapshot?.signed.meta.get(role);
   if (meta === undefined) throw new RepositoryError('MISSING_META', `the snapshot records no ${role} for ${ctx.gun}`);
   const cached = ctx.cache.read(role);
-  const previousVersion = cachedVersion(cached, role);
-  const options = previousVersion === undefined ? {} : { previousVersion };
+  // The cached bytes are the ones the snapshot names: no rollback floor to check, and a
+  // 10,000-target file is parsed once instead of twice (~200 ms of a `list`).
   if (matches(cached, meta, role)) {
-    set.updateDelegatedTargets(cached, role, delegator, options);
+    set.updateDelegatedTargets(cached, role, delegator);
     return;
   }
+  const previousVersion = cachedVersion(cached, role);
+  const options = previousVersion === undefined ? {} : { previousVersion };
   const bytes = await ctx.remote.getRoleByHash(role, sha256Hex(meta, role), meta.length ?? MAX_DOWNLOAD_LENGTH);
   set.updateDelegatedTargets(bytes, role, delegator, options);
   downloads.set(role, bytes);
