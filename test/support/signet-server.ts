@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// Runs the compiled signet-server as a real process for end-to-end tests: the
-// `server/main.js` of the same build as this file (dist/ or a build dir), on a
-// free 127.0.0.1 port, over a temporary embedded data dir (copied from a
-// migrated template) or a PostgreSQL schema of its own. start() returns once
-// `/_notary_server/health` answers; stop() and kill() always end the process,
-// and every process still running is SIGKILLed when the test process exits.
-// The signer passphrase reaches the server through its environment variable.
+// End-to-end support for signet-server. SignetServerProcess runs the compiled
+// server (the `server/main.js` of the same build as this file: dist/ or a
+// build dir) on a free 127.0.0.1 port over a temporary embedded data dir
+// (copied from a migrated template) or a PostgreSQL schema of its own; start()
+// returns once `/_notary_server/health` answers, stop() and kill() always end
+// it, and anything still running is SIGKILLed when the test process exits.
+// NotaryCli drives the stock notary CLI (passphrases from its environment,
+// never printed); the rest crafts and posts uploads the CLI will not make.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
@@ -31,8 +32,10 @@ export const SERVER_MAIN = fileURLToPath(new URL('../../server/main.js', import.
 export type ServerStorage = { readonly kind: 'embedded'; readonly dataDir: string } | { readonly kind: 'postgres'; readonly databaseUrl: string };
 
 const running = new Set<ChildProcess>();
+let logDir: string | undefined;
 process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
+  if (logDir !== undefined) fs.rmSync(logDir, { recursive: true, force: true });
 });
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -78,8 +81,8 @@ export class SignetServerProcess {
    * Start signet-server on `storage` and wait (up to `timeoutMs`) until its health check answers 200.
    * A fixed `port` is used as given; otherwise a free one is picked (and re-picked if taken meanwhile).
    */
-  static async start(storage: ServerStorage, options: { port?: number; timeoutMs?: number; logDir?: string } = {}): Promise<SignetServerProcess> {
-    const logDir = options.logDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'signet-h11-log-'));
+  static async start(storage: ServerStorage, options: { port?: number; timeoutMs?: number } = {}): Promise<SignetServerProcess> {
+    logDir ??= fs.mkdtempSync(path.join(os.tmpdir(), 'signet-h11-logs-'));
     const timeoutMs = options.timeoutMs ?? 120_000;
     for (let attempt = 0; ; attempt++) {
       const port = options.port ?? (await freePort());
