@@ -1,0 +1,194 @@
+// SPDX-License-Identifier: Apache-2.0
+// Read-only client of a registry's OCI distribution API, for signing an image
+// that was pushed: resolve `<registry>/<repo>:<tag>` to the manifest digest and
+// size that `docker trust sign` would sign. The digest is never taken on the
+// registry's word: the body is hashed and must match Docker-Content-Digest
+// (and the digest of an `@sha256:` reference). Auth as docker does it: a 401
+// with a Bearer challenge gets a pull token from the realm (token-auth.ts),
+// a Basic challenge gets the credentials directly.
+
+import { createHash } from 'node:crypto';
+import { LengthOrHashMismatchError, RemoteError, UsageError } from '../shared/errors.js';
+import type { HttpResponse, HttpSend } from './http-transport.js';
+import { basicAuthorization, credentialsFromDockerConfig, credentialsFromEnv, getBearerToken, parseWwwAuthenticate, TokenCache, type Credentials } from './token-auth.js';
+
+/** The media types a signed tag may point at, in the order docker asks for them. */
+export const MANIFEST_MEDIA_TYPES = [
+  'application/vnd.oci.image.index.v1+json',
+  'application/vnd.oci.image.manifest.v1+json',
+  'application/vnd.docker.distribution.manifest.list.v2+json',
+  'application/vnd.docker.distribution.manifest.v2+json',
+] as const;
+
+/** docker/distribution refuses manifests above 4 MiB; so do we. */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+const TIMEOUT_MS = 30_000;
+
+export interface ImageReference {
+  /** host[:port] as written (docker.io for Docker Hub). */
+  readonly registry: string;
+  /** The repository path inside the registry (`team/app`, `library/alpine`). */
+  readonly repository: string;
+  /** The trust collection's name as docker forms it: `registry/repository`. */
+  readonly gun: string;
+  readonly tag?: string;
+  readonly digest?: string;
+}
+
+const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST = /^sha256:[0-9a-f]{64}$/;
+
+/**
+ * Parse an image reference as docker does (`[registry/]repo[:tag][@digest]`).
+ * A first segment with a dot or port, or `localhost`, is the registry; else
+ * it is Docker Hub (`docker.io`, single names under `library/`).
+ * @throws {UsageError} when the reference is malformed.
+ */
+export function parseImageReference(ref: string): ImageReference {
+  const bad = (why: string): UsageError => new UsageError(`image reference ${JSON.stringify(ref)} ${why}; write it as registry.example.com:5000/team/app:tag`);
+  let rest = ref;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST.test(digest)) throw bad('has a digest that is not sha256:<64 lower-case hex>');
+  }
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!TAG.test(tag)) throw bad('has an invalid tag (letters, digits, _ . -, at most 128)');
+  }
+  const parts = rest.split('/');
+  const first = parts[0] ?? '';
+  let registry = 'docker.io';
+  if (parts.length > 1 && (/[.:]/.test(first) || first === 'localhost')) {
+    registry = first;
+    parts.shift();
+    if (!/^[A-Za-z0-9.-]+(?::\d{1,5})?$/.test(registry) && !/^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/.test(registry)) throw bad('has an invalid registry host');
+  }
+  if (registry === 'index.docker.io') registry = 'docker.io';
+  if (registry === 'docker.io' && parts.length === 1) parts.unshift('library');
+  if (parts.length === 0 || parts.some((p) => !COMPONENT.test(p))) throw bad('has an invalid repository name (lower-case letters, digits and separators)');
+  const repository = parts.join('/');
+  return { registry, repository, gun: `${registry}/${repository}`, ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
+}
+
+/** https, except loopback registries (docker's default insecure 127.0.0.0/8) and those named with --insecure-registry. */
+export function registryBaseUrl(registry: string, insecure = false): URL {
+  const host = registry === 'docker.io' ? 'registry-1.docker.io' : registry;
+  const bare = host.replace(/:\d+$/, '');
+  const loopback = bare === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(bare) || bare === '[::1]';
+  return new URL(`${insecure || loopback ? 'http' : 'https'}://${host}/`);
+}
+
+/**
+ * Registry credentials: SIGNET_REGISTRY_AUTH (base64 of user:password, like
+ * NOTARY_AUTH), else docker's config.json `auths` entry for the registry.
+ * @throws {UsageError} when either is set but malformed.
+ */
+export function registryCredentials(env: NodeJS.ProcessEnv, registry: string): Credentials | null {
+  let fromEnv: Credentials | null;
+  try {
+    fromEnv = credentialsFromEnv(env.SIGNET_REGISTRY_AUTH);
+  } catch (cause) {
+    throw new UsageError('SIGNET_REGISTRY_AUTH must be the padded base64 of user:password (as NOTARY_AUTH)', { cause });
+  }
+  const hosts = registry === 'docker.io' ? ['index.docker.io', 'docker.io', 'registry-1.docker.io'] : [registry.toLowerCase()];
+  return fromEnv ?? credentialsFromDockerConfig(hosts, env);
+}
+
+export interface ResolvedManifest {
+  /** `sha256:<hex>`, computed from the body. */
+  readonly digest: string;
+  /** Body length in bytes: the target's length. */
+  readonly size: number;
+  readonly mediaType: string;
+}
+
+export interface RegistryClientOptions {
+  readonly send: HttpSend;
+  readonly credentials: Credentials | null;
+  readonly insecure?: boolean;
+  readonly timeoutMs?: number;
+}
+
+/** One registry conversation: pull tokens are cached per scope for the run. */
+export class RegistryClient {
+  readonly #tokens = new TokenCache();
+  readonly #authorization = new Map<string, string>();
+  constructor(private readonly options: RegistryClientOptions) {}
+
+  /**
+   * The digest and size of the manifest a tag (or digest) names, verified against its bytes.
+   * @throws {UsageError} when the reference names neither tag nor digest.
+   * @throws {RemoteError} METADATA_NOT_FOUND (unknown tag/repository), AUTH_REQUIRED, NETWORK/TIMEOUT/HTTP_STATUS/RESPONSE_TOO_LARGE.
+   * @throws {LengthOrHashMismatchError} when the registry's digest header or the pinned digest does not match the body.
+   */
+  async resolveManifest(image: ImageReference): Promise<ResolvedManifest> {
+    const reference = image.digest ?? image.tag;
+    if (reference === undefined) throw new UsageError(`image reference ${image.gun} names no tag; add :<tag> (the tag is the signed target's name)`);
+    const base = registryBaseUrl(image.registry, this.options.insecure);
+    const url = new URL(`v2/${image.repository}/manifests/${reference}`, base);
+    const res = await this.#get(url, image.repository, { accept: MANIFEST_MEDIA_TYPES.join(', ') });
+    const where = `${image.registry}/${image.repository}:${reference}`;
+    if (res.status === 404) throw new RemoteError('METADATA_NOT_FOUND', `the registry ${image.registry} has no manifest for ${where}; push the image first or check the name and tag`, { httpStatus: 404 });
+    if (res.status !== 200) throw new RemoteError('HTTP_STATUS', `the registry ${image.registry} answered ${res.status} for the manifest of ${where}`, { httpStatus: res.status });
+    const mediaType = String(res.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
+    if (!(MANIFEST_MEDIA_TYPES as readonly string[]).includes(mediaType)) {
+      // schema1 manifests are signed JWS whose digest is not over the body served; docker trust does not sign them either.
+      throw new RemoteError('HTTP_STATUS', `the registry ${image.registry} served ${where} as ${JSON.stringify(mediaType)}, not an OCI or Docker v2 manifest; push it with a current docker`);
+    }
+    const digest = 'sha256:' + createHash('sha256').update(res.body).digest('hex');
+    const header = res.headers['docker-content-digest'];
+    const claimed = Array.isArray(header) ? header[0] : header;
+    if (claimed !== undefined && claimed !== digest) {
+      throw new LengthOrHashMismatchError('HASH_MISMATCH', `the registry ${image.registry} says ${where} is ${claimed} but the manifest it sent hashes to ${digest}; the registry or a proxy altered it, nothing was signed`);
+    }
+    if (image.digest !== undefined && image.digest !== digest) {
+      throw new LengthOrHashMismatchError('HASH_MISMATCH', `the manifest the registry sent for ${where} hashes to ${digest}, not the requested digest; nothing was signed`);
+    }
+    return { digest, size: res.body.length, mediaType };
+  }
+
+  /** GET with the cached authorization; on a 401 answer the challenge once and retry. */
+  async #get(url: URL, repository: string, headers: Record<string, string>): Promise<HttpResponse> {
+    const timeoutMs = this.options.timeoutMs ?? TIMEOUT_MS;
+    const send = (auth: string | undefined): Promise<HttpResponse> =>
+      this.options.send({ method: 'GET', url, headers: auth === undefined ? headers : { ...headers, authorization: auth }, maxBytes: MAX_MANIFEST_BYTES, timeoutMs });
+    const key = `${url.host} ${repository}`;
+    let res = await send(this.#authorization.get(key));
+    if (res.status !== 401) return res;
+    const auth = await this.#answer(res, url, repository, timeoutMs);
+    this.#authorization.set(key, auth);
+    res = await send(auth);
+    if (res.status === 401 || res.status === 403) {
+      throw new RemoteError('AUTH_REQUIRED', `the registry ${url.host} refused access to ${repository} with the credentials given; check SIGNET_REGISTRY_AUTH or \`docker login ${url.host}\``, { httpStatus: res.status });
+    }
+    return res;
+  }
+
+  async #answer(res: HttpResponse, url: URL, repository: string, timeoutMs: number): Promise<string> {
+    const header = res.headers['www-authenticate'];
+    const challenges = parseWwwAuthenticate(Array.isArray(header) ? header.join(', ') : (header ?? ''));
+    const creds = this.options.credentials;
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    if (bearer !== undefined) {
+      try {
+        const token = await getBearerToken(this.options.send, this.#tokens, { challenge: bearer, scopes: [`repository:${repository}:pull`], credentials: creds, timeoutMs });
+        return `Bearer ${token}`;
+      } catch (e) {
+        // token-auth.ts names NOTARY_AUTH; for a registry the credentials come from elsewhere
+        if (e instanceof RemoteError && e.code === 'AUTH_REQUIRED') {
+          throw new RemoteError('AUTH_REQUIRED', `the registry ${url.host} refused a pull token for ${repository}${creds === null ? ' (no credentials given)' : ` to user ${creds.username}`}; set SIGNET_REGISTRY_AUTH to base64 of user:password or run \`docker login ${url.host}\``, { httpStatus: e.httpStatus });
+        }
+        throw e;
+      }
+    }
+    if (challenges.some((c) => c.scheme === 'basic') && creds !== null) return basicAuthorization(creds);
+    throw new RemoteError('AUTH_REQUIRED', `the registry ${url.host} requires a login for ${repository}; set SIGNET_REGISTRY_AUTH to base64 of user:password or run \`docker login ${url.host}\``, { httpStatus: 401 });
+  }
+}
