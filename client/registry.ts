@@ -192,3 +192,39 @@ export class RegistryClient {
     throw new RemoteError('AUTH_REQUIRED', `the registry ${url.host} requires a login for ${repository}; set SIGNET_REGISTRY_AUTH to base64 of user:password or run \`docker login ${url.host}\``, { httpStatus: 401 });
   }
 }
+
+export interface SignTarget {
+  readonly gun: string;
+  readonly tag: string;
+  readonly digest: string;
+  readonly size: number | string;
+}
+
+/**
+ * What `signet sign` signs: `<gun> <tag> --digest --size` as given, or
+ * `<registry>/<repo>:<tag>` alone, resolved on the registry (GUN as docker
+ * forms it). A tag pointing elsewhere later does not matter: the digest signed
+ * is the one hashed here.
+ * @throws {UsageError} for half-given digest/size or a reference without a tag.
+ */
+export async function resolveSignTarget(
+  first: string,
+  tag: string | undefined,
+  o: { digest?: string; size?: string; insecureRegistry?: boolean },
+  env: NodeJS.ProcessEnv,
+  send: HttpSend,
+): Promise<SignTarget> {
+  if ((o.digest === undefined) !== (o.size === undefined)) throw new UsageError('give --digest and --size together, or neither to read both from the registry');
+  if (tag !== undefined) {
+    if (o.digest === undefined || o.size === undefined) {
+      throw new UsageError(`sign ${first} ${tag} needs --digest and --size; or name the pushed image as one argument (${first}:${tag}) to read them from the registry`);
+    }
+    return { gun: first, tag, digest: o.digest, size: o.size };
+  }
+  const image = parseImageReference(first);
+  if (image.tag === undefined) throw new UsageError(`sign ${first}: name the tag to sign (${image.gun}:<tag>); the tag is the signed target's name`);
+  if (o.digest !== undefined && o.size !== undefined) return { gun: image.gun, tag: image.tag, digest: o.digest, size: o.size };
+  const client = new RegistryClient({ send, credentials: registryCredentials(env, image.registry), ...(o.insecureRegistry === true ? { insecure: true } : {}) });
+  const m = await client.resolveManifest(image);
+  return { gun: image.gun, tag: image.tag, digest: m.digest, size: m.size };
+}

@@ -7,6 +7,8 @@ import { RepositoryMissingError } from '../update.js';
 import { envPassphraseRetriever } from '../../keys/index.js';
 import { addHashChanges, checkContent, parseDigest, parseHexHashes, parseSize, removeChanges, signableRoles, targetRoles } from '../targets-ops.js';
 import { autoPublish, collect, examples, type CommandContext } from './context.js';
+import { createHttpSend } from '../http-transport.js';
+import { resolveSignTarget } from '../registry.js';
 
 /** Content for `verify`: all of stdin, capped so a runaway pipe cannot exhaust memory. */
 export const MAX_VERIFY_BYTES = 1 << 30;
@@ -98,17 +100,23 @@ export function registerTargetCommands(program: Command, ctx: CommandContext): v
         'CI: sign an image tag and publish it in one step, never prompting (passphrases from NOTARY_*_PASSPHRASE). ' +
           'The target is named after the tag and holds the manifest digest and size, as `docker trust sign` writes it. ' +
           'Without -r the roles are chosen as docker does: `targets` if the repository has no delegations, else every ' +
-          'top-level delegation whose paths cover the tag and whose key you hold. Only this tag is published; other staged changes stay staged.',
+          'top-level delegation whose paths cover the tag and whose key you hold. Only this tag is published; other staged changes stay staged. ' +
+          'Given one pushed image <registry>/<repo>:<tag> and no --digest/--size, the manifest digest and size are read from the registry ' +
+          '(verified by hashing the manifest; login from SIGNET_REGISTRY_AUTH or docker config.json) and the GUN is <registry>/<repo>.',
       )
-      .argument('<gun>')
-      .argument('<tag>')
-      .requiredOption('--digest <digest>', 'manifest digest, sha256:<hex>')
-      .requiredOption('--size <bytes>', 'manifest size in bytes')
+      .argument('<gun>', 'the GUN, or a pushed image <registry>/<repo>:<tag>')
+      .argument('[tag]')
+      .option('--digest <digest>', 'manifest digest, sha256:<hex> (default: read from the registry)')
+      .option('--size <bytes>', 'manifest size in bytes (default: read from the registry)')
+      .option('--insecure-registry', 'talk to the registry over plain http (loopback registries always are)')
       .option('-r, --roles <role>', 'role(s) to sign into (repeatable, comma-separated)', collect)
-      .action((gun: string, tag: string, o: { digest: string; size: string; roles?: string[] }) =>
+      .action((first: string, tagArg: string | undefined, opts: { digest?: string; size?: string; insecureRegistry?: boolean; roles?: string[] }) =>
         ctx.run(async (g) => {
+          const t = await resolveSignTarget(first, tagArg, opts, ctx.io.env ?? process.env, createHttpSend());
+          const { gun, tag } = t;
+          const o = { digest: t.digest, roles: opts.roles };
           const hashes = new Map([['sha256', parseDigest(o.digest)]]);
-          const length = parseSize(o.size);
+          const length = parseSize(String(t.size));
           // Never prompts, even on a terminal: passphrases come from NOTARY_*_PASSPHRASE or the command fails (exit 3).
           const s = ctx.session(gun).withRetriever(envPassphraseRetriever(ctx.io.env ?? process.env));
           let roles = o.roles;
@@ -132,6 +140,7 @@ export function registerTargetCommands(program: Command, ctx: CommandContext): v
     [
       'signet sign example.com/app 1.4.2 --digest sha256:<hex> --size 528',
       'signet sign example.com/app 1.4.2 --digest sha256:<hex> --size 528 -r targets/releases -r targets/jenkins --output json',
+      'signet sign registry.example.com:5000/team/app:1.4.2   # digest and size from the registry',
     ],
   );
 }
