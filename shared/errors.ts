@@ -67,7 +67,9 @@ export type ErrorCode =
   | 'PKCS11_UNAVAILABLE'
   | 'TOKEN_MISSING'
   | 'TOKEN_LOCKED'
-  | 'TOKEN_FULL';
+  | 'TOKEN_FULL'
+  // deploy policy (shared/policy): a policy file that cannot be used
+  | 'POLICY_INVALID';
 
 export interface TrustErrorOptions {
   cause?: unknown;
@@ -204,5 +206,19 @@ export class TokenError extends KeyStoreError {
   constructor(code: ErrorCode, message: string, options?: TrustErrorOptions & { ckr?: string }) {
     super(code, message, options);
     this.ckr = options?.ckr;
+  }
+}
+
+/**
+ * A deploy policy file (shared/policy) is unusable. `file` and `line` (1-based,
+ * 0 when unknown) locate the problem; the message says what to change.
+ */
+export class PolicyError extends TrustError {
+  readonly file: string;
+  readonly line: number;
+  constructor(file: string, line: number, reason: string, options?: TrustErrorOptions) {
+    super('POLICY_INVALID', `${file}${line > 0 ? `:${line}` : ''}: ${reason}`, options);
+    this.file = file;
+    this.line = line;
   }
 }

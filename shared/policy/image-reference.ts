@@ -1,0 +1,66 @@
+// SPDX-License-Identifier: Apache-2.0
+// Docker image references -> GUN, tag and digest, by the rules of
+// distribution/reference (ParseNormalizedNamed): a first component with a
+// `.` or `:` or equal to `localhost` is a registry, otherwise the registry
+// is docker.io and one-component names get `library/`; `index.docker.io`
+// is docker.io; the tag defaults to `latest` when no digest is given.
+// Stricter than Docker: only sha256 digests are accepted (all Notary signs).
+
+import { TrustError } from '../errors.js';
+import type { ImageReference } from './types.js';
+
+const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
+const DOMAIN = /^(?:localhost|(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*)(?::[0-9]+)?$/;
+const TAG = /^[\w][\w.-]{0,127}$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+const MAX_NAME = 255;
+
+function bad(ref: string, reason: string): TrustError {
+  return new TrustError('INVALID_FIELD', `image reference ${JSON.stringify(ref.slice(0, 300))}: ${reason}`);
+}
+
+/**
+ * Normalise `ref` (`alpine`, `alpine:3.20`, `host:5000/team/app@sha256:<hex>`).
+ * @throws {TrustError} INVALID_FIELD naming what is wrong with the reference.
+ */
+export function normalizeImageReference(ref: string): ImageReference {
+  if (ref === '' || ref.length > 1024) throw bad(ref, 'must be 1 to 1024 characters');
+  let rest = ref;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST.test(digest)) throw bad(ref, `digest ${JSON.stringify(digest)} is not sha256:<64 lower-case hex digits>`);
+  }
+  let tag: string | undefined;
+  const colon = rest.lastIndexOf(':');
+  if (colon > rest.lastIndexOf('/')) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!TAG.test(tag)) throw bad(ref, `tag ${JSON.stringify(tag)} must be 1-128 of [A-Za-z0-9_.-], not starting with . or -`);
+  }
+  const parts = rest.split('/');
+  let domain = 'docker.io';
+  const first = parts[0] ?? '';
+  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+    if (!DOMAIN.test(first)) throw bad(ref, `registry ${JSON.stringify(first)} is not a valid host[:port]`);
+    domain = first === 'index.docker.io' ? 'docker.io' : first;
+    parts.shift();
+  } else if (first !== first.toLowerCase()) {
+    throw bad(ref, 'repository names must be lower case');
+  }
+  if (domain === 'docker.io' && parts.length === 1) parts.unshift('library');
+  for (const part of parts) {
+    if (!COMPONENT.test(part)) throw bad(ref, `path component ${JSON.stringify(part)} must be lower-case letters and digits separated by ., _, __ or -`);
+  }
+  const gun = `${domain}/${parts.join('/')}`;
+  if (gun.length > MAX_NAME) throw bad(ref, `repository name is longer than ${MAX_NAME} characters`);
+  if (tag === undefined && digest === undefined) tag = 'latest';
+  return { gun, ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
+}
+
+/** The canonical text of a normalised reference (`docker.io/library/alpine:latest`). */
+export function formatImageReference(ref: ImageReference): string {
+  return `${ref.gun}${ref.tag === undefined ? '' : `:${ref.tag}`}${ref.digest === undefined ? '' : `@${ref.digest}`}`;
+}
