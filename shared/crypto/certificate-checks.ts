@@ -14,9 +14,8 @@
 // Each check returns the reason a certificate is unusable, or null.
 
 import type { X509Certificate } from 'node:crypto';
-import { id_sha256, id_sha384, id_sha512, RsaSaPssParams } from '@peculiar/asn1-rsa';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { BasicConstraints, Certificate, id_ce_basicConstraints } from '@peculiar/asn1-x509';
+import type { Certificate } from '@peculiar/asn1-x509';
+import { asn1 } from './asn1.js';
 import { curveBits, MIN_RSA_BITS } from './key-object.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -40,7 +39,6 @@ const SHA1_SIGNATURE_ALGORITHMS: Readonly<Record<string, string>> = Object.freez
   '1.2.840.10045.4.1': 'ecdsa-with-SHA1',
 });
 
-const SHA2_HASHES = new Set([id_sha256, id_sha384, id_sha512]);
 
 interface ParsedCertificate {
   readonly commonName: string | null;
@@ -51,6 +49,7 @@ interface ParsedCertificate {
 }
 
 function signatureProblem(cert: Certificate): string | null {
+  const { AsnConvert } = asn1().schema;
   const outer = cert.signatureAlgorithm;
   const inner = cert.tbsCertificate.signature;
   if (!Buffer.from(AsnConvert.serialize(outer)).equals(Buffer.from(AsnConvert.serialize(inner)))) {
@@ -63,8 +62,9 @@ function signatureProblem(cert: Certificate): string | null {
   if (oid === OID_RSASSA_PSS && outer.parameters) {
     // Absent PSS parameters mean SHA-1, so only explicit SHA-2 parameters pass.
     try {
+      const { id_sha256, id_sha384, id_sha512, RsaSaPssParams } = asn1().rsa;
       const params = AsnConvert.parse(outer.parameters, RsaSaPssParams);
-      if (SHA2_HASHES.has(params.hashAlgorithm.algorithm)) return null;
+      if ([id_sha256, id_sha384, id_sha512].includes(params.hashAlgorithm.algorithm)) return null;
     } catch {
       // fall through to the refusal below
     }
@@ -74,6 +74,8 @@ function signatureProblem(cert: Certificate): string | null {
 }
 
 function parse(x509: X509Certificate): ParsedCertificate | string {
+  const { AsnConvert } = asn1().schema;
+  const { BasicConstraints, Certificate, id_ce_basicConstraints } = asn1().x509;
   let cert: Certificate;
   try {
     cert = AsnConvert.parse(x509.raw, Certificate);

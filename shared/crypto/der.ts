@@ -5,9 +5,9 @@
 // only INTEGER normalisation is done here, because that library writes the
 // bytes it is given verbatim (no sign byte, no stripping of leading zeros).
 
-import { ECDSASigValue } from '@peculiar/asn1-ecc';
-import { AsnConvert } from '@peculiar/asn1-schema';
+import type { ECDSASigValue } from '@peculiar/asn1-ecc';
 import { CryptoError } from '../errors.js';
+import { asn1 } from './asn1.js';
 
 /** Minimal big-endian two's-complement content octets of a non-negative integer. */
 function toDerInteger(magnitude: Uint8Array): Uint8Array {
@@ -36,11 +36,12 @@ export function p1363ToDer(signature: Uint8Array): Buffer {
     throw new CryptoError('SIGNATURE_ENCODING', `raw ECDSA signature must be two equal halves r‖s, got ${signature.length} bytes`);
   }
   const half = signature.length / 2;
-  const value = new ECDSASigValue({
+  const { ecc, schema } = asn1();
+  const value = new ecc.ECDSASigValue({
     r: toArrayBuffer(toDerInteger(signature.subarray(0, half))),
     s: toArrayBuffer(toDerInteger(signature.subarray(half))),
   });
-  return Buffer.from(AsnConvert.serialize(value));
+  return Buffer.from(schema.AsnConvert.serialize(value));
 }
 
 /** Magnitude of a DER INTEGER's content octets, refusing negative and non-minimal forms. */
@@ -61,9 +62,11 @@ function magnitudeOf(content: ArrayBuffer, name: string, size: number): Uint8Arr
  */
 export function derToP1363(der: Uint8Array, size: number): Buffer {
   if (!Number.isSafeInteger(size) || size <= 0) throw new CryptoError('SIGNATURE_ENCODING', `ECDSA field size must be a positive integer, got ${size}`);
+  const { ecc, schema } = asn1();
+  const { AsnConvert } = schema;
   let value: ECDSASigValue;
   try {
-    value = AsnConvert.parse(der, ECDSASigValue);
+    value = AsnConvert.parse(der, ecc.ECDSASigValue);
   } catch (cause) {
     throw new CryptoError('SIGNATURE_ENCODING', 'signature is not a DER ECDSA-Sig-Value (SEQUENCE of two INTEGERs)', { cause });
   }

@@ -10,33 +10,9 @@
 // The TBSCertificate is built with @peculiar/asn1-x509, not by hand.
 
 import { createPublicKey, randomBytes, sign as cryptoSign, X509Certificate, type KeyObject } from 'node:crypto';
-import { id_ecdsaWithSHA256 } from '@peculiar/asn1-ecc';
-import { id_sha256WithRSAEncryption } from '@peculiar/asn1-rsa';
-import { AsnConvert, OctetString } from '@peculiar/asn1-schema';
-import {
-  AlgorithmIdentifier,
-  AttributeTypeAndValue,
-  AttributeValue,
-  BasicConstraints,
-  Certificate,
-  ExtendedKeyUsage,
-  Extension,
-  Extensions,
-  KeyUsage,
-  KeyUsageFlags,
-  Name,
-  RelativeDistinguishedName,
-  SubjectPublicKeyInfo,
-  TBSCertificate,
-  Time,
-  Validity,
-  Version,
-  id_ce_basicConstraints,
-  id_ce_extKeyUsage,
-  id_ce_keyUsage,
-  id_kp_codeSigning,
-} from '@peculiar/asn1-x509';
+import type { AlgorithmIdentifier, Extension, Name, SubjectPublicKeyInfo, Time } from '@peculiar/asn1-x509';
 import { CryptoError } from '../errors.js';
+import { asn1 } from './asn1.js';
 import { MIN_RSA_BITS } from './key-object.js';
 
 export { checkDelegationCertificate, checkRootCertificate, matchCommonNameToGun } from './certificate-checks.js';
@@ -74,6 +50,7 @@ export function certificateToPem(der: Uint8Array): string {
 const PRINTABLE = /^[A-Za-z0-9 '()+,\-./:=?]*$/;
 
 function commonNameRdn(commonName: string): Name {
+  const { AttributeTypeAndValue, AttributeValue, Name, RelativeDistinguishedName } = asn1().x509;
   const value = new AttributeValue(PRINTABLE.test(commonName) ? { printableString: commonName } : { utf8String: commonName });
   return new Name([new RelativeDistinguishedName([new AttributeTypeAndValue({ type: OID_COMMON_NAME, value })])]);
 }
@@ -81,6 +58,7 @@ function commonNameRdn(commonName: string): Name {
 // Go: UTCTime for 1950..2049, GeneralizedTime otherwise (RFC 5280 4.1.2.5).
 function x509Time(date: Date): Time {
   const year = date.getUTCFullYear();
+  const { Time } = asn1().x509;
   return new Time(year >= 1950 && year < 2050 ? { utcTime: date } : { generalTime: date });
 }
 
@@ -96,10 +74,15 @@ function randomSerial(): ArrayBuffer {
 }
 
 function extension(extnID: string, critical: boolean, value: object): Extension {
+  const { AsnConvert, OctetString } = asn1().schema;
+  const { Extension } = asn1().x509;
   return new Extension({ extnID, critical, extnValue: new OctetString(AsnConvert.serialize(value)) });
 }
 
 function signatureAlgorithmFor(key: KeyObject): AlgorithmIdentifier {
+  const { AlgorithmIdentifier } = asn1().x509;
+  const { id_ecdsaWithSHA256 } = asn1().ecc;
+  const { id_sha256WithRSAEncryption } = asn1().rsa;
   if (key.asymmetricKeyType === 'ec') return new AlgorithmIdentifier({ algorithm: id_ecdsaWithSHA256 });
   if (key.asymmetricKeyType === 'rsa') {
     const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
@@ -123,6 +106,9 @@ function round(date: Date): Date {
 export async function createSelfSignedCertificate(request: SelfSignedCertificateRequest): Promise<string> {
   const { commonName, publicKeySpki } = request;
   if (commonName === '') throw new CryptoError('INVALID_CERTIFICATE', 'certificate common name must not be empty; pass the GUN');
+  const { AsnConvert } = asn1().schema;
+  const { BasicConstraints, Certificate, ExtendedKeyUsage, Extensions, KeyUsage, KeyUsageFlags, SubjectPublicKeyInfo, TBSCertificate, Validity, Version } = asn1().x509;
+  const { id_ce_basicConstraints, id_ce_extKeyUsage, id_ce_keyUsage, id_kp_codeSigning } = asn1().x509;
   let publicKey: KeyObject;
   let spki: SubjectPublicKeyInfo;
   try {
