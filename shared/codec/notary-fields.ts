@@ -117,7 +117,9 @@ export function parseKeyMap(v: unknown, field: string): Map<string, PublicKey> {
  * a key ID listed twice is refused (it could make one key look like two).
  */
 export function parseRoleKeys(obj: JSONObject, field: string, keys: ReadonlyMap<string, PublicKey>, keysField: string): RoleKeys {
-  const keyIds = expectArray(own(obj, 'keyids'), at(field, 'keyids'), 'an array of key IDs').map((k, i) => expectKeyId(k, `${at(field, 'keyids')}[${i}]`));
+  // Go writes a nil slice as null: `notary delegation purge` of a role's last key leaves `"keyids":null`.
+  const raw = own(obj, 'keyids');
+  const keyIds = expectArray(raw === null ? [] : raw, at(field, 'keyids'), 'an array of key IDs').map((k, i) => expectKeyId(k, `${at(field, 'keyids')}[${i}]`));
   const seen = new Set<string>();
   keyIds.forEach((id, i) => {
     const f = `${at(field, 'keyids')}[${i}]`;

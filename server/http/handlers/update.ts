@@ -37,9 +37,18 @@ function refusal(err: unknown): { name: string; message: string; missing: string
 
 function sendUpdateError(ctx: RequestContext, res: ServerResponse, err: unknown): void {
   const r = refusal(err);
-  if (r !== null) return sendNotaryError(res, 'INVALID_UPDATE', invalidUpdateDetail(r.name, r.message, r.missing));
+  // Refusals are logged (the reason only; never the metadata) so an operator can see why a client failed.
+  if (r !== null) {
+    ctx.deps.logger.info({ reqId: ctx.requestId, gun: ctx.match.gun, refusal: r.name, reason: r.message }, 'publish refused');
+    return sendNotaryError(res, 'INVALID_UPDATE', invalidUpdateDetail(r.name, r.message, r.missing));
+  }
   if (err instanceof VersionConflictError || (err instanceof TrustError && err.code === 'VERSION_CONFLICT')) return sendNotaryError(res, 'VERSION', GO_ERROR_DETAIL);
-  if (err instanceof RepositoryError) return sendNotaryError(res, 'INVALID_UPDATE');
+  if (err instanceof RepositoryError) {
+    // Metadata that parses as JSON but not as the model (a bad field, duplicate signatures):
+    // notary reports these as ErrValidation; the detail tells the client which field.
+    ctx.deps.logger.info({ reqId: ctx.requestId, gun: ctx.match.gun, refusal: 'ErrValidation', reason: err.message }, 'publish refused');
+    return sendNotaryError(res, 'INVALID_UPDATE', invalidUpdateDetail('ErrValidation', err.message, undefined));
+  }
   ctx.deps.logger.error({ err, reqId: ctx.requestId, gun: ctx.match.gun }, 'publish failed in storage or signing');
   sendNotaryError(res, 'UPDATING');
 }

@@ -243,3 +243,16 @@ describe('GUN names', () => {
     }
   });
 });
+
+describe('refusals say why', () => {
+  test('metadata that parses as JSON but not as the model is INVALID_UPDATE/ErrValidation naming the field', async () => {
+    const doc = JSON.parse(TARGETS.toString()) as { signatures: unknown[] };
+    doc.signatures = [doc.signatures[0], doc.signatures[0]];
+    const res = await post([{ filename: 'targets', data: Buffer.from(JSON.stringify(doc)) }]);
+    assert.equal(res.status, 400);
+    const parsed = JSON.parse(body(res).toString()) as { errors: { code: string; detail: { Name: string; Error: { Msg: string } } }[] };
+    assert.equal(parsed.errors[0]?.code, 'INVALID_UPDATE');
+    assert.equal(parsed.errors[0]?.detail.Name, 'ErrValidation');
+    assert.match(parsed.errors[0]?.detail.Error.Msg ?? '', /signatures\[1\]/);
+  });
+});
