@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { examples, type CommandContext } from './context.js';
 import { registerDelegationCommands } from './delegation.js';
+import { registerPolicyCommands } from './policy.js';
 import { registerRepoCommands } from './repo.js';
 import { registerTargetCommands } from './targets.js';
 
@@ -37,4 +38,5 @@ export function registerPublishingCommands(program: Command, ctx: CommandContext
   registerTargetCommands(program, ctx);
   registerDelegationCommands(program, ctx);
   registerRepoCommands(program, ctx);
+  registerPolicyCommands(program, ctx);
 }

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: Apache-2.0
+// `signet policy check <image>…`: the CI deploy gate. Each image is decided
+// by the shared evaluator (shared/policy) over trust data verified here:
+// online (default) the GUN is refreshed from the trust server through the
+// normal client update; with --offline only the trust dir's cached metadata
+// is used, and it is verified all the same (root -> timestamp -> snapshot ->
+// targets -> delegations through TrustedMetadataSet, expiry included), so a
+// tampered or stale cache denies instead of allowing.
+// Exit codes (docs/policy-cli.md): 0 every image allowed; 4 at least one
+// denied (including images whose trust data did not verify); 2 unusable
+// policy file or arguments; 3/5 credentials/network as elsewhere.
+
+import fs from 'node:fs';
+import type { Command } from 'commander';
+import { notaryCodec } from '../../shared/codec/notary.js';
+import { PolicyError, RemoteError, RepositoryError, TrustError, UsageError } from '../../shared/errors.js';
+import type { RoleName } from '../../shared/tuf/model.js';
+import { notaryRootKeyRules, TrustedMetadataSet } from '../../shared/verify/index.js';
+import {
+  decide,
+  decideWithoutMetadata,
+  needsMetadata,
+  parsePolicy,
+  planImage,
+  rootRoleKeys,
+  viewFromTrustedSet,
+  type ExplainedResult,
+  type Policy,
+  type VerifiedRepositoryView,
+} from '../../shared/policy/index.js';
+import type { MetadataCache } from '../cache.js';
+import { examples, type CommandContext } from './context.js';
+
+/** At least one image was denied; the results were written before this is thrown (exit 4, as other trust failures). */
+export class PolicyDeniedError extends RepositoryError {
+  constructor(denied: number, total: number) {
+    super('THRESHOLD_NOT_MET', `${denied} of ${total} image${total === 1 ? '' : 's'} denied by the deploy policy; see the reasons above`);
+  }
+}
+
+export const DEFAULT_POLICY_FILE = 'signet-policy.yaml';
+const MAX_POLICY_BYTES = 1024 * 1024;
+
+/**
+ * Read and parse the policy file: --policy, else $SIGNET_POLICY, else ./signet-policy.yaml.
+ * @throws {UsageError} when it cannot be read or is invalid (the parser's file:line message).
+ */
+export function loadPolicy(file: string | undefined, env: NodeJS.ProcessEnv, cwd: string): Policy {
+  const name = file ?? (env.SIGNET_POLICY !== undefined && env.SIGNET_POLICY !== '' ? env.SIGNET_POLICY : DEFAULT_POLICY_FILE);
+  const resolved = name.startsWith('/') ? name : `${cwd}/${name}`;
+  let text: string;
+  try {
+    const st = fs.statSync(resolved);
+    if (st.size > MAX_POLICY_BYTES) throw new UsageError(`the policy file ${name} is larger than ${MAX_POLICY_BYTES} bytes`);
+    text = fs.readFileSync(resolved, 'utf8');
+  } catch (cause) {
+    if (cause instanceof UsageError) throw cause;
+    throw new UsageError(`cannot read the policy file ${name} (${(cause as NodeJS.ErrnoException).code ?? 'error'}); pass --policy FILE or set SIGNET_POLICY`, { cause });
+  }
+  try {
+    return parsePolicy(text, name);
+  } catch (e) {
+    if (e instanceof PolicyError) throw new UsageError(e.message, { cause: e });
+    throw e;
+  }
+}
+
+/**
+ * Verify the cached metadata of one GUN without the network, as a refresh
+ * would if the server sent back exactly the cached files.
+ * @throws {RepositoryError} when the cache is missing a file or fails verification.
+ */
+export function verifiedFromCache(cache: MetadataCache, gun: string, now: Date): { set: TrustedMetadataSet; warnings: string[] } {
+  const need = (role: string): Buffer => {
+    const bytes = cache.read(role);
+    if (bytes === null) throw new RepositoryError('MISSING_META', `no cached ${role} of ${gun} in the trust dir; run \`signet list ${gun}\` once online, or check without --offline`);
+    return bytes;
+  };
+  const set = new TrustedMetadataSet(need('root'), { gun, now, codec: notaryCodec, rules: notaryRootKeyRules });
+  set.updateTimestamp(need('timestamp'));
+  // The set checks each file against the length, hashes and version its parent records (a rolled-back file fails).
+  set.updateSnapshot(need('snapshot'));
+  if (set.rootUpdateNeeded()) throw new RepositoryError('BAD_ROOT', `the cached snapshot of ${gun} names a newer root than the cached one; check without --offline to update`);
+  set.updateTargets(need('targets'));
+  const warnings: string[] = [];
+  // Delegations depth-first; one that fails is skipped (it then vouches for nothing), as in a refresh.
+  const stack: Array<{ role: RoleName; parent: RoleName }> = [];
+  const pushChildren = (parent: RoleName): void => {
+    const roles = set.getTargets(parent)?.signed.delegations?.roles ?? [];
+    for (let i = roles.length - 1; i >= 0; i--) {
+      const name = roles[i]!.name;
+      if (set.snapshot?.signed.meta.has(name) === true) stack.push({ role: name, parent });
+    }
+  };
+  pushChildren('targets');
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    try {
+      set.updateDelegatedTargets(need(item.role), item.role, item.parent);
+      pushChildren(item.role);
+    } catch (e) {
+      if (!(e instanceof RepositoryError)) throw e;
+      warnings.push(`skipping ${item.role}: ${e.message}`);
+    }
+  }
+  return { set, warnings };
+}
+
+interface CheckOptions {
+  policy?: string;
+  offline?: boolean;
+}
+
+type Verified = { view: VerifiedRepositoryView } | { failure: { reason: string; internal: boolean } };
+
+async function verifiedView(ctx: CommandContext, gun: string, offline: boolean, now: Date): Promise<Verified> {
+  try {
+    const s = ctx.session(gun);
+    // The root the chain is anchored on: the cached one (pinning is about who the repository was first trusted as).
+    const cachedRoot = s.cache.read('root');
+    let set: TrustedMetadataSet;
+    if (offline) {
+      const r = verifiedFromCache(s.cache, gun, now);
+      for (const w of r.warnings) ctx.io.stderr.write(`warning: ${w}\n`);
+      set = r.set;
+    } else set = await s.trusted();
+    const anchorRootKeys = cachedRoot === null ? rootRoleKeys(set) : rootRoleKeys({ root: notaryCodec.parse(cachedRoot, 'root') });
+    return { view: viewFromTrustedSet(set, gun, { anchorRootKeys }) };
+  } catch (e) {
+    // Verification failures and missing repositories deny; transport trouble denies even warn-mode rules (fail closed).
+    if (e instanceof RepositoryError || (e instanceof RemoteError && e.code === 'METADATA_NOT_FOUND') || (e instanceof TrustError && e.code === 'METADATA_NOT_FOUND')) {
+      return { failure: { reason: `trust data of ${gun} did not verify: ${e.message}`, internal: false } };
+    }
+    if (e instanceof RemoteError && e.code !== 'AUTH_REQUIRED') return { failure: { reason: `trust data of ${gun} could not be fetched: ${e.message}`, internal: true } };
+    throw e;
+  }
+}
+
+/** Decide every image; repositories are verified once each. */
+export async function checkImages(ctx: CommandContext, policy: Policy, images: readonly string[], o: { offline: boolean; now: Date }): Promise<ExplainedResult[]> {
+  const views = new Map<string, Verified>();
+  const results: ExplainedResult[] = [];
+  for (const image of images) {
+    const plan = planImage(policy, image);
+    if (!needsMetadata(plan) || plan.ref === undefined) {
+      results.push(decideWithoutMetadata(policy, plan, null, { now: o.now }));
+      continue;
+    }
+    const gun = plan.ref.gun;
+    let v = views.get(gun);
+    if (v === undefined) {
+      v = await verifiedView(ctx, gun, o.offline, o.now);
+      views.set(gun, v);
+    }
+    results.push('view' in v ? decide(policy, plan, v.view, { now: o.now }) : decideWithoutMetadata(policy, plan, v.failure, { now: o.now }));
+  }
+  return results;
+}
+
+function formatResult(r: ExplainedResult): string {
+  const verdict = r.allowed ? (r.reasons.length > 0 ? 'ALLOWED (warn)' : 'ALLOWED') : 'DENIED';
+  const head = `${verdict} ${r.image}${r.digest === null ? '' : ` ${r.digest}`}${r.signedBy.length > 0 ? ` signed by ${r.signedBy.join(', ')}` : ''}${r.rule === null ? ' (policy default)' : ` (rule ${r.rule})`}\n`;
+  return head + r.reasons.map((x) => `  - ${x}\n`).join('');
+}
+
+export function registerPolicyCommands(program: Command, ctx: CommandContext): void {
+  const policy = program.command('policy').description('deploy policy: decide whether images may run');
+  examples(
+    policy
+      .command('check')
+      .description(
+        'CI gate: decide each image against the deploy policy, over verified trust data (online: refreshed from the trust server; ' +
+          '--offline: the trust dir\'s cached metadata, verified). Exit 0 when every image is allowed, 4 when any is denied ' +
+          '(or its trust data did not verify), 2 for an unusable policy file.',
+      )
+      .argument('<image...>', 'image references, e.g. registry.example.com/team/app:1.4.2 or …@sha256:<hex>')
+      .option('--policy <file>', `policy file (default: $SIGNET_POLICY, else ./${DEFAULT_POLICY_FILE})`)
+      .option('--offline', 'use only the cached metadata in the trust dir (still verified)')
+      .action((images: string[], o: CheckOptions) =>
+        ctx.run(async (g) => {
+          const env = ctx.io.env ?? process.env;
+          const p = loadPolicy(o.policy, env, ctx.io.cwd ?? process.cwd());
+          const results = await checkImages(ctx, p, images, { offline: o.offline === true, now: new Date() });
+          const allowed = results.every((r) => r.allowed);
+          if (g.output === 'json') ctx.json({ allowed, results });
+          else ctx.out(results.map(formatResult).join(''));
+          const denied = results.filter((r) => !r.allowed).length;
+          if (denied > 0) throw new PolicyDeniedError(denied, results.length);
+        }),
+      )
+      .addHelpText(
+        'after',
+        '\nWith --output json: {"allowed": bool, "results": [{"image", "allowed", "digest": "sha256:<hex>"|null, "signedBy": [role], "rule": pattern|null, "reasons": [text], "mode": "enforce"|"warn"}]}.',
+      ),
+    ['signet -s https://notary.example.com policy check registry.example.com/team/app:1.4.2 --policy deploy-policy.yaml', 'signet policy check --offline --output json registry.example.com/team/app@sha256:<hex>'],
+  );
+}
