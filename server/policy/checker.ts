@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+// The policy check use case: for each image, the most specific rule, the
+// repository's verified chain (cached), and the verdict. Images are checked in
+// parallel; each has an internal deadline, and a timeout or an internal
+// error denies (fail closed), whatever the rule's mode.
+//
+// Cache: one verified chain per GUN, keyed by the exact bytes of the current
+// timestamp. Every publish (and every re-signing) changes the timestamp, so
+// a warm check costs one timestamp read and a byte comparison, and never
+// serves metadata older than the store's. A chain is also dropped once
+// anything in it expires. The last verified root is kept as the anchor of the
+// next walk, so a root rotation is followed, never refused by a stale copy.
+
+import { RepositoryError } from '../../shared/errors.js';
+import { decide, decideWithoutMetadata, needsMetadata, planImage, type ExplainedResult } from '../../shared/policy/evaluate.js';
+import type { Policy, VerifiedRepositoryView } from '../../shared/policy/types.js';
+import { viewFromTrustedSet } from '../../shared/policy/view.js';
+import type { TrustService } from '../domain/service.js';
+import { buildChain, NoTrustDataError, type Anchor } from './chain.js';
+import type { PolicyMetrics, PolicySource } from './metrics.js';
+
+export const DEFAULT_CHECK_TIMEOUT_MS = 3000;
+const MAX_CACHED_GUNS = 10_000;
+
+export interface PolicyCheckerOptions {
+  readonly service: TrustService;
+  readonly policy: Policy;
+  /** Deadline of one image's check; keep it below the webhook's timeoutSeconds. */
+  readonly timeoutMs?: number;
+  readonly now?: () => Date;
+  readonly metrics?: PolicyMetrics;
+}
+
+interface CachedChain {
+  readonly timestampBytes: Buffer;
+  readonly validUntil: number;
+  readonly view: VerifiedRepositoryView;
+}
+
+export interface CheckOptions {
+  readonly explain?: boolean;
+  readonly source?: PolicySource;
+}
+
+export class PolicyChecker {
+  readonly policy: Policy;
+  readonly timeoutMs: number;
+  readonly #service: TrustService;
+  readonly #now: () => Date;
+  readonly #metrics: PolicyMetrics | undefined;
+  readonly #chains = new Map<string, CachedChain>();
+  readonly #anchors = new Map<string, Anchor>();
+  readonly #building = new Map<string, Promise<VerifiedRepositoryView>>();
+
+  constructor(options: PolicyCheckerOptions) {
+    this.policy = options.policy;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS;
+    this.#service = options.service;
+    this.#now = options.now ?? (() => new Date());
+    this.#metrics = options.metrics;
+  }
+
+  /** One result per image, in order. Never throws for a bad image: it is denied with the reason. */
+  async check(images: readonly string[], options: CheckOptions = {}): Promise<ExplainedResult[]> {
+    const results = await Promise.all(images.map((image) => this.#checkOne(image, options)));
+    for (const r of results) this.#metrics?.decision(options.source ?? 'api', !r.allowed ? 'deny' : r.reasons.length > 0 ? 'warn' : 'allow');
+    return results;
+  }
+
+  /** Forget a repository's cached chain (its anchor root stays). */
+  invalidate(gun: string): void {
+    this.#chains.delete(gun);
+  }
+
+  async #checkOne(image: string, options: CheckOptions): Promise<ExplainedResult> {
+    const started = performance.now();
+    const now = this.#now();
+    const evalOptions = { now, explain: options.explain === true };
+    const plan = planImage(this.policy, image);
+    if (!needsMetadata(plan) || plan.ref === undefined) return decideWithoutMetadata(this.policy, plan, null, evalOptions);
+    const gun = plan.ref.gun;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(new TimeoutSignal());
+      }, this.timeoutMs);
+    });
+    try {
+      const view = await Promise.race([this.#view(gun, now), deadline]);
+      return decide(this.policy, plan, view, evalOptions);
+    } catch (err) {
+      if (err instanceof TimeoutSignal) {
+        return decideWithoutMetadata(this.policy, plan, { reason: `checking ${gun} took longer than ${this.timeoutMs} ms; denied (an unfinished check never allows)`, internal: true }, evalOptions);
+      }
+      if (err instanceof NoTrustDataError) return decideWithoutMetadata(this.policy, plan, { reason: err.message, internal: false }, evalOptions);
+      if (err instanceof RepositoryError) {
+        return decideWithoutMetadata(this.policy, plan, { reason: `the trust data of ${gun} does not verify: ${err.message}`, internal: false }, evalOptions);
+      }
+      const what = err instanceof Error ? err.message.slice(0, 200) : 'unknown error';
+      return decideWithoutMetadata(this.policy, plan, { reason: `internal error while checking ${gun} (${what}); denied`, internal: true }, evalOptions);
+    } finally {
+      clearTimeout(timer);
+      this.#metrics?.observe((performance.now() - started) / 1000);
+    }
+  }
+
+  async #view(gun: string, now: Date): Promise<VerifiedRepositoryView> {
+    const cached = this.#chains.get(gun);
+    if (cached !== undefined && now.getTime() < cached.validUntil) {
+      const current = await this.#service.getCurrent(gun, 'timestamp');
+      if (current !== null && current.data.equals(cached.timestampBytes)) {
+        this.#metrics?.cache(true);
+        return cached.view;
+      }
+    }
+    this.#metrics?.cache(false);
+    // Concurrent checks of one repository share one verification.
+    let building = this.#building.get(gun);
+    if (building === undefined) {
+      building = this.#build(gun, now, AbortSignal.timeout(this.timeoutMs)).finally(() => this.#building.delete(gun));
+      this.#building.set(gun, building);
+    }
+    return building;
+  }
+
+  async #build(gun: string, now: Date, signal: AbortSignal): Promise<VerifiedRepositoryView> {
+    this.#chains.delete(gun);
+    const chain = await buildChain(this.#service, gun, now, this.#anchors.get(gun), signal);
+    const view = viewFromTrustedSet(chain.set, gun, { anchorRootKeys: chain.anchorRootKeys, timestampSignedAt: chain.timestampStoredAt });
+    if (this.#chains.size >= MAX_CACHED_GUNS) this.#chains.clear();
+    if (this.#anchors.size >= MAX_CACHED_GUNS) this.#anchors.clear();
+    this.#anchors.set(gun, { rootBytes: chain.rootBytes, anchorRootKeys: chain.anchorRootKeys });
+    this.#chains.set(gun, { timestampBytes: chain.timestampBytes, validUntil: chain.validUntil, view });
+    return view;
+  }
+}
+
+class TimeoutSignal extends Error {}
