@@ -19,6 +19,8 @@ import { getKeyHandler, rotateKeyHandler } from './handlers/keys.js';
 import { deleteHandler } from './handlers/delete.js';
 import { changefeedHandler } from './handlers/changefeed.js';
 import { healthHandler, mainHandler, metricsHandler, notFoundHandler } from './handlers/misc.js';
+import { policyCheckHandler } from './handlers/policy.js';
+import { admissionMutateHandler, admissionValidateHandler } from './handlers/admission.js';
 
 type Handler = (ctx: RequestContext) => Promise<void> | void;
 
@@ -35,6 +37,9 @@ const HANDLERS: Readonly<Record<Operation, Handler>> = {
   GlobalChangefeed: changefeedHandler,
   Health: healthHandler,
   Metrics: metricsHandler,
+  PolicyCheck: policyCheckHandler,
+  AdmissionValidate: admissionValidateHandler,
+  AdmissionMutate: admissionMutateHandler,
   NotFound: notFoundHandler,
 };
 

@@ -18,6 +18,9 @@ export type Operation =
   | 'GlobalChangefeed'
   | 'Health'
   | 'Metrics'
+  | 'PolicyCheck'
+  | 'AdmissionValidate'
+  | 'AdmissionMutate'
   | 'NotFound';
 
 export type RepoAction = 'pull' | 'push' | '*';
@@ -71,6 +74,10 @@ export const ROUTES: readonly RouteDef[] = [
   route('GlobalChangefeed', ['GET'], '^/v2/_trust/changefeed$', catalog, null),
   route('Health', ['GET'], '^/_notary_server/health$', open, null),
   route('Metrics', ['GET'], '^/metrics$', open, null),
+  // Signet's deploy policy (server/policy): same auth as the catalog routes.
+  route('PolicyCheck', ['POST'], '^/v2/_policy/check$', catalog, null),
+  route('AdmissionValidate', ['POST'], '^/v2/_policy/admission/validate$', catalog, null),
+  route('AdmissionMutate', ['POST'], '^/v2/_policy/admission/mutate$', catalog, null),
   // Go's `.` does not match "\n" (JavaScript's also excludes "\r", U+2028, U+2029).
   route('NotFound', ['GET', 'POST', 'PUT', 'HEAD', 'DELETE'], '^/[^\\n]*$', catalog, null),
 ];
