@@ -1,0 +1,191 @@
+// SPDX-License-Identifier: Apache-2.0
+// POST /v2/_policy/check and the admission webhooks through the real app
+// (createApp, route table, auth) over the trust service on the embedded store.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import bcrypt from 'bcryptjs';
+import request from 'supertest';
+import { createApp, type App } from '../../../server/app.js';
+import { createHtpasswdAuthorizer } from '../../../server/auth/htpasswd.js';
+import { createMetrics } from '../../../server/metrics.js';
+import { parsePolicy } from '../../../shared/policy/parse.js';
+import { PolicyChecker } from '../../../server/policy/checker.js';
+import { policyMetrics } from '../../../server/policy/metrics.js';
+import { attachPolicy } from '../../../server/policy/registry.js';
+import { captureLogger } from '../http/harness.js';
+import { FIXTURE_NOW } from '../../support/paths.js';
+import { Clock, openEmbeddedStore, testService, type TestStore } from '../domain/support.js';
+import { digestOf, TeamRepo } from './support.js';
+import { applyJsonPatch, assertAdmissionReviewV1 } from './k8s-schema.js';
+
+const POLICY = parsePolicy(
+  `default: deny
+teams: { jenkins: targets/jenkins }
+rules:
+  - pattern: example.com/**
+    roles: [targets/releases]
+    teams: [jenkins]
+  - pattern: example.com/soft-*
+    teams: [jenkins]
+    mode: warn
+`,
+  'policy.yaml',
+);
+
+let ts: TestStore;
+let app: App;
+let repo: TeamRepo;
+let soft: TeamRepo;
+const metrics = createMetrics({ processMetrics: false });
+const USER = 'ci';
+const PASSWORD = 'policy-test-password';
+const auth = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+
+before(async () => {
+  ts = await openEmbeddedStore('policy-http');
+  const clock = new Clock(FIXTURE_NOW);
+  const service = testService(ts.store, clock);
+  repo = await TeamRepo.create(service, clock, `example.com/web-${Date.now().toString(16)}`);
+  await repo.sign('targets/releases', 'v1', 'web-v1', repo.keys.developer);
+  await repo.sign('targets/jenkins', 'v1', 'web-v1');
+  await repo.sign('targets/releases', 'v2', 'web-v2', repo.keys.developer);
+  soft = await TeamRepo.create(service, clock, `example.com/soft-${Date.now().toString(16)}`);
+  const checker = new PolicyChecker({ service, policy: POLICY, now: clock.now, metrics: policyMetrics(metrics.registry) });
+  attachPolicy(service, { checker, admission: { exemptNamespaces: ['signet-system', 'kube-system'] } });
+  const authorizer = createHtpasswdAuthorizer({ text: `${USER}:${bcrypt.hashSync(PASSWORD, 4)}\n`, source: 'users', realm: 'signet-server' });
+  app = createApp({ service, store: ts.store, logger: captureLogger().logger, metrics, authorizer });
+  await app.ready;
+});
+after(async () => {
+  await app.close();
+  await ts.close();
+});
+
+const post = (path: string, body: unknown): request.Test => request(app.handler).post(path).set('Authorization', auth).send(body as object);
+
+describe('POST /v2/_policy/check', () => {
+  test('one result per image, in order, with the documented fields', async () => {
+    const res = await post('/v2/_policy/check', { images: [`${repo.gun}:v1`, `${repo.gun}:v2`, 'alpine'] });
+    assert.equal(res.status, 200, res.text);
+    const { results } = res.body as { results: Record<string, unknown>[] };
+    assert.deepEqual(results.map((r) => Object.keys(r).sort()), Array(3).fill(['allowed', 'digest', 'image', 'mode', 'reasons', 'rule', 'signedBy']));
+    assert.deepEqual(results.map((r) => r.allowed), [true, false, false]);
+    assert.equal(results[0]?.digest, digestOf('web-v1'));
+    assert.match(String((results[1]?.reasons as string[])[0]), /lacks the signature of targets\/jenkins/);
+  });
+
+  test('explain says which rule matched and why', async () => {
+    const res = await post('/v2/_policy/check', { images: [`${repo.gun}:v1`], explain: true });
+    const [r] = (res.body as { results: { explanation: string[] }[] }).results;
+    assert.match(r?.explanation.join('\n') ?? '', /rule example\.com\/\*\* \(line 4\) is the most specific rule/);
+  });
+
+  test('needs the same auth as the rest of the API', async () => {
+    const res = await request(app.handler).post('/v2/_policy/check').send({ images: ['alpine'] });
+    assert.equal(res.status, 401);
+  });
+
+  test('bad bodies are refused with what to send', async () => {
+    const res = await post('/v2/_policy/check', { images: 'alpine' });
+    assert.equal(res.status, 400);
+    assert.match(res.text, /send \{\\"images\\"/);
+  });
+
+  test('allow and deny counts are metrics', async () => {
+    const text = await metrics.registry.metrics();
+    assert.match(text, /signet_policy_decisions_total\{source="api",verdict="allow"\} \d+/);
+    assert.match(text, /signet_policy_decisions_total\{source="api",verdict="deny"\} \d+/);
+  });
+});
+
+function review(kind: string, object: unknown, namespace = 'apps', operation = 'CREATE') {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid: `uid-${kind}-${Math.random().toString(16).slice(2)}`,
+      kind: { group: kind === 'Pod' ? '' : kind === 'CronJob' || kind === 'Job' ? 'batch' : 'apps', version: 'v1', kind },
+      resource: { group: '', version: 'v1', resource: `${kind.toLowerCase()}s` },
+      namespace,
+      operation,
+      userInfo: { username: 'tester' },
+      object,
+      dryRun: false,
+    },
+  };
+}
+const podSpec = (...images: string[]) => ({ containers: images.map((image, i) => ({ name: `c${i}`, image })) });
+const deployment = (...images: string[]) => ({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'web' }, spec: { template: { spec: podSpec(...images) } } });
+
+describe('validating webhook', () => {
+  test('allows a pod whose images are all signed as required', async () => {
+    const body = review('Pod', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p' }, spec: podSpec(`${repo.gun}:v1`) });
+    const res = await post('/v2/_policy/admission/validate', body);
+    assert.equal(res.status, 200, res.text);
+    assertAdmissionReviewV1(res.body, body.request.uid);
+    assert.equal(res.body.response.allowed, true);
+  });
+
+  test('denies a workload naming the image and the missing signature; every kind is read', async () => {
+    const spec = podSpec(`${repo.gun}:v1`, `${repo.gun}:v2`);
+    const objects: Record<string, unknown> = {
+      Deployment: deployment(`${repo.gun}:v1`, `${repo.gun}:v2`),
+      StatefulSet: { spec: { template: { spec } } },
+      DaemonSet: { spec: { template: { spec } } },
+      ReplicaSet: { spec: { template: { spec } } },
+      Job: { spec: { template: { spec } } },
+      CronJob: { spec: { jobTemplate: { spec: { template: { spec } } } } },
+      Pod: { spec: { initContainers: [{ name: 'init', image: `${repo.gun}:v2` }], containers: [{ name: 'c', image: `${repo.gun}:v1` }] } },
+    };
+    for (const [kind, object] of Object.entries(objects)) {
+      const body = review(kind, object);
+      const res = await post('/v2/_policy/admission/validate', body);
+      assertAdmissionReviewV1(res.body, body.request.uid);
+      assert.equal(res.body.response.allowed, false, kind);
+      assert.equal(res.body.response.status.code, 403);
+      assert.match(res.body.response.status.message, new RegExp(`image ${repo.gun}:v2 \\(container \\w+\\) is not allowed: .*lacks the signature of targets/jenkins`), kind);
+      assert.doesNotMatch(res.body.response.status.message, new RegExp(`${repo.gun}:v1 `), `${kind}: allowed images are not named`);
+    }
+  });
+
+  test('exempt namespaces are not checked; warn mode allows with a warning', async () => {
+    const exempt = review('Pod', { spec: podSpec('unsigned.example.org/x:1') }, 'signet-system');
+    const r1 = await post('/v2/_policy/admission/validate', exempt);
+    assert.equal(r1.body.response.allowed, true);
+    const checked = review('Pod', { spec: podSpec('unsigned.example.org/x:1') }, 'apps');
+    assert.equal((await post('/v2/_policy/admission/validate', checked)).body.response.allowed, false, 'the same pod elsewhere is denied');
+    const warn = review('Pod', { spec: podSpec(`${soft.gun}:v1`) });
+    const r2 = await post('/v2/_policy/admission/validate', warn);
+    assertAdmissionReviewV1(r2.body, warn.request.uid);
+    assert.equal(r2.body.response.allowed, true);
+    assert.match(r2.body.response.warnings[0], /would be denied \(warn mode\)/);
+  });
+
+  test('a malformed review is a 400, so the API server applies failurePolicy', async () => {
+    const res = await post('/v2/_policy/admission/validate', { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: { uid: 'x' } });
+    assert.equal(res.status, 400);
+    const shapeless = await post('/v2/_policy/admission/validate', review('Deployment', { spec: {} }));
+    assert.equal(shapeless.status, 400);
+    assert.match(shapeless.text, /no pod spec/);
+  });
+});
+
+describe('mutating webhook', () => {
+  test('pins each verified tag to its digest with a JSON patch that applies', async () => {
+    const object = deployment(`${repo.gun}:v1`, 'unsigned.example.org/x:1');
+    const body = review('Deployment', object);
+    const res = await post('/v2/_policy/admission/mutate', body);
+    assertAdmissionReviewV1(res.body, body.request.uid);
+    assert.equal(res.body.response.allowed, true);
+    assert.equal(res.body.response.patchType, 'JSONPatch');
+    const patched = applyJsonPatch(object, JSON.parse(Buffer.from(res.body.response.patch, 'base64').toString('utf8')));
+    const containers = (patched as ReturnType<typeof deployment>).spec.template.spec.containers;
+    assert.equal(containers[0]?.image, `${repo.gun}:v1@${digestOf('web-v1')}`);
+    assert.equal(containers[1]?.image, 'unsigned.example.org/x:1', 'denied images are left to the validating webhook');
+    // The pinned reference passes the validating webhook.
+    const again = review('Deployment', patched);
+    assert.equal((await post('/v2/_policy/admission/validate', again)).body.response.allowed, false, 'still the unsigned one');
+    const onlySigned = review('Pod', { spec: podSpec(containers[0]!.image) });
+    assert.equal((await post('/v2/_policy/admission/validate', onlySigned)).body.response.allowed, true);
+  });
+});
