@@ -40,6 +40,8 @@ export interface ServerConfig {
   readonly pkcs11?: { readonly modulePath: string; readonly label?: string; readonly slot?: number; readonly pinSource: string };
   readonly logLevel: LogLevel;
   readonly limits: UploadLimits;
+  /** Deploy policy (--policy): the check API and admission webhooks; absent = those routes answer 404. */
+  readonly policy?: { readonly file: string; readonly exemptNamespaces: readonly string[]; readonly timeoutMs: number };
 }
 
 /** Fixed, published passphrase used with --insecure-dev-signer-key: keys are then effectively unencrypted. */
@@ -82,6 +84,9 @@ const SPECS: readonly Spec[] = [
   { flag: 'max-upload-bytes', kind: 'integer', arg: 'n', help: 'largest publish request body', default: String(64 * MIB) },
   { flag: 'max-part-bytes', kind: 'integer', arg: 'n', help: 'largest metadata file in a publish', default: String(16 * MIB) },
   { flag: 'max-upload-parts', kind: 'integer', arg: 'n', help: 'most metadata files in one publish', default: '1000' },
+  { flag: 'policy', kind: 'string', arg: 'file', help: 'deploy policy (YAML or JSON) for POST /v2/_policy/check and the Kubernetes admission webhooks' },
+  { flag: 'policy-exempt-namespace', kind: 'list', arg: 'ns', help: 'namespace the admission webhooks never check (repeatable; include the webhook\'s own)', default: 'kube-system' },
+  { flag: 'policy-timeout-ms', kind: 'integer', arg: 'n', help: 'deadline of one image check; an unfinished check denies (keep it below the webhook timeoutSeconds)', default: '3000' },
 ];
 
 export const envName = (flag: string): string => 'SIGNET_' + flag.toUpperCase().replace(/-/g, '_');
@@ -274,6 +279,10 @@ function resolve(settings: Map<string, Setting>): ParseResult {
   if (limits.maxPartBytes > limits.maxBodyBytes) throw new ConfigError('--max-part-bytes cannot exceed --max-upload-bytes');
 
   const prefixes = settings.get('gun-prefix')?.value;
+  const policyFile = str('policy');
+  const exempt = settings.get('policy-exempt-namespace')?.value;
+  const policy = policyFile === undefined ? undefined : { file: policyFile, exemptNamespaces: Array.isArray(exempt) ? exempt.filter((n) => n !== '') : typeof exempt === 'string' ? exempt.split(',').filter((n) => n !== '') : [], timeoutMs: int('policy-timeout-ms') };
+  if (policy !== undefined && (policy.timeoutMs < 10 || policy.timeoutMs > 29_000)) throw new ConfigError('--policy-timeout-ms must be 10 to 29000 (Kubernetes waits at most 30 s for a webhook)');
   return {
     kind: 'config',
     warnings,
@@ -287,6 +296,7 @@ function resolve(settings: Map<string, Setting>): ParseResult {
       ...(pkcs11 === undefined ? {} : { pkcs11 }),
       logLevel: choice<LogLevel>('log-level'),
       limits,
+      ...(policy === undefined ? {} : { policy }),
     },
   };
 }

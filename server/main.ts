@@ -20,6 +20,10 @@ import { createLogger, type Logger } from './log.js';
 import { createStoreSigner } from './signer/store-signer.js';
 import { openPkcs11Signer } from './signer/pkcs11-signer.js';
 import { openStore } from './storage/open-store.js';
+import { PolicyChecker } from './policy/checker.js';
+import { loadPolicyFile } from './policy/load.js';
+import { policyMetrics } from './policy/metrics.js';
+import { attachPolicy } from './policy/registry.js';
 
 export interface StartOptions {
   readonly logger?: Logger;
@@ -66,6 +70,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
   // Everything that can be checked without the database is checked first.
   const authorizer = createAuthorizer(config.auth);
   const tls = config.tls === null ? null : { cert: readPem(config.tls.certFile, 'tls-cert'), key: readPem(config.tls.keyFile, 'tls-key') };
+  // An invalid policy stops startup with its line and reason (PolicyError).
+  const policy = config.policy === undefined ? undefined : { ...config.policy, policy: loadPolicyFile(config.policy.file) };
 
   logger.info({ storage: config.storage.kind }, 'opening the store (a new embedded data directory takes several seconds to initialise)');
   const store = await openStore(
@@ -89,6 +95,11 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     // process's publish. So current metadata is read from PostgreSQL every time (as notary does).
     const currentTtl = config.storage.kind === 'postgres' ? { currentTtlMs: 0 } : {};
     app = createApp({ service, store, logger, authorizer, gunPrefixes: config.gunPrefixes, limits: config.limits, ...currentTtl });
+    if (policy !== undefined) {
+      const checker = new PolicyChecker({ service, policy: policy.policy, timeoutMs: policy.timeoutMs, metrics: policyMetrics(app.metrics.registry) });
+      attachPolicy(service, { checker, admission: { exemptNamespaces: policy.exemptNamespaces } });
+      logger.info({ policy: policy.file, rules: policy.policy.rules.length, default: policy.policy.default }, 'deploy policy loaded');
+    }
     await app.ready;
   } catch (err) {
     await closeSigner().catch(() => undefined);
