@@ -29,6 +29,9 @@ import {
   type VerifiedRepositoryView,
 } from '../../shared/policy/index.js';
 import type { MetadataCache } from '../cache.js';
+import { defaultEnvironment, loadConfig } from '../config.js';
+import { createHttpSend, type HttpResponse } from '../http-transport.js';
+import { basicAuthorization, getBearerToken, parseWwwAuthenticate, resolveCredentials, TokenCache } from '../token-auth.js';
 import { examples, type CommandContext } from './context.js';
 
 /** At least one image was denied; the results were written before this is thrown (exit 4, as other trust failures). */
@@ -108,6 +111,82 @@ export function verifiedFromCache(cache: MetadataCache, gun: string, now: Date):
 interface CheckOptions {
   policy?: string;
   offline?: boolean;
+  serverCheck?: boolean;
+}
+
+interface GlobalFlags {
+  server?: string;
+  trustDir?: string;
+  configFile?: string;
+  tlscacert?: string;
+  tlscert?: string;
+  tlskey?: string;
+}
+
+const MAX_CHECK_RESPONSE = 4 * 1024 * 1024;
+const CHECK_TIMEOUT_MS = 60_000;
+
+function isResult(v: unknown): v is ExplainedResult {
+  const r = v as Record<string, unknown> | null;
+  const strings = (x: unknown): boolean => Array.isArray(x) && x.every((s) => typeof s === 'string');
+  return (
+    typeof r === 'object' && r !== null && typeof r.image === 'string' && typeof r.allowed === 'boolean' &&
+    (r.digest === null || typeof r.digest === 'string') && strings(r.signedBy) && (r.rule === null || typeof r.rule === 'string') &&
+    strings(r.reasons) && (r.mode === 'enforce' || r.mode === 'warn')
+  );
+}
+
+/**
+ * Ask the trust server to decide (`POST /v2/_policy/check`, signet-server with
+ * --policy): its policy, its verified view. Token auth as for metadata, scope registry:catalog:*.
+ * @throws {RemoteError} when the server has no policy endpoint, refuses, or answers something unusable.
+ */
+export async function serverPolicyCheck(ctx: CommandContext, g: GlobalFlags, images: readonly string[]): Promise<ExplainedResult[]> {
+  const env = ctx.io.env ?? process.env;
+  const config = loadConfig(
+    {
+      ...(g.configFile === undefined ? {} : { configFile: g.configFile }),
+      ...(g.trustDir === undefined ? {} : { trustDir: g.trustDir }),
+      ...(g.server === undefined ? {} : { server: g.server }),
+      ...(g.tlscacert === undefined ? {} : { tlsCaCert: g.tlscacert }),
+      ...(g.tlscert === undefined ? {} : { tlsCert: g.tlscert }),
+      ...(g.tlskey === undefined ? {} : { tlsKey: g.tlskey }),
+    },
+    { ...defaultEnvironment(), home: env.HOME ?? defaultEnvironment().home, ...(ctx.io.cwd === undefined ? {} : { cwd: ctx.io.cwd }) },
+  );
+  const send = createHttpSend(config.tls);
+  const url = new URL('v2/_policy/check', config.serverUrl.endsWith('/') ? config.serverUrl : `${config.serverUrl}/`);
+  const body = Buffer.from(JSON.stringify({ images }));
+  const post = (auth: Record<string, string>): Promise<HttpResponse> =>
+    send({ method: 'POST', url, headers: { 'content-type': 'application/json', ...auth }, body, maxBytes: MAX_CHECK_RESPONSE, timeoutMs: CHECK_TIMEOUT_MS });
+  let res = await post({});
+  if (res.status === 401) {
+    const header = res.headers['www-authenticate'];
+    const challenges = parseWwwAuthenticate(Array.isArray(header) ? header.join(', ') : (header ?? ''));
+    const credentials = resolveCredentials(env, config.serverUrl, '');
+    const bearer = challenges.find((c) => c.scheme === 'bearer');
+    let authorization: string | undefined;
+    if (bearer !== undefined) authorization = `Bearer ${await getBearerToken(send, new TokenCache(), { challenge: bearer, scopes: ['registry:catalog:*'], credentials, timeoutMs: CHECK_TIMEOUT_MS })}`;
+    else if (credentials !== null) authorization = basicAuthorization(credentials);
+    if (authorization !== undefined) res = await post({ authorization });
+    if (res.status === 401 || res.status === 403) throw new RemoteError('AUTH_REQUIRED', `${url.host} refused the policy check; set NOTARY_AUTH to a login allowed the registry:catalog:* scope`, { httpStatus: res.status });
+  }
+  if (res.status === 404) {
+    throw new RemoteError('HTTP_STATUS', `${url.host} has no deploy policy check (notary-server, or signet-server started without --policy); check locally with --policy instead of --server-check`, { httpStatus: 404 });
+  }
+  if (res.status !== 200) throw new RemoteError('HTTP_STATUS', `${url.host} answered ${res.status} to the policy check: ${res.body.toString('utf8').slice(0, 300)}`, { httpStatus: res.status });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(res.body.toString('utf8'));
+  } catch (cause) {
+    throw new RemoteError('HTTP_STATUS', `${url.host} answered the policy check with something that is not JSON`, { cause });
+  }
+  const results = (parsed as { results?: unknown } | null)?.results;
+  // One well-formed result per image, in order: anything else must not open the gate.
+  if (!Array.isArray(results) || results.length !== images.length || !results.every((r, i) => isResult(r) && r.image === images[i])) {
+    throw new RemoteError('HTTP_STATUS', `${url.host} answered the policy check with results that do not match the ${images.length} images asked; is it a signet-server?`);
+  }
+  return results as ExplainedResult[];
 }
 
 type Verified = { view: VerifiedRepositoryView } | { failure: { reason: string; internal: boolean } };
@@ -175,11 +254,15 @@ export function registerPolicyCommands(program: Command, ctx: CommandContext): v
       .argument('<image...>', 'image references, e.g. registry.example.com/team/app:1.4.2 or …@sha256:<hex>')
       .option('--policy <file>', `policy file (default: $SIGNET_POLICY, else ./${DEFAULT_POLICY_FILE})`)
       .option('--offline', 'use only the cached metadata in the trust dir (still verified)')
-      .action((images: string[], o: CheckOptions) =>
+      .option('--server-check', 'let the trust server decide with its own policy (POST /v2/_policy/check; signet-server --policy)')
+      .action((images: string[], o: CheckOptions, cmd: Command) =>
         ctx.run(async (g) => {
           const env = ctx.io.env ?? process.env;
-          const p = loadPolicy(o.policy, env, ctx.io.cwd ?? process.cwd());
-          const results = await checkImages(ctx, p, images, { offline: o.offline === true, now: new Date() });
+          if (o.serverCheck === true && (o.offline === true || o.policy !== undefined)) throw new UsageError('--server-check uses the server\'s policy and trust data; drop --policy and --offline');
+          const results =
+            o.serverCheck === true
+              ? await serverPolicyCheck(ctx, cmd.optsWithGlobals<GlobalFlags>(), images)
+              : await checkImages(ctx, loadPolicy(o.policy, env, ctx.io.cwd ?? process.cwd()), images, { offline: o.offline === true, now: new Date() });
           const allowed = results.every((r) => r.allowed);
           if (g.output === 'json') ctx.json({ allowed, results });
           else ctx.out(results.map(formatResult).join(''));
