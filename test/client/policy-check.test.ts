@@ -140,6 +140,14 @@ describe('signet policy check (seed scenario, notary-server)', () => {
     assert.match(other.json.results[0]?.reasons[0] ?? '', /default is deny/);
   });
 
+  it('a rule with maxMetadataAge denies locally: the timestamp carries no signing time', async () => {
+    const aged = path.join(tmp, 'aged.yaml');
+    fs.writeFileSync(aged, `default: deny\nrules:\n  - pattern: ${GUN}\n    roles: [targets/releases, targets/jenkins]\n    maxMetadataAge: 1h\n`);
+    const r = await s(reader, '--output', 'json', 'policy', 'check', '--policy', aged, `${GUN}:1.0`);
+    assert.equal(r.code, EXIT.VERIFICATION, r.stderr);
+    assert.match((JSON.parse(r.stdout) as Json).results[0]?.reasons.join() ?? '', /age of .* timestamp is unknown/);
+  });
+
   it('an unusable policy file is a usage error (exit 2) naming file and line', async () => {
     const bad = path.join(tmp, 'bad.yaml');
     fs.writeFileSync(bad, `default: deny\nrules:\n  - pattern: ${GUN}\n    rolez: [targets/releases]\n`);
