@@ -9,13 +9,28 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { EXIT } from '../../client/exit-codes.js';
-import { fixture } from '../support/paths.js';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { fixture, REPO_ROOT } from '../support/paths.js';
 import { notaryAsync, signet, type Run } from './support/cli-run.js';
 import { startNotaryServer, type NotaryServer } from './support/notary.js';
 
 const GUN = 'registry.example.com/team/app';
 const D1 = 'a'.repeat(64);
 const D2 = 'b'.repeat(64);
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'client', 'main.js');
+
+/** docs/policy-gate.sh as written, with `signet` on PATH being this build. */
+function gate(work: string, env: Record<string, string>, args: string[]): Promise<Run> {
+  const bin = path.join(work, 'bin');
+  fs.mkdirSync(bin, { recursive: true });
+  fs.writeFileSync(path.join(bin, 'signet'), `#!/bin/sh\nexec "${process.execPath}" "${MAIN}" "$@"\n`, { mode: 0o755 });
+  return new Promise((resolve) => {
+    execFile('sh', [path.join(REPO_ROOT, 'docs', 'policy-gate.sh'), ...args], { env: { PATH: `${bin}:${process.env.PATH ?? '/usr/bin:/bin'}`, HOME: work, CI: 'true', ...env }, timeout: 60_000 }, (err, stdout, stderr) =>
+      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, stdout, stderr }),
+    );
+  });
+}
 
 interface Json {
   allowed: boolean;
@@ -88,6 +103,17 @@ describe('signet policy check (seed scenario, notary-server)', () => {
     assert.match(json.results[1]?.reasons.join('\n') ?? '', /different digests/);
     assert.equal(json.results[1]?.digest, null);
     assert.match(run.stderr, /2 of 3 images denied/);
+  });
+
+  it('docs/policy-gate.sh: prints the checked digests when allowed, the reasons and exit 4 when not', async () => {
+    const env = { NOTARY_SERVER: server.url, TRUST_DIR: path.join(tmp, 'gate-trust') };
+    const pass = await gate(path.join(tmp, 'gate'), env, [policyFile, `${GUN}:1.0`]);
+    assert.equal(pass.code, 0, pass.stderr);
+    assert.equal(pass.stdout, `${GUN}:1.0 sha256:${D1}\n`);
+    const fail = await gate(path.join(tmp, 'gate'), env, [policyFile, `${GUN}:1.0`, `${GUN}:2.0`]);
+    assert.equal(fail.code, EXIT.VERIFICATION);
+    assert.equal(fail.stdout, '');
+    assert.match(fail.stderr, new RegExp(`^denied: ${GUN.replaceAll('.', '\\.')}:2\\.0: roles signed different digests`, 'm'));
   });
 
   it('--offline decides from the verified cache alone, like the online check', async () => {
