@@ -157,8 +157,17 @@ export class RegistryClient {
   /** GET with the cached authorization; on a 401 answer the challenge once and retry. */
   async #get(url: URL, repository: string, headers: Record<string, string>): Promise<HttpResponse> {
     const timeoutMs = this.options.timeoutMs ?? TIMEOUT_MS;
-    const send = (auth: string | undefined): Promise<HttpResponse> =>
-      this.options.send({ method: 'GET', url, headers: auth === undefined ? headers : { ...headers, authorization: auth }, maxBytes: MAX_MANIFEST_BYTES, timeoutMs });
+    const send = async (auth: string | undefined): Promise<HttpResponse> => {
+      try {
+        return await this.options.send({ method: 'GET', url, headers: auth === undefined ? headers : { ...headers, authorization: auth }, maxBytes: MAX_MANIFEST_BYTES, timeoutMs });
+      } catch (e) {
+        // the transport's message speaks of the trust server
+        if (e instanceof RemoteError && e.code === 'NETWORK') {
+          throw new RemoteError('NETWORK', `cannot reach the registry at ${url.protocol}//${url.host}; check the image name, that the registry runs, and --insecure-registry for plain-http registries`, { cause: e });
+        }
+        throw e;
+      }
+    };
     const key = `${url.host} ${repository}`;
     let res = await send(this.#authorization.get(key));
     if (res.status !== 401) return res;

@@ -83,6 +83,18 @@ for (const auth of ['none', 'token', 'basic'] as RegistryAuth[]) {
   });
 }
 
+describe('resolveManifest against no registry', () => {
+  it('names the registry, not the trust server, when it cannot be reached', async () => {
+    const stub = await startStub(() => undefined);
+    const host = new URL(stub.url).host;
+    await stub.close();
+    await assert.rejects(
+      new RegistryClient({ send: createHttpSend(), credentials: null }).resolveManifest(parseImageReference(`${host}/app:1`)),
+      (e: unknown) => e instanceof RemoteError && e.code === 'NETWORK' && e.message.startsWith(`cannot reach the registry at http://${host}`),
+    );
+  });
+});
+
 describe('resolveManifest against a lying registry', () => {
   const body = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}');
   const real = 'sha256:' + createHash('sha256').update(body).digest('hex');
