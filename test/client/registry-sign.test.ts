@@ -11,6 +11,7 @@ import { EXIT } from '../../client/exit-codes.js';
 import { REGISTRY_USER, registryUnavailable, TestRegistry } from '../support/registry.js';
 import { notaryAsync, signet } from './support/cli-run.js';
 import { startNotaryServer, type NotaryServer } from './support/notary.js';
+import { startStub } from './support/http-stub.js';
 
 const skip = registryUnavailable();
 const AUTH = Buffer.from(`${REGISTRY_USER.username}:${REGISTRY_USER.password}`).toString('base64');
@@ -66,6 +67,22 @@ describe('sign a pushed image: digest and size from the registry', { skip: skip 
     const missing = await s(['sign', `${gun}:9.9`], { SIGNET_REGISTRY_AUTH: AUTH });
     assert.equal(missing.code, EXIT.NOT_FOUND, missing.stderr);
     assert.doesNotMatch(await notaryList(), /^(2\.0|9\.9)\s/m);
+  });
+
+  it('a registry whose digest header lies: exit 4, nothing signed', async () => {
+    const body = Buffer.from('{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json"}');
+    const stub = await startStub((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/vnd.docker.distribution.manifest.v2+json', 'docker-content-digest': `sha256:${'0'.repeat(64)}` }).end(body);
+    });
+    try {
+      const lying = `${new URL(stub.url).host}/team/app`;
+      const r = await s(['sign', `${lying}:1.0`]);
+      assert.equal(r.code, EXIT.VERIFICATION, r.stderr);
+      assert.match(r.stderr, /hashes to sha256:[0-9a-f]{64}; the registry or a proxy altered it, nothing was signed/);
+      assert.equal(fs.existsSync(path.join(trust, 'tuf', ...lying.split('/'))), false, 'no trust data touched');
+    } finally {
+      await stub.close();
+    }
   });
 
   it('usage: a GUN and tag still need --digest and --size; half of them is refused', async () => {
