@@ -16,7 +16,8 @@ export interface Row {
 const num = (n: number, digits = 0): string => (Number.isFinite(n) ? n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits }) : '-');
 
 function failures(r: LoadResult): string {
-  const parts = [...r.failures].sort(([a], [b]) => a - b).map(([code, n]) => `${n}×${code}`);
+  // Code 0: wrk counts responses outside 2xx/3xx without their status.
+  const parts = [...r.failures].sort(([a], [b]) => a - b).map(([code, n]) => `${n}×${code === 0 ? 'not 2xx/3xx' : code}`);
   if (r.errors > 0) parts.push(`${r.errors} errors`);
   if (r.exhausted) parts.push('pool exhausted: cut short');
   return parts.length === 0 ? '0' : parts.join(', ');

@@ -16,6 +16,8 @@
 // --servers a,b (signet-embedded, signet-postgres, notary-memory,
 // notary-postgres, baseline), --cases a,b (timestamp, targets,
 // targets-checksum, publish-1, publish-8), --log-level L, --database-url URL,
+// --generator wrk|autocannon (GETs; default wrk when installed: it takes far
+// less of the 2 cores from the servers than autocannon),
 // --profile DIR (keep signet-server's --cpu-prof profiles there, print a summary).
 
 import { createHash } from 'node:crypto';
@@ -24,6 +26,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadGet, loadPublish, type LoadOptions, type LoadResult } from './server-load.js';
+import { loadGetWrk, wrkAvailable } from './server-wrk.js';
 import { createScratchDatabase, notaryDatabase, notaryServerAvailable, startBaseline, startNotary, startSignet, type ScratchDatabase, type ServerProcess } from './server-procs.js';
 import { BenchGun, fetchTimestampKey, getBytes, postPublish, tufPath, type PublishBody } from './server-repo.js';
 import { formatProfile } from './server-profile.js';
@@ -54,6 +57,8 @@ interface Settings {
   readonly poolRate: { one: number; each: number };
   /** Keep signet-server CPU profiles here (node --cpu-prof) and summarise them. */
   readonly profileDir: string | undefined;
+  /** Load generator of the GET cases (publishes always use autocannon). */
+  readonly generator: 'wrk' | 'autocannon';
 }
 
 function listArg<T extends string>(value: string | undefined, allowed: readonly T[], what: string): T[] | undefined {
@@ -82,6 +87,7 @@ function parseSettings(argv: string[]): Settings {
       'log-level': { type: 'string', default: 'info' },
       'database-url': { type: 'string' },
       profile: { type: 'string' },
+      generator: { type: 'string' },
     },
   });
   const quick = values.quick === true;
@@ -97,10 +103,20 @@ function parseSettings(argv: string[]): Settings {
     cases: listArg(values.cases, CASES, 'case') ?? [...CASES],
     logLevel: values['log-level'] ?? 'info',
     adminUrl: values['database-url'] ?? process.env.SIGNET_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-    poolRate: { one: 2500, each: 600 },
+    poolRate: { one: 500, each: 150 },
     profileDir: values.profile === undefined ? undefined : path.resolve(values.profile),
+    generator: generatorArg(values.generator),
   };
 }
+
+function generatorArg(value: string | undefined): Settings['generator'] {
+  if (value === undefined) return wrkAvailable() ? 'wrk' : 'autocannon';
+  if (value !== 'wrk' && value !== 'autocannon') throw new Error(`--generator must be wrk or autocannon, got "${value}"`);
+  if (value === 'wrk' && !wrkAvailable()) throw new Error('--generator wrk: wrk is not installed (Debian package wrk)');
+  return value;
+}
+
+const getter = (s: Settings): typeof loadGet => (s.generator === 'wrk' ? loadGetWrk : loadGet);
 
 /** The client side shared by every server: same GUNs, keys and targets versions. */
 interface Client {
@@ -123,10 +139,6 @@ async function expectSame(url: string, p: string, expected: Buffer): Promise<voi
   if (!got.equals(expected)) throw new Error(`GET ${p} did not return the published bytes (${got.length} vs ${expected.length} bytes)`);
 }
 
-async function presign(g: BenchGun, root: Buffer, count: number): Promise<PublishBody[]> {
-  return g.publishSequence(root, 2, count);
-}
-
 /** Set up the repositories on one server, then run every selected case against it. */
 async function benchServer(server: ServerProcess, client: Client, s: Settings, report: (c: CaseId, r: LoadResult) => void): Promise<Buffer> {
   const { big } = client;
@@ -147,7 +159,7 @@ async function benchServer(server: ServerProcess, client: Client, s: Settings, r
     ['targets', current],
     ['targets-checksum', byChecksum],
   ];
-  for (const [id, p] of gets) if (s.cases.includes(id)) report(id, await loadGet(server, p, s.load));
+  for (const [id, p] of gets) if (s.cases.includes(id)) report(id, await getter(s)(server, p, s.load));
 
   const publishes: [CaseId, readonly BenchGun[], number][] = [
     ['publish-1', [client.one], s.poolRate.one],
@@ -158,7 +170,7 @@ async function benchServer(server: ServerProcess, client: Client, s: Settings, r
     const t = performance.now();
     const count = Math.ceil(rate * s.load.durationSec);
     const sequences = new Map<string, PublishBody[]>();
-    for (const g of guns) sequences.set(g.gun, await presign(g, roots.get(g.gun)!, count));
+    for (const g of guns) sequences.set(g.gun, await g.publishSequence(roots.get(g.gun)!, 2, count));
     console.log(`  pre-signed ${count * guns.length} publishes in ${Math.round(performance.now() - t)} ms`);
     report(id, await loadPublish(server, sequences, s.load));
   }
@@ -179,7 +191,7 @@ async function main(): Promise<void> {
   });
 
   console.log(machineLine());
-  console.log(`${s.load.connections} connections, ${s.load.durationSec} s per case (warm-up ${s.load.warmupSec} s for GETs), server log level ${s.logLevel}; generator: autocannon in this process, servers are child processes`);
+  console.log(`${s.load.connections} connections, ${s.load.durationSec} s per case (warm-up ${s.load.warmupSec} s for GETs), server log level ${s.logLevel}; GETs by ${s.generator === 'wrk' ? 'wrk (1 thread, child process)' : 'autocannon (this process)'}, publishes by autocannon (this process); servers are child processes`);
   const rows = new Map<CaseId, Row[]>(CASES.map((c) => [c, []]));
   const now = new Date();
   const client: Client = {
@@ -202,7 +214,7 @@ async function main(): Promise<void> {
           // A timestamp as served above, from a bare node:http server: the generator's ceiling here.
           server = await startBaseline(dir, sampleTimestamp ?? Buffer.alloc(480, 'x'));
           cleanups.push(server.stop);
-          rows.get('timestamp')!.push({ server: kind, storage, result: await loadGet(server, '/', s.load) });
+          rows.get('timestamp')!.push({ server: kind, storage, result: await getter(s)(server, '/', s.load) });
           printLast(rows, 'timestamp');
           continue;
         }

@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { loadGet, loadPublish } from '../../bench/server-load.js';
+import { loadGetWrk, wrkAvailable } from '../../bench/server-wrk.js';
 import { createScratchDatabase, notaryDatabase, notaryServerAvailable, startNotary, startSignet, type ScratchDatabase, type ServerProcess } from '../../bench/server-procs.js';
 import { BenchGun, fetchTimestampKey, getBytes, postPublish, tufPath } from '../../bench/server-repo.js';
 
@@ -70,6 +71,11 @@ for (const kind of ['signet', 'notary'] as const) {
       assert.ok(r.requests > 0 && r.ok === r.requests, `every GET answered 200 (${r.ok}/${r.requests})`);
       assert.ok(r.p50Ms > 0 && r.p99Ms >= r.p50Ms);
       assert.ok(r.cpuMsPerReq > 0, 'server CPU was measured');
+      if (wrkAvailable()) {
+        const w = await loadGetWrk(server, tufPath(g.gun, 'timestamp.json'), LOAD);
+        assert.ok(w.requests > 0 && w.ok === w.requests && w.errors === 0, `wrk: every GET answered 200 (${w.ok}/${w.requests})`);
+        assert.ok(w.p50Ms > 0 && w.p99Ms >= w.p50Ms);
+      }
     });
 
     test('pre-signed publishes commit, and a run stops when its sequence is used up', async () => {

@@ -9,6 +9,7 @@ import { cpuSeconds, parseStatTicks } from '../../bench/server-procs.js';
 import { monotonicUs, summarizeProfile } from '../../bench/server-profile.js';
 import { formatTable, formatTargets, ratio } from '../../bench/server-report.js';
 import type { LoadResult } from '../../bench/server-load.js';
+import { parseWrk } from '../../bench/server-wrk.js';
 
 function result(okPerSec: number, extra: Partial<LoadResult> = {}): LoadResult {
   return {
@@ -113,5 +114,31 @@ describe('ratios and targets', () => {
     const table = formatTable('t', [{ server: 'notary-server', storage: 'memory', result: result(10, { failures: new Map([[400, 7]]), exhausted: true }) }]);
     assert.match(table, /7×400, pool exhausted/);
     assert.match(table, /1\.50 +9\.25 +0\.125/);
+  });
+});
+
+describe('parseWrk', () => {
+  const output = [
+    'Running 5s test @ http://127.0.0.1:4000/v2/x/_trust/tuf/timestamp.json',
+    '  1 threads and 32 connections',
+    '  Thread Stats   Avg      Stdev     Max   +/- Stdev',
+    '    Latency     2.37ms    1.20ms   1.02s    90.00%',
+    '  Latency Distribution',
+    '     50%  850.00us',
+    '     75%    2.80ms',
+    '     90%    3.50ms',
+    '     99%    1.02s ',
+    '  62645 requests in 5.00s, 30.00MB read',
+    '  Socket errors: connect 0, read 2, write 0, timeout 3',
+    '  Non-2xx or 3xx responses: 12',
+    'Requests/sec:  12529.00',
+  ].join('\n');
+
+  test('reads requests, duration, percentiles in their units, failures and socket errors', () => {
+    assert.deepEqual(parseWrk(output), { requests: 62645, seconds: 5, non2xx: 12, socketErrors: 5, p50Ms: 0.85, p99Ms: 1020 });
+  });
+
+  test('refuses output without a request count', () => {
+    assert.throws(() => parseWrk('unable to connect to 127.0.0.1:1 Connection refused'), /unexpected wrk output/);
   });
 });
