@@ -4,14 +4,17 @@
 // version 1), each later root signed by its predecessor, then timestamp ->
 // snapshot -> targets -> every delegation the snapshot records, all through
 // the shared TrustedMetadataSet with expiry at `now`. Database rows are never
-// taken on trust: a tampered row fails its signature or hash here.
+// taken on trust: a tampered row fails its signature or hash here. Snapshot,
+// targets and delegations are fetched by the sha256 their verified parent
+// records, so a publish landing mid-build cannot mix two versions.
 
 import { notaryCodec } from '../../shared/codec/notary.js';
 import { RepositoryError } from '../../shared/errors.js';
-import type { Envelope, PublicKey, RoleName, Root } from '../../shared/tuf/model.js';
+import type { Envelope, FileMeta, PublicKey, RoleName, Root } from '../../shared/tuf/model.js';
 import { notaryRootKeyRules } from '../../shared/verify/root-key-rules.js';
 import { TrustedMetadataSet } from '../../shared/verify/trusted-set.js';
 import type { TrustService } from '../domain/service.js';
+import type { StoredFile } from '../storage/meta-store.js';
 
 /** Most root versions walked in one check, and most delegations loaded. */
 const MAX_ROOT_STEPS = 1000;
@@ -50,45 +53,65 @@ export class NoTrustDataError extends RepositoryError {
  * @throws {NoTrustDataError} when nothing is stored for `gun`.
  * @throws {RepositoryError} (and subclasses) when any part of the chain fails verification.
  */
-export async function buildChain(service: TrustService, gun: string, now: Date, anchor: Anchor | undefined, signal: AbortSignal): Promise<VerifiedChain> {
-  const get = async (role: RoleName): Promise<Buffer> => {
+/** Immutable file bytes by `gun\0role\0sha256` or `gun\0root\0v<n>`, shared across builds. */
+export type FileBytesCache = Map<string, Buffer>;
+const MAX_CACHED_FILES = 20_000;
+
+export async function buildChain(service: TrustService, gun: string, now: Date, anchor: Anchor | undefined, signal: AbortSignal, files: FileBytesCache = new Map()): Promise<VerifiedChain> {
+  // Content-addressed files (by the sha256 the timestamp/snapshot record, or root by version)
+  // never change, so their bytes may come from `files`; they are verified in full all the same.
+  const fetchBy = async (key: string, read: () => Promise<StoredFile | null>): Promise<Buffer | null> => {
     signal.throwIfAborted();
-    const file = await service.getCurrent(gun, role);
-    if (file === null) throw new RepositoryError('MISSING_META', `${gun} has no ${role} metadata stored, though the snapshot records it`);
+    const known = files.get(key);
+    if (known !== undefined) return known;
+    const file = await read();
+    if (file === null) return null;
+    if (files.size >= MAX_CACHED_FILES) files.clear();
+    files.set(key, file.data);
     return file.data;
   };
-  let startBytes = anchor?.rootBytes;
-  if (startBytes === undefined) {
-    const first = (await service.getByVersion(gun, 'root', 1)) ?? (await service.getCurrent(gun, 'root'));
-    if (first === null) throw new NoTrustDataError(gun);
-    startBytes = first.data;
-  }
+  const byHash = async (role: RoleName, meta: FileMeta | undefined): Promise<Buffer> => {
+    const hex = meta?.hashes.get('sha256')?.toString('hex');
+    const data = hex === undefined ? (await service.getCurrent(gun, role))?.data ?? null : await fetchBy(`${gun}\0${role}\0${hex}`, () => service.getByChecksum(gun, role, hex));
+    if (data === null) throw new RepositoryError('MISSING_META', `${gun} has no stored ${role} matching what its ${role === 'snapshot' ? 'timestamp' : 'snapshot'} records`);
+    return data;
+  };
+  const rootVersion = (v: number): Promise<Buffer | null> => fetchBy(`${gun}\0root\0v${v}`, () => service.getByVersion(gun, 'root', v));
+  const [first, currentRoot, timestamp] = await Promise.all([anchor === undefined ? rootVersion(1) : Promise.resolve(null), service.getCurrent(gun, 'root'), service.getCurrent(gun, 'timestamp')]);
+  const startBytes = anchor?.rootBytes ?? first ?? currentRoot?.data;
+  if (startBytes === undefined || currentRoot === null) throw new NoTrustDataError(gun);
   const set = new TrustedMetadataSet(startBytes, { gun, now, codec: notaryCodec, rules: notaryRootKeyRules });
   const anchorRootKeys = anchor?.anchorRootKeys ?? rootKeys(set.root);
   // Follow legitimate rotations one version at a time, each signed by the previous root.
-  for (let step = 0; step < MAX_ROOT_STEPS; step++) {
-    signal.throwIfAborted();
-    const next = await service.getByVersion(gun, 'root', set.root.signed.version + 1);
-    if (next === null) break;
-    set.updateRoot(next.data);
+  const newest = notaryCodec.parse(currentRoot.data, 'root').signed.version;
+  if (newest - set.root.signed.version > MAX_ROOT_STEPS) throw new RepositoryError('BAD_ROOT', `${gun} has more than ${MAX_ROOT_STEPS} root versions to walk`);
+  const versions = Array.from({ length: Math.max(0, newest - set.root.signed.version) }, (_, i) => set.root.signed.version + 1 + i);
+  const roots = await Promise.all(versions.map((v) => rootVersion(v)));
+  for (const [i, next] of roots.entries()) {
+    if (next === null) throw new RepositoryError('MISSING_META', `${gun} has no root version ${versions[i] ?? '?'} stored, so the root chain is broken`);
+    set.updateRoot(next);
   }
-  const timestamp = await service.getCurrent(gun, 'timestamp');
   if (timestamp === null) throw new RepositoryError('MISSING_META', `${gun} has no timestamp stored; its trust data is incomplete`);
   set.updateTimestamp(timestamp.data);
-  set.updateSnapshot(await get('snapshot'));
+  // Snapshot and targets are read by the hashes the verified timestamp/snapshot record: consistent even during a publish.
+  set.updateSnapshot(await byHash('snapshot', set.timestamp?.signed.meta.get('snapshot')));
   if (set.rootUpdateNeeded()) {
     throw new RepositoryError('BAD_ROOT', `the snapshot of ${gun} records a root other than the newest root reachable from the trusted one; the stored roots do not form a chain`);
   }
-  set.updateTargets(await get('targets'));
-  const snapshotMeta = set.snapshot?.signed.meta ?? new Map();
+  const snapshotMeta = set.snapshot?.signed.meta ?? new Map<RoleName, FileMeta>();
+  const roles = [...snapshotMeta.keys()].filter((r) => r === 'targets' || r.startsWith('targets/'));
+  if (roles.length > MAX_ROLES) throw new RepositoryError('BAD_DELEGATION', `${gun} has more than ${MAX_ROLES} delegations; too many to verify for a policy check`);
+  const bytes = new Map(await Promise.all(roles.map(async (r) => [r, await byHash(r, snapshotMeta.get(r))] as const)));
+  const targetsBytes = bytes.get('targets');
+  if (targetsBytes === undefined) throw new RepositoryError('MISSING_META', `the snapshot of ${gun} records no targets`);
+  set.updateTargets(targetsBytes);
   const queue: RoleName[] = ['targets'];
-  let loaded = 1;
   for (let parent = queue.shift(); parent !== undefined; parent = queue.shift()) {
     for (const child of set.getTargets(parent)?.signed.delegations?.roles ?? []) {
       // Delegations never published are absent from the snapshot; they vouch for nothing.
-      if (!snapshotMeta.has(child.name) || set.getTargets(child.name) !== undefined) continue;
-      if (++loaded > MAX_ROLES) throw new RepositoryError('BAD_DELEGATION', `${gun} has more than ${MAX_ROLES} delegations; too many to verify for a policy check`);
-      set.updateDelegatedTargets(await get(child.name), child.name, parent);
+      const data = bytes.get(child.name);
+      if (data === undefined || set.getTargets(child.name) !== undefined) continue;
+      set.updateDelegatedTargets(data, child.name, parent);
       queue.push(child.name);
     }
   }

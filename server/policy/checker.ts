@@ -4,11 +4,12 @@
 // parallel; each has an internal deadline, and a timeout or an internal
 // error denies (fail closed), whatever the rule's mode.
 //
-// Cache: one verified chain per GUN, keyed by the exact bytes of the current
-// timestamp. Every publish (and every re-signing) changes the timestamp, so
-// a warm check costs one timestamp read and a byte comparison, and never
-// serves metadata older than the store's. A chain is also dropped once
-// anything in it expires. The last verified root is kept as the anchor of the
+// Cache: one verified chain per GUN. With the store's change notifications
+// (`changes`, as the HTTP cache uses) a chain is dropped when its GUN changes
+// (publish, delete, re-signed timestamp), so a warm check reads nothing. Without
+// them (or until they are established) a hit costs one timestamp read: the
+// chain is keyed by the exact bytes of the current timestamp, which every
+// publish changes. A chain is also dropped once anything in it expires. The last verified root is kept as the anchor of the
 // next walk, so a root rotation is followed, never refused by a stale copy.
 
 import { RepositoryError } from '../../shared/errors.js';
@@ -16,7 +17,8 @@ import { decide, decideWithoutMetadata, needsMetadata, planImage, type Explained
 import type { Policy, VerifiedRepositoryView } from '../../shared/policy/types.js';
 import { viewFromTrustedSet } from '../../shared/policy/view.js';
 import type { TrustService } from '../domain/service.js';
-import { buildChain, NoTrustDataError, type Anchor } from './chain.js';
+import type { MetaStore } from '../storage/meta-store.js';
+import { buildChain, NoTrustDataError, type Anchor, type FileBytesCache } from './chain.js';
 import type { PolicyMetrics, PolicySource } from './metrics.js';
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 3000;
@@ -29,6 +31,8 @@ export interface PolicyCheckerOptions {
   readonly timeoutMs?: number;
   readonly now?: () => Date;
   readonly metrics?: PolicyMetrics;
+  /** Change notifications of the store behind `service`; call `start()` to use them. */
+  readonly changes?: Pick<MetaStore, 'subscribe'>;
 }
 
 interface CachedChain {
@@ -50,7 +54,14 @@ export class PolicyChecker {
   readonly #metrics: PolicyMetrics | undefined;
   readonly #chains = new Map<string, CachedChain>();
   readonly #anchors = new Map<string, Anchor>();
+  readonly #files: FileBytesCache = new Map();
   readonly #building = new Map<string, Promise<VerifiedRepositoryView>>();
+  readonly #changes: Pick<MetaStore, 'subscribe'> | undefined;
+  /** Bumped on every change notification, so a build that raced a publish is not cached. */
+  readonly #generation = new Map<string, number>();
+  #epoch = 0;
+  #listening = false;
+  #unsubscribe: (() => void) | undefined;
 
   constructor(options: PolicyCheckerOptions) {
     this.policy = options.policy;
@@ -58,6 +69,32 @@ export class PolicyChecker {
     this.#service = options.service;
     this.#now = options.now ?? (() => new Date());
     this.#metrics = options.metrics;
+    this.#changes = options.changes;
+  }
+
+  /** Listen for store changes (no-op without `changes`); until then every hit re-reads the timestamp. */
+  async start(): Promise<void> {
+    const subscribe = this.#changes?.subscribe?.bind(this.#changes);
+    if (subscribe === undefined || this.#listening) return;
+    this.#unsubscribe = await subscribe(
+      (gun) => {
+        this.#generation.set(gun, (this.#generation.get(gun) ?? 0) + 1);
+        this.#chains.delete(gun);
+      },
+      () => {
+        // Notifications were interrupted: trust nothing cached, and re-read timestamps until resubscribed.
+        this.#epoch++;
+        this.#chains.clear();
+        this.#listening = false;
+      },
+    );
+    this.#listening = true;
+  }
+
+  close(): void {
+    this.#unsubscribe?.();
+    this.#unsubscribe = undefined;
+    this.#listening = false;
   }
 
   /** One result per image, in order. Never throws for a bad image: it is denied with the reason. */
@@ -107,6 +144,10 @@ export class PolicyChecker {
   async #view(gun: string, now: Date): Promise<VerifiedRepositoryView> {
     const cached = this.#chains.get(gun);
     if (cached !== undefined && now.getTime() < cached.validUntil) {
+      if (this.#listening) {
+        this.#metrics?.cache(true);
+        return cached.view;
+      }
       const current = await this.#service.getCurrent(gun, 'timestamp');
       if (current !== null && current.data.equals(cached.timestampBytes)) {
         this.#metrics?.cache(true);
@@ -125,11 +166,14 @@ export class PolicyChecker {
 
   async #build(gun: string, now: Date, signal: AbortSignal): Promise<VerifiedRepositoryView> {
     this.#chains.delete(gun);
-    const chain = await buildChain(this.#service, gun, now, this.#anchors.get(gun), signal);
+    const generation = this.#generation.get(gun) ?? 0;
+    const epoch = this.#epoch;
+    const chain = await buildChain(this.#service, gun, now, this.#anchors.get(gun), signal, this.#files);
     const view = viewFromTrustedSet(chain.set, gun, { anchorRootKeys: chain.anchorRootKeys, timestampSignedAt: chain.timestampStoredAt });
     if (this.#chains.size >= MAX_CACHED_GUNS) this.#chains.clear();
     if (this.#anchors.size >= MAX_CACHED_GUNS) this.#anchors.clear();
     this.#anchors.set(gun, { rootBytes: chain.rootBytes, anchorRootKeys: chain.anchorRootKeys });
+    if (generation !== (this.#generation.get(gun) ?? 0) || epoch !== this.#epoch) return view; // changed meanwhile: answer, do not cache
     this.#chains.set(gun, { timestampBytes: chain.timestampBytes, validUntil: chain.validUntil, view });
     return view;
   }

@@ -108,13 +108,12 @@ test('stored rows are verified, not trusted: a tampered targets role is denied',
   const { repo, service } = await setup('tamper');
   await repo.sign('targets/releases', 'v1', 'm');
   await repo.sign('targets/jenkins', 'v1', 'm');
+  const tamper = (f: Awaited<ReturnType<TrustService['getCurrent']>>, role: string) =>
+    f === null || role !== 'targets/jenkins' ? f : { ...f, data: Buffer.from(f.data.toString('utf8').replace(/"version":\d+/, '"version":99')) };
   const tampering: TrustService = {
     ...service,
-    getCurrent: async (gun, role) => {
-      const f = await service.getCurrent(gun, role);
-      if (f === null || role !== 'targets/jenkins') return f;
-      return { ...f, data: Buffer.from(f.data.toString('utf8').replace(/"version":\d+/, '"version":99')) };
-    },
+    getCurrent: async (gun, role) => tamper(await service.getCurrent(gun, role), role),
+    getByChecksum: async (gun, role, sum) => tamper(await service.getByChecksum(gun, role, sum), role),
   };
   const [r] = await new PolicyChecker({ service: tampering, policy: POLICY, now: () => FIXTURE_NOW }).check([`${repo.gun}:v1`]);
   assert.equal(r?.allowed, false);
@@ -146,4 +145,28 @@ test('a timeout or internal error denies, even under a warn-mode rule; warn mode
   assert.equal(warned?.mode, 'warn');
   assert.equal(warned?.allowed, true);
   assert.match(warned?.reasons[0] ?? '', /lacks the signature of targets\/jenkins/);
+});
+
+test('with store notifications a warm check reads nothing, and a publish still invalidates it', async () => {
+  const { clock, repo } = await setup('notify');
+  await repo.sign('targets/releases', 'v1', 'm');
+  let reads = 0;
+  const counting: TrustService = {
+    ...repo.service,
+    getCurrent: (gun, role) => (reads++, repo.service.getCurrent(gun, role)),
+    getByVersion: (gun, role, v) => (reads++, repo.service.getByVersion(gun, role, v)),
+  };
+  const checker = new PolicyChecker({ service: counting, policy: POLICY, now: clock.now, changes: ts.store });
+  await checker.start();
+  try {
+    assert.equal((await checker.check([`${repo.gun}:v1`]))[0]?.allowed, false);
+    const afterCold = reads;
+    assert.ok(afterCold > 0);
+    assert.equal((await checker.check([`${repo.gun}:v1`]))[0]?.allowed, false);
+    assert.equal(reads, afterCold, 'a warm hit reads nothing');
+    await repo.sign('targets/jenkins', 'v1', 'm');
+    assert.equal((await checker.check([`${repo.gun}:v1`]))[0]?.allowed, true, 'the publish notification dropped the cached chain');
+  } finally {
+    checker.close();
+  }
 });
