@@ -96,7 +96,8 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const currentTtl = config.storage.kind === 'postgres' ? { currentTtlMs: 0 } : {};
     app = createApp({ service, store, logger, authorizer, gunPrefixes: config.gunPrefixes, limits: config.limits, ...currentTtl });
     if (policy !== undefined) {
-      const checker = new PolicyChecker({ service, policy: policy.policy, timeoutMs: policy.timeoutMs, metrics: policyMetrics(app.metrics.registry) });
+      const checker = new PolicyChecker({ service, policy: policy.policy, timeoutMs: policy.timeoutMs, metrics: policyMetrics(app.metrics.registry), changes: store });
+      await checker.start();
       attachPolicy(service, { checker, admission: { exemptNamespaces: policy.exemptNamespaces } });
       logger.info({ policy: policy.file, rules: policy.policy.rules.length, default: policy.policy.default }, 'deploy policy loaded');
     }
