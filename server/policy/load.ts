@@ -22,3 +22,18 @@ export function loadPolicyFile(file: string): Policy {
   }
   return parsePolicy(text, file);
 }
+
+const SERVICE_ACCOUNT_NAMESPACE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+/**
+ * The namespace this server runs in when it runs in a Kubernetes pod (from its
+ * service account), so the webhook never blocks its own pods; undefined elsewhere.
+ */
+export function ownNamespace(file = SERVICE_ACCOUNT_NAMESPACE): string | undefined {
+  try {
+    const ns = readFileSync(file, 'utf8').trim();
+    return /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns) ? ns : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -69,3 +69,13 @@ test('a started server answers the check API with the loaded policy; without --p
     await plain.shutdown();
   }
 });
+
+test('in a pod, the server\'s own namespace (service account file) is known; elsewhere none', async () => {
+  const { ownNamespace } = await import('../../../server/policy/load.js');
+  const file = path.join(dir, 'namespace');
+  fs.writeFileSync(file, 'signet-system\n');
+  assert.equal(ownNamespace(file), 'signet-system');
+  fs.writeFileSync(file, 'Not A Namespace');
+  assert.equal(ownNamespace(file), undefined);
+  assert.equal(ownNamespace(path.join(dir, 'absent')), undefined);
+});
