@@ -21,7 +21,7 @@ import { createStoreSigner } from './signer/store-signer.js';
 import { openPkcs11Signer } from './signer/pkcs11-signer.js';
 import { openStore } from './storage/open-store.js';
 import { PolicyChecker } from './policy/checker.js';
-import { loadPolicyFile } from './policy/load.js';
+import { loadPolicyFile, ownNamespace } from './policy/load.js';
 import { policyMetrics } from './policy/metrics.js';
 import { attachPolicy } from './policy/registry.js';
 
@@ -98,8 +98,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     if (policy !== undefined) {
       const checker = new PolicyChecker({ service, policy: policy.policy, timeoutMs: policy.timeoutMs, metrics: policyMetrics(app.metrics.registry), changes: store });
       await checker.start();
-      attachPolicy(service, { checker, admission: { exemptNamespaces: policy.exemptNamespaces } });
-      logger.info({ policy: policy.file, rules: policy.policy.rules.length, default: policy.policy.default }, 'deploy policy loaded');
+      const own = ownNamespace();
+      const exemptNamespaces = own === undefined || policy.exemptNamespaces.includes(own) ? policy.exemptNamespaces : [...policy.exemptNamespaces, own];
+      attachPolicy(service, { checker, admission: { exemptNamespaces } });
+      logger.info({ policy: policy.file, rules: policy.policy.rules.length, default: policy.policy.default, exemptNamespaces }, 'deploy policy loaded');
     }
     await app.ready;
   } catch (err) {
