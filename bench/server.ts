@@ -103,7 +103,7 @@ function parseSettings(argv: string[]): Settings {
     cases: listArg(values.cases, CASES, 'case') ?? [...CASES],
     logLevel: values['log-level'] ?? 'info',
     adminUrl: values['database-url'] ?? process.env.SIGNET_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-    poolRate: { one: 500, each: 150 },
+    poolRate: { one: 1000, each: 150 },
     profileDir: values.profile === undefined ? undefined : path.resolve(values.profile),
     generator: generatorArg(values.generator),
   };
