@@ -170,3 +170,20 @@ test('with store notifications a warm check reads nothing, and a publish still i
     checker.close();
   }
 });
+
+test('a stale root row (the snapshot records a newer root than the walk reaches) is denied', async () => {
+  const { clock, repo, service } = await setup('stale-root');
+  await repo.sign('targets/releases', 'v1', 'm');
+  await repo.sign('targets/jenkins', 'v1', 'm');
+  await repo.rotateRoot(clock);
+  const v1 = (await service.getByVersion(repo.gun, 'root', 1))!;
+  const hiding: TrustService = {
+    ...service,
+    getCurrent: async (gun, role) => (role === 'root' ? v1 : service.getCurrent(gun, role)),
+    getByVersion: async (gun, role, v) => (role === 'root' && v > 1 ? null : service.getByVersion(gun, role, v)),
+  };
+  const [r] = await new PolicyChecker({ service: hiding, policy: POLICY, now: clock.now }).check([`${repo.gun}:v1`]);
+  assert.equal(r?.allowed, false);
+  assert.match(r?.reasons[0] ?? '', /records a root other than the newest root/);
+  assert.equal((await new PolicyChecker({ service, policy: POLICY, now: clock.now }).check([`${repo.gun}:v1`]))[0]?.allowed, true);
+});
