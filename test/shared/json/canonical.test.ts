@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
-import { canonicalize, canonicalString } from '../../../shared/json/canonical.js';
+import { canonicalize, canonicalString, canonicalStringGeneric } from '../../../shared/json/canonical.js';
 import { parseJson } from '../../../shared/json/parse.js';
 import { DeserializationError } from '../../../shared/errors.js';
 import type { JSONValue } from '../../../shared/json/types.js';
@@ -106,5 +106,32 @@ describe('properties', () => {
         }
       }),
     );
+  });
+});
+
+describe('the JSON.stringify fast path', () => {
+  const ordered = (v: JSONValue): JSONValue => JSON.parse(canonicalString(v).replace(/[\u0000-\u001f]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))) as JSONValue;
+  test('gives the general encoder\'s text for any value, sorted or not', () => {
+    fc.assert(
+      fc.property(fc.jsonValue() as fc.Arbitrary<JSONValue>, (v) => {
+        let expected: string;
+        try {
+          expected = canonicalStringGeneric(v);
+        } catch {
+          assert.throws(() => canonicalString(v), DeserializationError);
+          return;
+        }
+        assert.equal(canonicalString(v), expected);
+        assert.equal(canonicalString(ordered(v)), expected); // already-ordered trees take the fast path
+      }),
+      { numRuns: 3000 },
+    );
+  });
+  test('integer-like keys, which JSON.stringify writes first, still come out in byte order', () => {
+    assert.equal(canonicalString({ '9': 1, '10': 2, a: 3 }), '{"10":2,"9":1,"a":3}');
+    assert.equal(canonicalString(JSON.parse('{"10":2,"9":1}') as JSONValue), '{"10":2,"9":1}');
+  });
+  test('a fraction inside an ordered tree is still refused with its path', () => {
+    assert.throws(() => canonicalString({ a: { b: 1.5 } }), /a\.b: canonical JSON allows integers only/);
   });
 });
