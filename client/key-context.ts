@@ -11,16 +11,10 @@ import { CryptoService, defaultPassphraseRetriever, FileKeyStore, promptPassphra
 import { keyStoresWithToken } from '../keys/pkcs11/index.js';
 import { defaultEnvironment, loadConfig, type ClientConfig, type ConfigFlags } from './config.js';
 import { resolveCredentials, type Credentials } from './token-auth.js';
+import type { CliIo } from './cli.js';
 
-export interface KeyIo {
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
-  readonly stdin?: NodeJS.ReadableStream & { isTTY?: boolean };
-  readonly env?: NodeJS.ProcessEnv;
-  readonly cwd?: string;
-  /** Tests: a fixed passphrase source instead of env + prompt. */
-  readonly retriever?: PassphraseRetriever;
-}
+/** The key commands run with the CLI's streams and environment. */
+export type KeyIo = CliIo;
 
 /** The global flags the key commands read (a subset of the CLI's). */
 export interface KeyGlobals {

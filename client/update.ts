@@ -18,7 +18,7 @@ import { notaryCodec } from '../shared/codec/notary.js';
 import { RemoteError, RepositoryError, ExpiredMetadataError, EqualVersionError } from '../shared/errors.js';
 import type { FileMeta, RoleName } from '../shared/tuf/model.js';
 import { verifyLengthAndHashes } from '../shared/tuf/file-meta.js';
-import { isExpired, notaryRootKeyRules, TrustedMetadataSet } from '../shared/verify/index.js';
+import { delegationOrder, isExpired, notaryRootKeyRules, TrustedMetadataSet } from '../shared/verify/index.js';
 import type { MetadataCache } from './cache.js';
 import type { TrustPinningConfig } from './config.js';
 import { MAX_DOWNLOAD_LENGTH, type NotaryRemote } from './remote.js';
@@ -146,23 +146,17 @@ async function updateOnce(ctx: RefreshContext, set: TrustedMetadataSet, download
   }
   if (set.rootUpdateNeeded()) throw new RootChanged(set.rootMeta()!);
   await loadTargetsRole(ctx, set, 'targets', 'root', downloads);
-  // Delegations: depth-first pre-order over roles the snapshot knows (notary's download order).
-  const stack: Array<{ role: RoleName; parent: RoleName }> = [];
-  const pushChildren = (parent: RoleName): void => {
-    const roles = set.getTargets(parent)?.signed.delegations?.roles ?? [];
-    for (let i = roles.length - 1; i >= 0; i--) {
-      const name = roles[i]!.name;
-      if (set.snapshot?.signed.meta.has(name) === true) stack.push({ role: name, parent });
-    }
-  };
-  pushChildren('targets');
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+  // Delegations in notary's download order; one that fails is skipped (it then vouches for nothing).
+  const walk = delegationOrder(set);
+  for (let step = walk.next(); step.done !== true; ) {
+    const item = step.value;
     try {
       await loadTargetsRole(ctx, set, item.role, item.parent, downloads);
-      pushChildren(item.role);
+      step = walk.next(true);
     } catch (e) {
       if (!(e instanceof RepositoryError) && !(e instanceof RemoteError && e.code === 'METADATA_NOT_FOUND')) throw e;
       warnings.push(`skipping ${item.role}: ${e.message}`);
+      step = walk.next(false);
     }
   }
 }

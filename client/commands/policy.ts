@@ -14,8 +14,7 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { notaryCodec } from '../../shared/codec/notary.js';
 import { PolicyError, RemoteError, RepositoryError, TrustError, UsageError } from '../../shared/errors.js';
-import type { RoleName } from '../../shared/tuf/model.js';
-import { notaryRootKeyRules, TrustedMetadataSet } from '../../shared/verify/index.js';
+import { delegationOrder, notaryRootKeyRules, TrustedMetadataSet } from '../../shared/verify/index.js';
 import {
   decide,
   decideWithoutMetadata,
@@ -86,23 +85,17 @@ export function verifiedFromCache(cache: MetadataCache, gun: string, now: Date):
   if (set.rootUpdateNeeded()) throw new RepositoryError('BAD_ROOT', `the cached snapshot of ${gun} names a newer root than the cached one; check without --offline to update`);
   set.updateTargets(need('targets'));
   const warnings: string[] = [];
-  // Delegations depth-first; one that fails is skipped (it then vouches for nothing), as in a refresh.
-  const stack: Array<{ role: RoleName; parent: RoleName }> = [];
-  const pushChildren = (parent: RoleName): void => {
-    const roles = set.getTargets(parent)?.signed.delegations?.roles ?? [];
-    for (let i = roles.length - 1; i >= 0; i--) {
-      const name = roles[i]!.name;
-      if (set.snapshot?.signed.meta.has(name) === true) stack.push({ role: name, parent });
-    }
-  };
-  pushChildren('targets');
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+  // Delegations in notary's download order; one that fails is skipped (it then vouches for nothing), as in a refresh.
+  const walk = delegationOrder(set);
+  for (let step = walk.next(); step.done !== true; ) {
+    const item = step.value;
     try {
       set.updateDelegatedTargets(need(item.role), item.role, item.parent);
-      pushChildren(item.role);
+      step = walk.next(true);
     } catch (e) {
       if (!(e instanceof RepositoryError)) throw e;
       warnings.push(`skipping ${item.role}: ${e.message}`);
+      step = walk.next(false);
     }
   }
   return { set, warnings };
