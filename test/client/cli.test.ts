@@ -6,31 +6,15 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { runCli } from '../../client/cli.js';
 import { EXIT } from '../../client/exit-codes.js';
 import { fixture } from '../support/paths.js';
 import { freePort, NOTARY_PASSPHRASES, runNotary, startNotaryServer, type NotaryServer } from './support/notary.js';
 import { startStub, type Stub } from './support/http-stub.js';
+import { sink, type Run } from './support/cli-run.js';
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-function sink(): { stream: Writable; text: () => string } {
-  let text = '';
-  return {
-    stream: new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        text += chunk.toString();
-        cb();
-      },
-    }),
-    text: () => text,
-  };
-}
 
 async function signet(args: string[], env: Record<string, string> = NOTARY_PASSPHRASES): Promise<Run> {
   const out = sink();

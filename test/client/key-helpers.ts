@@ -5,30 +5,16 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
+import { PassThrough } from 'node:stream';
 import { runCli } from '../../client/cli.js';
 import type { PassphraseRetriever } from '../../keys/index.js';
 import { fixture } from '../support/paths.js';
 import { NOTARY_PASSPHRASES } from './support/notary.js';
+import { sink, type Run } from './support/cli-run.js';
 
-export interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { Run };
 
-function sink(): { stream: Writable; text: () => string } {
-  let text = '';
-  return {
-    stream: new Writable({
-      write(chunk: Buffer, _enc, cb) {
-        text += chunk.toString();
-        cb();
-      },
-    }),
-    text: () => text,
-  };
-}
+
 
 export interface SignetOptions {
   env?: Record<string, string>;

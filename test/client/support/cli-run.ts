@@ -16,7 +16,8 @@ export interface Run {
   stderr: string;
 }
 
-function sink(): { stream: Writable; text: () => string } {
+/** A stream that collects what is written to it. */
+export function sink(): { stream: Writable; text: () => string } {
   const chunks: Buffer[] = [];
   return {
     stream: new Writable({
