@@ -55,6 +55,23 @@ function parseCertificateChain(pem: string, field: string): X509Certificate[] {
  * @throws {DeserializationError} when the value does not decode for its keytype.
  */
 export function makeNotaryPublicKey(keyType: string, publicValue: string, field = 'keyval.public'): PublicKey {
+  // Every refresh, publish and policy check meets the same keys again; parsing a
+  // certificate and hashing the key ID each time showed in profiles. Keys are
+  // immutable values, so one object per wire form is shared (and node:crypto
+  // key objects cached per PublicKey are reused with it). Failures are not cached.
+  const memoKey = keyType + '\u0000' + publicValue;
+  const known = KEY_MEMO.get(memoKey);
+  if (known !== undefined) return known;
+  const key = Object.freeze(buildNotaryPublicKey(keyType, publicValue, field));
+  if (KEY_MEMO.size >= KEY_MEMO_LIMIT) KEY_MEMO.clear();
+  KEY_MEMO.set(memoKey, key);
+  return key;
+}
+
+const KEY_MEMO = new Map<string, PublicKey>();
+const KEY_MEMO_LIMIT = 4096;
+
+function buildNotaryPublicKey(keyType: string, publicValue: string, field: string): PublicKey {
   const algorithm = ALGORITHM_OF[keyType] ?? 'unknown';
   const id = notaryKeyId(keyType, publicValue);
   if (algorithm === 'unknown') return { id, algorithm, keyType, publicValue, spki: null, certificates: [] };

@@ -73,7 +73,17 @@ function signatureProblem(cert: Certificate): string | null {
   return `certificate signature algorithm ${oid} is not accepted; reissue it with ECDSA or RSA over SHA-256`;
 }
 
+// The facts parse() reads are fixed for a certificate; keys (and so their
+// certificates) are shared objects, so each certificate is decoded once.
+const PARSED = new WeakMap<X509Certificate, ParsedCertificate | string>();
+
 function parse(x509: X509Certificate): ParsedCertificate | string {
+  let parsed = PARSED.get(x509);
+  if (parsed === undefined) PARSED.set(x509, (parsed = decode(x509)));
+  return parsed;
+}
+
+function decode(x509: X509Certificate): ParsedCertificate | string {
   const { AsnConvert } = asn1().schema;
   const { BasicConstraints, Certificate, id_ce_basicConstraints } = asn1().x509;
   let cert: Certificate;

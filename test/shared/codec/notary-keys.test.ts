@@ -42,3 +42,12 @@ test('unpadded or non-canonical base64 is refused', () => {
   assert.throws(() => makeNotaryPublicKey('ed25519', 'ZFwfdAME3Fr4yjdQIjXLtppX+/EUj3h7/b2+CG4jmYA'), /padded standard base64/);
   assert.throws(() => makeNotaryPublicKey('ed25519', 'ZFwfdAME3Fr4yjdQIjXLtppX+/EUj3h7/b2+CG4jmYB='), /canonical base64/);
 });
+
+test('one shared, frozen PublicKey per wire form; bad values throw every time', () => {
+  const a = makeNotaryPublicKey('ed25519', 'ZFwfdAME3Fr4yjdQIjXLtppX+/EUj3h7/b2+CG4jmYA=');
+  const b = makeNotaryPublicKey('ed25519', 'ZFwfdAME3Fr4yjdQIjXLtppX+/EUj3h7/b2+CG4jmYA=');
+  assert.equal(a, b);
+  assert.ok(Object.isFrozen(a));
+  assert.notEqual(makeNotaryPublicKey('ecdsa', publicKeyFromKeyObject(generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey).publicValue), a);
+  for (let i = 0; i < 2; i++) assert.throws(() => makeNotaryPublicKey('ed25519', 'AAAA'), /32 bytes/);
+});
