@@ -12,7 +12,7 @@ import { EXIT } from '../../client/exit-codes.js';
 import { fixture } from '../support/paths.js';
 import { freePort, NOTARY_PASSPHRASES, runNotary, startNotaryServer, type NotaryServer } from './support/notary.js';
 import { startStub, type Stub } from './support/http-stub.js';
-import { sink, type Run } from './support/cli-run.js';
+import { sink, treeOf, type Run } from './support/cli-run.js';
 
 
 
@@ -24,20 +24,7 @@ async function signet(args: string[], env: Record<string, string> = NOTARY_PASSP
   return { code, stdout: out.text(), stderr: err.text() };
 }
 
-/** Every file below `dir` with its bytes, for "nothing changed" assertions. */
-function snapshotTree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    if (!fs.existsSync(d)) return;
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(path.relative(dir, p), fs.readFileSync(p).toString('base64'));
-    }
-  };
-  walk(dir);
-  return out;
-}
+const snapshotTree = treeOf;
 
 describe('signet CLI with notary', () => {
   let server: NotaryServer;

@@ -10,7 +10,7 @@ import { runCli } from '../../client/cli.js';
 import type { PassphraseRetriever } from '../../keys/index.js';
 import { fixture } from '../support/paths.js';
 import { NOTARY_PASSPHRASES } from './support/notary.js';
-import { sink, type Run } from './support/cli-run.js';
+import { sink, treeOf, type Run } from './support/cli-run.js';
 
 export type { Run };
 
@@ -50,19 +50,7 @@ export function copyFixtureTrustDir(name: string): string {
 }
 
 /** Every file below `dir` with its bytes. */
-export function snapshotTree(dir: string): Map<string, string> {
-  const out = new Map<string, string>();
-  const walk = (d: string): void => {
-    if (!fs.existsSync(d)) return;
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else out.set(path.relative(dir, p), fs.readFileSync(p).toString('base64'));
-    }
-  };
-  walk(dir);
-  return out;
-}
+export const snapshotTree = treeOf;
 
 export function keyFiles(trustDir: string): string[] {
   const dir = path.join(trustDir, 'private');

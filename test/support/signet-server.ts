@@ -20,9 +20,7 @@ import { FileKeyStore } from '../../keys/file-store.js';
 import { constantPassphraseRetriever } from '../../keys/passphrase.js';
 import { notaryCodec } from '../../shared/codec/notary.js';
 import type { PublicKey, Signed, Signer, TargetFile } from '../../shared/tuf/model.js';
-import { loadMigrations } from '../../server/storage/migrate.js';
-import { openStore } from '../../server/storage/open-store.js';
-import { REPO_ROOT } from './paths.js';
+import { pgliteTemplate } from './pglite-template.js';
 
 export const PG_URL = process.env.SIGNET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const SIGNER_PASSPHRASE = 'h11-signer-key-passphrase';
@@ -147,30 +145,6 @@ export class SignetServerProcess {
     await exitedOf(this.#child);
     return { code: this.#child.exitCode, signal: this.#child.signalCode };
   }
-}
-
-/**
- * A migrated, cleanly closed PGlite data dir to copy (first initialisation
- * costs seconds, tens under load). Same key and path as the storage tests'
- * template, so the machine builds it once; built aside and renamed into place.
- */
-async function pgliteTemplate(): Promise<string> {
-  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')) as { version: string };
-  const key = createHash('sha256').update(`${pkg.version} ${loadMigrations().map((m) => m.checksum).join(' ')}`).digest('hex').slice(0, 16);
-  const template = path.join(os.tmpdir(), `signet-test-pglite-${key}`);
-  if (fs.existsSync(path.join(template, 'PG_VERSION'))) return template;
-  const building = fs.mkdtempSync(`${template}-building-`);
-  try {
-    await (await openStore({ dataDir: path.join(building, 'data') })).close();
-    try {
-      fs.renameSync(path.join(building, 'data'), template);
-    } catch {
-      // another test process put its template there first
-    }
-  } finally {
-    fs.rmSync(building, { recursive: true, force: true });
-  }
-  return template;
 }
 
 export interface TestStorage {

@@ -8,17 +8,17 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { it } from 'node:test';
 import pg from 'pg';
 import { EmbeddedClient } from '../../../server/storage/embedded.js';
 import { loadMigrations, runMigrations } from '../../../server/storage/migrate.js';
-import { openStore, type OpenStoreOptions } from '../../../server/storage/open-store.js';
+import type { OpenStoreOptions } from '../../../server/storage/open-store.js';
 import { PgClient } from '../../../server/storage/pg-client.js';
 import type { SqlClient, SqlQueryable, SqlResult } from '../../../server/storage/sql-client.js';
 import { redactDatabaseUrl } from '../../../server/storage/sql-errors.js';
 import { DEFAULT_CHANNEL, SqlMetaStore } from '../../../server/storage/sql-meta-store.js';
-import { REPO_ROOT } from '../../support/paths.js';
+import { pgliteTemplate } from '../../support/pglite-template.js';
 
 export const PG_URL = process.env.SIGNET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -60,31 +60,6 @@ export function postgresReachable(): Promise<boolean> {
 export const unique = (label: string): string => `${label}_${process.pid}_${randomBytes(3).toString('hex')}`;
 /** A GUN no other test uses. */
 export const uniqueGun = (label = 'app'): string => `example.com/${label}-${randomBytes(5).toString('hex')}`;
-
-/**
- * A migrated, cleanly closed PGlite data dir to copy: initialising a new one
- * costs seconds of CPU (tens under load), copying a tenth of that. Built once
- * per machine, PGlite version and schema; built aside and renamed into place,
- * so a test process killed while building leaves no half-made template.
- */
-async function pgliteTemplate(): Promise<string> {
-  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8')) as { version: string };
-  const key = createHash('sha256').update(`${pkg.version} ${loadMigrations().map((m) => m.checksum).join(' ')}`).digest('hex').slice(0, 16);
-  const template = path.join(os.tmpdir(), `signet-test-pglite-${key}`);
-  if (fs.existsSync(path.join(template, 'PG_VERSION'))) return template;
-  const building = fs.mkdtempSync(`${template}-building-`);
-  try {
-    await (await openStore({ dataDir: path.join(building, 'data') })).close();
-    try {
-      fs.renameSync(path.join(building, 'data'), template);
-    } catch {
-      // another test process put its template there first
-    }
-  } finally {
-    fs.rmSync(building, { recursive: true, force: true });
-  }
-  return template;
-}
 
 /** Embedded PGlite in a temporary directory: a copy of the template, or (`fresh`) a directory PGlite initialises itself. */
 export async function embeddedBackend(label: string, { fresh = false } = {}): Promise<Backend> {
