@@ -26,6 +26,12 @@ export interface AppOptions {
   readonly cache?: Partial<ResponseCacheOptions>;
   /** Longest a current response is served from cache; change notifications usually end it sooner. */
   readonly currentTtlMs?: number;
+  /**
+   * The store is shared with other signet-server processes (PostgreSQL): their
+   * notifications arrive after they acknowledge, so every current response is
+   * first revalidated against the changefeed (http/revalidate.ts).
+   */
+  readonly sharedStore?: boolean;
 }
 
 export interface App {
@@ -78,6 +84,7 @@ export function createApp(options: AppOptions): App {
     limits: options.limits ?? DEFAULT_UPLOAD_LIMITS,
     cache,
     currentTtlMs: options.currentTtlMs ?? DEFAULT_CURRENT_TTL_MS,
+    sharedStore: options.sharedStore ?? false,
     metrics,
     logger,
   });

@@ -90,11 +90,10 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const signer = tokenSigner ?? createStoreSigner({ store, passphrase: config.signer.passphrase });
     const service = createTrustService({ store, signer, maxMetadataBytes: config.limits.maxPartBytes });
     refresher = createTimestampRefresher({ service, store, onError: (gun, err) => logger.warn({ err, gun }, 'cannot re-sign the timestamp') });
-    // PostgreSQL may be shared by several signet-server processes, and their changes arrive by NOTIFY only
-    // after the writer has acknowledged: a cached current response could then be stale right after another
-    // process's publish. So current metadata is read from PostgreSQL every time (as notary does).
-    const currentTtl = config.storage.kind === 'postgres' ? { currentTtlMs: 0 } : {};
-    app = createApp({ service, store, logger, authorizer, gunPrefixes: config.gunPrefixes, limits: config.limits, ...currentTtl });
+    // PostgreSQL may be shared by several signet-server processes, and their NOTIFYs arrive only after the
+    // writer has acknowledged: cached current responses are revalidated against the changefeed first.
+    const sharedStore = config.storage.kind === 'postgres';
+    app = createApp({ service, store, logger, authorizer, gunPrefixes: config.gunPrefixes, limits: config.limits, sharedStore });
     if (policy !== undefined) {
       const checker = new PolicyChecker({ service, policy: policy.policy, timeoutMs: policy.timeoutMs, metrics: policyMetrics(app.metrics.registry), changes: store });
       await checker.start();

@@ -22,6 +22,8 @@ export interface HttpDeps {
   readonly cache: ResponseCache;
   /** Longest a current (non-consistent) response is served from the cache. */
   readonly currentTtlMs: number;
+  /** Revalidate current responses against the changefeed before serving them (several processes share the store). */
+  readonly sharedStore: boolean;
   readonly metrics: ServerMetrics;
   readonly logger: Logger;
 }

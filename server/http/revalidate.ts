@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Revalidation of cached current metadata against the store's changefeed,
-// for stores shared by several processes (PostgreSQL, currentTtlMs = 0).
+// for stores shared by several processes (PostgreSQL: AppOptions.sharedStore).
 // Every publish, lazy re-sign and delete commits a changefeed record, and
 // records are numbered in commit order (the feed lock), so "the newest record
 // id is still N" proves no GUN changed. A request waits for one check issued

@@ -39,8 +39,8 @@ function documentExpiry(file: StoredFile): number {
   }
 }
 
-// currentTtlMs = 0 (a store shared by several processes): every current response is revalidated
-// against the changefeed before it is served (revalidate.ts), so it is as fresh as a read of the store.
+// A store shared by several processes: every current response is revalidated against the
+// changefeed before it is served (revalidate.ts), so it is as fresh as a read of the store.
 const REVALIDATED_MAX_AGE_MS = 300_000;
 const revalidators = new WeakMap<ResponseCache, CacheRevalidator>();
 
@@ -52,8 +52,8 @@ function revalidator(deps: HttpDeps): CacheRevalidator {
 
 export async function getCurrentHandler(ctx: RequestContext): Promise<void> {
   const { gun, role } = ctx.match;
-  const { cache, metrics, service, currentTtlMs } = ctx.deps;
-  if (currentTtlMs === 0) await revalidator(ctx.deps).sync();
+  const { cache, metrics, service, currentTtlMs, sharedStore } = ctx.deps;
+  if (sharedStore) await revalidator(ctx.deps).sync();
   const now = Date.now();
   const hit = cache.getCurrent(gun, role, now);
   metrics.cacheLookup('current', hit !== undefined);
@@ -62,7 +62,7 @@ export async function getCurrentHandler(ctx: RequestContext): Promise<void> {
   const token = cache.token(gun);
   const file = await service.getCurrent(gun, role);
   if (file === null) return sendNotaryError(ctx.res, 'METADATA_NOT_FOUND', GO_ERROR_DETAIL);
-  let expiresAt = now + (currentTtlMs === 0 ? REVALIDATED_MAX_AGE_MS : currentTtlMs);
+  let expiresAt = now + (sharedStore ? REVALIDATED_MAX_AGE_MS : currentTtlMs);
   if (role === 'timestamp' || role === 'snapshot') expiresAt = Math.min(expiresAt, documentExpiry(file));
   const entry = build(file, CURRENT_CACHE_CONTROL, expiresAt);
   cache.putCurrent(gun, role, token, entry);

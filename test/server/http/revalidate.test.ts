@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// Current metadata on a store shared by several processes (currentTtlMs = 0,
+// Current metadata on a store shared by several processes (sharedStore,
 // what main.ts sets for PostgreSQL): served from the cache only after a
 // changefeed check issued after the request arrived, so another process's
 // acknowledged publish is visible to the very next request even when no
@@ -100,7 +100,7 @@ describe('current metadata across processes on PostgreSQL', { skip: pgSkip }, ()
     writer = createApp({ service: testService(writerStore), store: writerStore, logger: captureLogger().logger, metrics: createMetrics({ processMetrics: false }) });
     // The reader hears no notifications (no subscribe): only revalidation can tell it about the writer's publishes.
     const feedOnly: Pick<MetaStore, 'getChanges' | 'ping'> = { getChanges: (q) => readerStore.getChanges(q), ping: () => readerStore.ping() };
-    reader = createApp({ service: testService(readerStore), store: feedOnly, logger: captureLogger().logger, metrics: createMetrics({ processMetrics: false }), currentTtlMs: 0 });
+    reader = createApp({ service: testService(readerStore), store: feedOnly, logger: captureLogger().logger, metrics: createMetrics({ processMetrics: false }), sharedStore: true });
     await Promise.all([writer.ready, reader.ready]);
   });
 
