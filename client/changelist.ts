@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { DeserializationError, UsageError } from '../shared/errors.js';
-import { decodeBase64Strict } from '../shared/codec/notary-keys.js';
+import { decodeBase64Strict } from '../shared/codec/base64.js';
 import { isJSONObject } from '../shared/json/types.js';
 import { parseJson } from '../shared/json/parse.js';
 import { writeFileAtomic } from './atomic-file.js';

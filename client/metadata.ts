@@ -5,7 +5,7 @@
 // 1.8); signatures cover codec.signedBytes of the tree that is written.
 
 import { notaryCodec } from '../shared/codec/notary.js';
-import { decodeBase64Strict } from '../shared/codec/notary-keys.js';
+import { decodeBase64Strict } from '../shared/codec/base64.js';
 import { canonicalString } from '../shared/json/canonical.js';
 import { parseJson } from '../shared/json/parse.js';
 import { isJSONObject, type JSONValue } from '../shared/json/types.js';

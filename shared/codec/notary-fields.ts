@@ -10,7 +10,8 @@ import type { JSONObject, JSONValue } from '../json/types.js';
 import { isJSONObject } from '../json/types.js';
 import type { FileMeta, PublicKey, RoleKeys, Signature, TargetFile } from '../tuf/model.js';
 import { RECOGNISED_HASHES } from '../tuf/file-meta.js';
-import { decodeBase64Strict, makeNotaryPublicKey } from './notary-keys.js';
+import { decodeBase64Strict } from './base64.js';
+import { makeNotaryPublicKey } from './notary-keys.js';
 
 /** A short, safe description of an untrusted value for error messages (never a whole body). */
 export function describe(v: unknown): string {

@@ -10,6 +10,7 @@
 import { createHash, createPublicKey, X509Certificate, type KeyObject } from 'node:crypto';
 import { DeserializationError } from '../errors.js';
 import { canonicalize } from '../json/canonical.js';
+import { decodeBase64Strict } from './base64.js';
 import type { KeyAlgorithm, PublicKey } from '../tuf/model.js';
 
 // DER prefix of an Ed25519 SubjectPublicKeyInfo; the 32 raw key bytes follow.
@@ -27,16 +28,6 @@ const ALGORITHM_OF: Record<string, KeyAlgorithm> = {
   rsa: 'rsa',
   'rsa-x509': 'rsa',
 };
-
-/** Decode padded standard base64, refusing anything Go's decoder would not produce byte-for-byte. */
-export function decodeBase64Strict(s: string, field: string): Buffer {
-  // Node skips characters outside the alphabet and tolerates missing padding, so
-  // a value is accepted only when re-encoding the bytes gives the same text.
-  const b = Buffer.from(s, 'base64');
-  if (b.toString('base64') === s) return b;
-  if (s.length % 4 !== 0 || /[^A-Za-z0-9+/=]/.test(s)) throw new DeserializationError(field, 'is not padded standard base64');
-  throw new DeserializationError(field, 'is not canonical base64');
-}
 
 /** Split PEM text into certificates, leaf first. */
 function parseCertificateChain(pem: string, field: string): X509Certificate[] {
