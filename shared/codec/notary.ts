@@ -13,7 +13,7 @@
 // Every rejection is a DeserializationError whose `field` is a JSON path.
 
 import { canonicalize } from '../json/canonical.js';
-import { parseJson } from '../json/parse.js';
+import { hasPlainStrings, parseJson } from '../json/parse.js';
 import type { JSONObject } from '../json/types.js';
 import type { Envelope, PublicKey, Signature, Signed, SignedType } from '../tuf/model.js';
 import type { MetadataCodec, ParseOptions, SignedOf } from './codec.js';
@@ -45,7 +45,7 @@ function parseEnvelope(bytes: Uint8Array, expected: SignedType | undefined, opti
   const signatures = parseSignatures(own(doc, 'signatures'), 'signatures');
   // Strict: a fraction anywhere in `signed` (even in unknown members or custom
   // data) makes notary's verifier fail; refuse it here with its path.
-  const signedBytes = canonicalize(signedTree, 'signed');
+  const signedBytes = canonicalize(signedTree, 'signed', { plainStrings: hasPlainStrings(raw) });
   return { signed, signedTree, signatures, raw, signedBytes };
 }
 

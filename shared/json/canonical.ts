@@ -132,8 +132,41 @@ function stringifyIsCanonical(v: JSONValue): boolean {
   }
 }
 
-function encodeAt(v: JSONValue, path: string): string {
-  if (stringifyIsCanonical(v)) return JSON.stringify(v);
+// The same check for a tree whose strings are known to be plain (hasPlainStrings): only key
+// order and numbers can still rule JSON.stringify out.
+function stringifyIsCanonicalPlain(v: JSONValue): boolean {
+  switch (typeof v) {
+    case 'number':
+      return Number.isSafeInteger(v);
+    case 'object': {
+      if (v === null) return true;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!stringifyIsCanonicalPlain(v[i] as JSONValue)) return false;
+        return true;
+      }
+      let previous: string | undefined;
+      for (const k in v) {
+        if (previous !== undefined && !(previous < k)) return false;
+        if (!stringifyIsCanonicalPlain(v[k] as JSONValue)) return false;
+        previous = k;
+      }
+      return true;
+    }
+    default:
+      return true;
+  }
+}
+
+export interface CanonicalOptions {
+  /**
+   * Every string and member name in the tree is printable ASCII (the tree was parsed from text
+   * for which hasPlainStrings holds). A wrong `true` gives wrong bytes, so pass only that.
+   */
+  readonly plainStrings?: boolean;
+}
+
+function encodeAt(v: JSONValue, path: string, plain: boolean): string {
+  if (plain ? stringifyIsCanonicalPlain(v) : stringifyIsCanonical(v)) return JSON.stringify(v);
   return canonicalStringGeneric(v, path);
 }
 
@@ -149,11 +182,13 @@ export function canonicalStringGeneric(v: JSONValue, path = ''): string {
 }
 
 /** Canonical JSON text of a value. @throws {DeserializationError} (code CANONICAL_JSON) for non-integers. */
-export function canonicalString(v: JSONValue, path = ''): string {
-  return encodeAt(v, path);
+export function canonicalString(v: JSONValue, path = '', options: CanonicalOptions = {}): string {
+  return encodeAt(v, path, options.plainStrings === true);
 }
 
 /** Canonical JSON bytes of a value: the bytes Notary signs. */
-export function canonicalize(v: JSONValue, path = ''): Buffer {
-  return Buffer.from(encodeAt(v, path), 'utf8');
+export function canonicalize(v: JSONValue, path = '', options: CanonicalOptions = {}): Buffer {
+  const plain = options.plainStrings === true;
+  // Plain text is ASCII, where latin1 and UTF-8 agree and latin1 is the cheaper copy.
+  return Buffer.from(encodeAt(v, path, plain), plain ? 'latin1' : 'utf8');
 }

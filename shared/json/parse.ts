@@ -3,6 +3,7 @@
 // Numbers decode to float64 exactly as Go's generic decoder does, so the tree
 // we verify is the tree Notary verifies.
 
+import { isAscii } from 'node:buffer';
 import { DeserializationError } from '../errors.js';
 import type { JSONValue } from './types.js';
 
@@ -30,4 +31,13 @@ export function parseJson(bytes: Uint8Array | string, what = 'document'): JSONVa
     const detail = cause instanceof Error ? cause.message : String(cause);
     throw new DeserializationError('', `${what} is not valid JSON (${detail})`, { code: 'MALFORMED_JSON', cause });
   }
+}
+
+/**
+ * True when every string (and member name) of the JSON text `bytes` is printable ASCII written
+ * without escapes: the bytes are ASCII and hold no backslash (a raw control character cannot
+ * appear inside a JSON string). Canonicalisation then needs no per-string check.
+ */
+export function hasPlainStrings(bytes: Uint8Array): boolean {
+  return isAscii(bytes) && bytes.indexOf(0x5c) === -1;
 }

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
 import { canonicalize, canonicalString, canonicalStringGeneric } from '../../../shared/json/canonical.js';
-import { parseJson } from '../../../shared/json/parse.js';
+import { hasPlainStrings, parseJson } from '../../../shared/json/parse.js';
 import { DeserializationError } from '../../../shared/errors.js';
 import type { JSONValue } from '../../../shared/json/types.js';
 import { fixture } from '../../support/paths.js';
@@ -130,6 +130,41 @@ describe('the JSON.stringify fast path', () => {
   test('integer-like keys, which JSON.stringify writes first, still come out in byte order', () => {
     assert.equal(canonicalString({ '9': 1, '10': 2, a: 3 }), '{"10":2,"9":1,"a":3}');
     assert.equal(canonicalString(JSON.parse('{"10":2,"9":1}') as JSONValue), '{"10":2,"9":1}');
+  });
+  test('parsed text whose strings are plain gives the general encoder\'s bytes through the plain-strings path', () => {
+    let plainSeen = 0;
+    fc.assert(
+      fc.property(fc.jsonValue() as fc.Arbitrary<JSONValue>, fc.boolean(), (v, sort) => {
+        let input = v;
+        try {
+          if (sort) input = ordered(v);
+        } catch {
+          // not canonicalisable (a fraction): left unsorted, and must be refused below
+        }
+        const bytes = Buffer.from(JSON.stringify(input));
+        const plain = hasPlainStrings(bytes);
+        if (plain) plainSeen++;
+        const tree = parseJson(bytes);
+        let expected: string;
+        try {
+          expected = canonicalStringGeneric(tree);
+        } catch {
+          assert.throws(() => canonicalize(tree, '', { plainStrings: plain }), DeserializationError);
+          return;
+        }
+        assert.deepEqual(canonicalize(tree, '', { plainStrings: plain }), Buffer.from(expected, 'utf8'));
+      }),
+      { numRuns: 3000 },
+    );
+    assert.ok(plainSeen > 100, `only ${plainSeen} plain documents were generated`);
+  });
+  test('text with an escape, a control character or a non-ASCII byte is not plain', () => {
+    assert.equal(hasPlainStrings(Buffer.from('{"a":"b c~"}')), true);
+    assert.equal(hasPlainStrings(Buffer.from('{"a":"\\u0001"}')), false);
+    assert.equal(hasPlainStrings(Buffer.from('{"a":"\\""}')), false);
+    assert.equal(hasPlainStrings(Buffer.from('{"\u00e9":1}')), false);
+    // The plain path trusts that flag: a non-ASCII tree passed as plain would be written wrongly.
+    assert.notDeepEqual(canonicalize({ a: '\u00e9' }, '', { plainStrings: true }), canonicalize({ a: '\u00e9' }));
   });
   test('a fraction inside an ordered tree is still refused with its path', () => {
     assert.throws(() => canonicalString({ a: { b: 1.5 } }), /a\.b: canonical JSON allows integers only/);
