@@ -40,6 +40,8 @@ export interface SignetTrustService extends TrustService {
 }
 
 const EXPIRED_ONLY: RefreshMargins = { timestampMs: 0, snapshotMs: 0 };
+const MAX_FRESH_GUNS = 100_000;
+const FRESH_RECHECK_MS = 60_000;
 
 export function createTrustService(options: TrustServiceOptions): SignetTrustService {
   const keys = createServerKeys(options.signer);
@@ -63,8 +65,25 @@ export function createTrustService(options: TrustServiceOptions): SignetTrustSer
     return root?.envelope.signed.roles.get(role)?.keyIds ?? [];
   }
 
+  // A read re-signs only once something is expired. The check reads timestamp, snapshot and root; its
+  // answer holds for the same timestamp bytes until `until`, so a repeat read of an unchanged
+  // repository costs one query. Keyed by the bytes just read, so it is safe across processes.
+  const fresh = new Map<string, { readonly data: Buffer; readonly until: number }>();
   async function currentTimestamp(gun: string): Promise<StoredFile | null> {
-    return (await refreshTimestamp(deps, gun, EXPIRED_ONLY))?.file ?? null;
+    const known = fresh.get(gun);
+    if (known !== undefined && deps.now().getTime() < known.until) {
+      const file = await store.getCurrent(gun, 'timestamp');
+      if (file !== null && file.data.equals(known.data)) return file;
+    }
+    const result = await refreshTimestamp(deps, gun, EXPIRED_ONLY);
+    if (result === null || result.resigned) {
+      fresh.delete(gun);
+    } else {
+      if (fresh.size >= MAX_FRESH_GUNS) fresh.clear();
+      // Capped: a signer that was unavailable (a token unplugged) is tried again soon.
+      fresh.set(gun, { data: result.file.data, until: Math.min(result.nextDueMs, deps.now().getTime() + FRESH_RECHECK_MS) });
+    }
+    return result?.file ?? null;
   }
 
   const toServerKey = (k: { keyType: string; publicValue: string }): ServerPublicKey => ({ keyType: k.keyType, publicValue: k.publicValue });

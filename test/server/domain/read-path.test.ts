@@ -37,6 +37,37 @@ describe('read path: lazy and background re-signing', () => {
       assert.equal((await ts.store.getChanges({ gun: p.gun, changeId: 0, records: 10 })).length, 1);
     });
 
+    it('a repeat read of an unchanged repository is one store read, and an expired timestamp is still re-signed', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      let reads = 0;
+      const counting = new Proxy(ts.store, {
+        get(target, prop, receiver) {
+          const value: unknown = Reflect.get(target, prop, receiver);
+          if (typeof value !== 'function') return value;
+          return (...args: unknown[]) => {
+            if (typeof prop === 'string' && prop.startsWith('get')) reads++;
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      const service = testService(counting, clock);
+      const p = await published(clock, service);
+      const first = (await service.getCurrent(p.gun, 'timestamp'))!;
+      reads = 0;
+      clock.advance(30_000);
+      assert.deepEqual((await service.getCurrent(p.gun, 'timestamp'))!.data, first.data);
+      assert.equal(reads, 1, 'only the timestamp row was read');
+      // Another process publishing changes the stored bytes: the full check runs again.
+      const other = testService(ts.store, clock);
+      await other.applyUpdate(p.gun, [part('targets', await p.targets('targets', { version: 2 }))]);
+      reads = 0;
+      const afterPublish = (await service.getCurrent(p.gun, 'timestamp'))!;
+      assert.notDeepEqual(afterPublish.data, first.data);
+      assert.ok(reads > 1, `the changed timestamp was checked in full (${reads} reads)`);
+      clock.advance(15 * DAY_MS);
+      assert.equal((await service.getCurrent(p.gun, 'timestamp'))!.version, afterPublish.version + 1, 'expired: re-signed despite the remembered answer');
+    });
+
     it('re-signs and stores an expired timestamp; a client accepts it; the changefeed records it', async () => {
       const clock = new Clock(FIXTURE_NOW);
       const service = testService(ts.store, clock);
