@@ -9,7 +9,8 @@
 // records, so a publish landing mid-build cannot mix two versions.
 
 import { notaryCodec } from '../../shared/codec/notary.js';
-import { RepositoryError } from '../../shared/errors.js';
+import type { SignedOf } from '../../shared/codec/codec.js';
+import { RepositoryError, TrustError } from '../../shared/errors.js';
 import type { Envelope, FileMeta, PublicKey, RoleName, Root } from '../../shared/tuf/model.js';
 import { notaryRootKeyRules } from '../../shared/verify/root-key-rules.js';
 import { TrustedMetadataSet } from '../../shared/verify/trusted-set.js';
@@ -49,14 +50,24 @@ export class NoTrustDataError extends RepositoryError {
   }
 }
 
-/**
- * @throws {NoTrustDataError} when nothing is stored for `gun`.
- * @throws {RepositoryError} (and subclasses) when any part of the chain fails verification.
- */
 /** Immutable file bytes by `gun\0role\0sha256` or `gun\0root\0v<n>`, shared across builds. */
 export type FileBytesCache = Map<string, Buffer>;
 const MAX_CACHED_FILES = 20_000;
 
+/** An unverified parse, only to learn which file to read next; null when it does not parse (verification then says why). */
+function peek<T extends 'timestamp' | 'snapshot'>(bytes: Buffer, type: T): SignedOf<T> | null {
+  try {
+    return notaryCodec.parse(bytes, type, { roleName: type }).signed;
+  } catch (error) {
+    if (error instanceof TrustError) return null;
+    throw error;
+  }
+}
+
+/**
+ * @throws {NoTrustDataError} when nothing is stored for `gun`.
+ * @throws {RepositoryError} (and subclasses) when any part of the chain fails verification.
+ */
 export async function buildChain(service: TrustService, gun: string, now: Date, anchor: Anchor | undefined, signal: AbortSignal, files: FileBytesCache = new Map()): Promise<VerifiedChain> {
   // Content-addressed files (by the sha256 the timestamp/snapshot record, or root by version)
   // never change, so their bytes may come from `files`; they are verified in full all the same.
@@ -77,13 +88,24 @@ export async function buildChain(service: TrustService, gun: string, now: Date, 
     return data;
   };
   const rootVersion = (v: number): Promise<Buffer | null> => fetchBy(`${gun}\0root\0v${v}`, () => service.getByVersion(gun, 'root', v));
-  const [first, currentRoot, timestamp] = await Promise.all([anchor === undefined ? rootVersion(1) : Promise.resolve(null), service.getCurrent(gun, 'root'), service.getCurrent(gun, 'timestamp')]);
-  const startBytes = anchor?.rootBytes ?? first ?? currentRoot?.data;
-  if (startBytes === undefined || currentRoot === null) throw new NoTrustDataError(gun);
+  // One database read when nothing changed: the timestamp. Snapshot and root are then located by the
+  // hashes it and the snapshot record (as a notary client does), so they usually come from `files`.
+  // These peeks only choose what to read; everything read is verified below in TUF order.
+  const [first, timestamp] = await Promise.all([anchor === undefined ? rootVersion(1) : Promise.resolve(null), service.getCurrent(gun, 'timestamp')]);
+  if (timestamp === null) {
+    if ((await service.getCurrent(gun, 'root')) === null) throw new NoTrustDataError(gun);
+    throw new RepositoryError('MISSING_META', `${gun} has no timestamp stored; its trust data is incomplete`);
+  }
+  const snapshotBytes = await byHash('snapshot', peek(timestamp.data, 'timestamp')?.meta.get('snapshot'));
+  const namedRoot = peek(snapshotBytes, 'snapshot')?.meta.get('root')?.hashes.get('sha256')?.toString('hex');
+  const startBytes = anchor?.rootBytes ?? first;
+  const newestBytes = namedRoot === undefined ? (await service.getCurrent(gun, 'root'))?.data : await fetchBy(`${gun}\0root\0${namedRoot}`, () => service.getByChecksum(gun, 'root', namedRoot));
+  if (startBytes === undefined || startBytes === null) throw new NoTrustDataError(gun);
+  if (newestBytes === undefined || newestBytes === null) throw new RepositoryError('MISSING_META', `the snapshot of ${gun} records a root that is not stored, so the root chain is broken`);
   const set = new TrustedMetadataSet(startBytes, { gun, now, codec: notaryCodec, rules: notaryRootKeyRules });
   const anchorRootKeys = anchor?.anchorRootKeys ?? rootKeys(set.root);
   // Follow legitimate rotations one version at a time, each signed by the previous root.
-  const newest = notaryCodec.parse(currentRoot.data, 'root').signed.version;
+  const newest = notaryCodec.parse(newestBytes, 'root').signed.version;
   if (newest - set.root.signed.version > MAX_ROOT_STEPS) throw new RepositoryError('BAD_ROOT', `${gun} has more than ${MAX_ROOT_STEPS} root versions to walk`);
   const versions = Array.from({ length: Math.max(0, newest - set.root.signed.version) }, (_, i) => set.root.signed.version + 1 + i);
   const roots = await Promise.all(versions.map((v) => rootVersion(v)));
@@ -91,10 +113,9 @@ export async function buildChain(service: TrustService, gun: string, now: Date, 
     if (next === null) throw new RepositoryError('MISSING_META', `${gun} has no root version ${versions[i] ?? '?'} stored, so the root chain is broken`);
     set.updateRoot(next);
   }
-  if (timestamp === null) throw new RepositoryError('MISSING_META', `${gun} has no timestamp stored; its trust data is incomplete`);
   set.updateTimestamp(timestamp.data);
   // Snapshot and targets are read by the hashes the verified timestamp/snapshot record: consistent even during a publish.
-  set.updateSnapshot(await byHash('snapshot', set.timestamp?.signed.meta.get('snapshot')));
+  set.updateSnapshot(snapshotBytes);
   if (set.rootUpdateNeeded()) {
     throw new RepositoryError('BAD_ROOT', `the snapshot of ${gun} records a root other than the newest root reachable from the trusted one; the stored roots do not form a chain`);
   }

@@ -171,7 +171,7 @@ test('with store notifications a warm check reads nothing, and a publish still i
   }
 });
 
-test('a stale root row (the snapshot records a newer root than the walk reaches) is denied', async () => {
+test('a missing root row (the snapshot records a root the store does not hold) is denied', async () => {
   const { clock, repo, service } = await setup('stale-root');
   await repo.sign('targets/releases', 'v1', 'm');
   await repo.sign('targets/jenkins', 'v1', 'm');
@@ -181,9 +181,20 @@ test('a stale root row (the snapshot records a newer root than the walk reaches)
     ...service,
     getCurrent: async (gun, role) => (role === 'root' ? v1 : service.getCurrent(gun, role)),
     getByVersion: async (gun, role, v) => (role === 'root' && v > 1 ? null : service.getByVersion(gun, role, v)),
+    getByChecksum: async (gun, role, hex) => (role === 'root' ? null : service.getByChecksum(gun, role, hex)),
   };
   const [r] = await new PolicyChecker({ service: hiding, policy: POLICY, now: clock.now }).check([`${repo.gun}:v1`]);
   assert.equal(r?.allowed, false);
-  assert.match(r?.reasons[0] ?? '', /records a root other than the newest root/);
+  assert.match(r?.reasons[0] ?? '', /records a root that is not stored/);
+  // Found by checksum but its version missing: the walk from version 1 cannot reach it.
+  const gap: TrustService = { ...hiding, getByChecksum: service.getByChecksum };
+  const [g] = await new PolicyChecker({ service: gap, policy: POLICY, now: clock.now }).check([`${repo.gun}:v1`]);
+  assert.equal(g?.allowed, false);
+  assert.match(g?.reasons[0] ?? '', /no root version 2 stored/);
+  // A tampered row: the root found under the recorded checksum is the old one.
+  const tampered: TrustService = { ...hiding, getByChecksum: async (gun, role, hex) => (role === 'root' ? v1 : service.getByChecksum(gun, role, hex)) };
+  const [t] = await new PolicyChecker({ service: tampered, policy: POLICY, now: clock.now }).check([`${repo.gun}:v1`]);
+  assert.equal(t?.allowed, false);
+  assert.match(t?.reasons[0] ?? '', /records a root other than the newest root/);
   assert.equal((await new PolicyChecker({ service, policy: POLICY, now: clock.now }).check([`${repo.gun}:v1`]))[0]?.allowed, true);
 });
