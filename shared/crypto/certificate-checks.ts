@@ -14,12 +14,10 @@
 // Each check returns the reason a certificate is unusable, or null.
 
 import type { X509Certificate } from 'node:crypto';
-import type { Certificate } from '@peculiar/asn1-x509';
-import { asn1 } from './asn1.js';
+import { CertificateShapeError, pssHashAlgorithm, readCertificateFields, type CertificateFields } from './certificate-fields.js';
 import { curveBits, MIN_RSA_BITS } from './key-object.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
-const OID_COMMON_NAME = '2.5.4.3';
 const OID_RSASSA_PSS = '1.2.840.113549.1.1.10';
 
 const ACCEPTED_SIGNATURE_ALGORITHMS: Readonly<Record<string, string>> = Object.freeze({
@@ -48,24 +46,23 @@ interface ParsedCertificate {
   readonly notAfter: Date;
 }
 
-function signatureProblem(cert: Certificate): string | null {
-  const { AsnConvert } = asn1().schema;
-  const outer = cert.signatureAlgorithm;
-  const inner = cert.tbsCertificate.signature;
-  if (!Buffer.from(AsnConvert.serialize(outer)).equals(Buffer.from(AsnConvert.serialize(inner)))) {
+const PSS_SHA2_HASHES = new Set(['2.16.840.1.101.3.4.2.1', '2.16.840.1.101.3.4.2.2', '2.16.840.1.101.3.4.2.3']);
+
+function signatureProblem(cert: CertificateFields): string | null {
+  const outer = cert.outerSignature;
+  if (!outer.raw.equals(cert.innerSignature.raw)) {
     return 'certificate has different inner and outer signature algorithms; it is malformed';
   }
-  const oid = outer.algorithm;
+  const oid = outer.oid;
   const sha1 = SHA1_SIGNATURE_ALGORITHMS[oid];
   if (sha1 !== undefined) return `certificate is signed with SHA-1 (${sha1}); reissue it with SHA-256`;
   if (ACCEPTED_SIGNATURE_ALGORITHMS[oid] !== undefined) return null;
-  if (oid === OID_RSASSA_PSS && outer.parameters) {
+  if (oid === OID_RSASSA_PSS && outer.parameters !== undefined) {
     // Absent PSS parameters mean SHA-1, so only explicit SHA-2 parameters pass.
     try {
-      const { id_sha256, id_sha384, id_sha512, RsaSaPssParams } = asn1().rsa;
-      const params = AsnConvert.parse(outer.parameters, RsaSaPssParams);
-      if ([id_sha256, id_sha384, id_sha512].includes(params.hashAlgorithm.algorithm)) return null;
-    } catch {
+      if (PSS_SHA2_HASHES.has(pssHashAlgorithm(outer.parameters))) return null;
+    } catch (error) {
+      if (!(error instanceof CertificateShapeError)) throw error;
       // fall through to the refusal below
     }
     return 'certificate is signed with RSA-PSS over SHA-1 or with unreadable parameters; reissue it with SHA-256';
@@ -84,30 +81,16 @@ function parse(x509: X509Certificate): ParsedCertificate | string {
 }
 
 function decode(x509: X509Certificate): ParsedCertificate | string {
-  const { AsnConvert } = asn1().schema;
-  const { BasicConstraints, Certificate, id_ce_basicConstraints } = asn1().x509;
-  let cert: Certificate;
+  let cert: CertificateFields;
   try {
-    cert = AsnConvert.parse(x509.raw, Certificate);
-  } catch {
+    cert = readCertificateFields(x509.raw);
+  } catch (error) {
+    if (!(error instanceof CertificateShapeError)) throw error;
     return 'certificate DER does not parse as X.509';
   }
-  let commonName: string | null = null;
   // Go keeps the last CN attribute of the subject.
-  for (const rdn of cert.tbsCertificate.subject) {
-    for (const atv of rdn) if (atv.type === OID_COMMON_NAME) commonName = atv.value.toString();
-  }
-  let isCa = false;
-  for (const ext of cert.tbsCertificate.extensions ?? []) {
-    if (ext.extnID !== id_ce_basicConstraints) continue;
-    try {
-      isCa = AsnConvert.parse(ext.extnValue, BasicConstraints).cA;
-    } catch {
-      return 'certificate has an unreadable BasicConstraints extension';
-    }
-  }
-  const { notBefore, notAfter } = cert.tbsCertificate.validity;
-  return { commonName, isCa, signatureProblem: signatureProblem(cert), notBefore: notBefore.getTime(), notAfter: notAfter.getTime() };
+  const commonName = cert.commonNames.at(-1) ?? null;
+  return { commonName, isCa: cert.isCa, signatureProblem: signatureProblem(cert), notBefore: cert.notBefore, notAfter: cert.notAfter };
 }
 
 function keyProblem(x509: X509Certificate): string | null {

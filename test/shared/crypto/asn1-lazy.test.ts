@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// The ASN.1 libraries cost 200-300 ms to load: importing shared/crypto must
-// not load them; the first certificate or DER signature operation does.
+// The ASN.1 libraries cost 100-300 ms to load: importing shared/crypto must
+// not load them, nor must checking a certificate (what every verification of
+// a root does); making a certificate or a DER signature conversion does.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { fixture } from '../../support/paths.js';
 
 const CRYPTO = fileURLToPath(new URL('../../../shared/crypto/index.js', import.meta.url));
 
@@ -22,6 +24,16 @@ function loadedAfter(body: string): string[] {
 describe('lazy ASN.1 libraries', () => {
   it('importing shared/crypto loads none of them', () => {
     assert.deepEqual(loadedAfter(''), []);
+  });
+
+  it('checking a root certificate loads none of them', () => {
+    const loaded = loadedAfter(`
+      const { readFileSync } = await import('node:fs');
+      const { X509Certificate } = await import('node:crypto');
+      const cert = new X509Certificate(readFileSync(${JSON.stringify(fixture('delegate-keys', 'releases.crt'))}));
+      const why = crypto.checkRootCertificate(cert, 'example.com/app', new Date());
+      if (typeof why !== 'string' || !why.includes('CA certificate')) throw new Error('unexpected verdict ' + why);`);
+    assert.deepEqual(loaded, []);
   });
 
   it('the first DER signature conversion loads them and works', () => {
