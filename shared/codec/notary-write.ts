@@ -23,9 +23,11 @@ function put(obj: JSONObject, key: string, value: JSONValue): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
+// Trees are built with members in canonical (sorted) order, so canonicalisation takes its
+// JSON.stringify fast path instead of re-sorting every object of a large targets file.
 function mapToObject<V>(map: ReadonlyMap<string, V>, f: (v: V, k: string) => JSONValue): JSONObject {
   const out: JSONObject = {};
-  for (const [k, v] of map) put(out, k, f(v, k));
+  for (const k of [...map.keys()].sort()) put(out, k, f(map.get(k)!, k));
   return out;
 }
 
@@ -40,44 +42,48 @@ function roleKeysToJson(r: RoleKeys): JSONObject {
 
 function fileMetaToJson(m: FileMeta | TargetFile, where: string): JSONObject {
   if (m.length === undefined) throw new SerializationError(`${where}: the Notary format requires a length`);
-  const out: JSONObject = { hashes: mapToObject(m.hashes, (d) => d.toString('base64')), length: m.length };
+  const hashes = mapToObject(m.hashes, (d) => d.toString('base64'));
   // Go's *json.RawMessage drops a null custom, so it is omitted like an absent one.
-  if ('custom' in m && m.custom !== undefined && m.custom !== null) out.custom = m.custom;
-  return out;
+  if ('custom' in m && m.custom !== undefined && m.custom !== null) return { custom: m.custom, hashes, length: m.length };
+  return { hashes, length: m.length };
 }
 
 function delegationsToJson(d: Delegations | null): JSONObject {
   if (d === null) return { keys: {}, roles: [] };
   return {
     keys: mapToObject(d.keys, notaryKeyToJson),
-    roles: d.roles.map((r) => {
-      const out: JSONObject = { keyids: [...r.keyIds], name: r.name, threshold: r.threshold };
-      if (r.paths !== undefined && r.paths.length > 0) out.paths = [...r.paths];
-      return out;
+    roles: d.roles.map((r): JSONObject => {
+      if (r.paths !== undefined && r.paths.length > 0) return { keyids: [...r.keyIds], name: r.name, paths: [...r.paths], threshold: r.threshold };
+      return { keyids: [...r.keyIds], name: r.name, threshold: r.threshold };
     }),
   };
 }
 
 /** The `signed` tree notary writes for a model object (notary fields only). */
 export function notarySignedTree(s: Signed): JSONObject {
-  const common = { _type: NOTARY_TYPE_NAMES[s.type], expires: goExpiresText(s.expires.text, 'expires'), version: s.version };
+  const _type = NOTARY_TYPE_NAMES[s.type];
+  const expires = goExpiresText(s.expires.text, 'expires');
   switch (s.type) {
     case 'root':
       return {
-        ...common,
+        _type,
         consistent_snapshot: s.consistentSnapshot,
+        expires,
         keys: mapToObject(s.keys, notaryKeyToJson),
         roles: mapToObject(s.roles, roleKeysToJson),
+        version: s.version,
       };
     case 'targets':
       return {
-        ...common,
+        _type,
         delegations: delegationsToJson(s.delegations),
+        expires,
         targets: mapToObject(s.targets, (m, name) => fileMetaToJson(m, `target ${JSON.stringify(name)}`)),
+        version: s.version,
       };
     case 'snapshot':
     case 'timestamp':
-      return { ...common, meta: mapToObject(s.meta, (m, role) => fileMetaToJson(m, `meta of ${role}`)) };
+      return { _type, expires, meta: mapToObject(s.meta, (m, role) => fileMetaToJson(m, `meta of ${role}`)), version: s.version };
   }
 }
 

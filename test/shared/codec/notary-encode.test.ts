@@ -166,3 +166,33 @@ describe('parseKey / keyToJson', () => {
     assert.equal(k.algorithm, 'unknown');
   });
 });
+
+test('signed trees are built in canonical member order, so canonicalising them needs no re-sort', () => {
+  const { publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const key = publicKeyFromKeyObject(publicKey);
+  const delegations = { keys: new Map([[key.id, key]]), roles: [{ name: 'targets/b', keyIds: [key.id], threshold: 1, terminating: false, paths: ['x/'] }, { name: 'targets/a', keyIds: [key.id], threshold: 1, terminating: false, paths: [] }] };
+  const targets = targetsWith(
+    new Map([
+      ['zeta', { length: 1, hashes: new Map([['sha512', Buffer.alloc(64, 1)], ['sha256', Buffer.alloc(32, 2)]]), custom: { z: 1, a: 2 } }],
+      ['alpha', { length: 2, hashes: digest(3) }],
+    ]),
+    delegations,
+  );
+  const root: Root = {
+    type: 'root',
+    version: 1,
+    expires,
+    consistentSnapshot: false,
+    keys: new Map([[key.id, key]]),
+    roles: new Map([['timestamp', { keyIds: [key.id], threshold: 1 }], ['root', { keyIds: [key.id], threshold: 1 }]]),
+  };
+  const timestamp: Timestamp = { type: 'timestamp', version: 2, expires, meta: new Map([['snapshot', roleMetaFromBytes(Buffer.from('s'))]]) };
+  for (const model of [targets, root, timestamp]) {
+    const tree = notaryCodec.toSignedTree(model);
+    // Only the custom value keeps the caller's order; canonical JSON sorts inside it (checked below).
+    const text = JSON.stringify(tree, (k, v: unknown) => (k === 'custom' ? '<custom>' : v));
+    const sorted = JSON.stringify(JSON.parse(canonicalize(tree).toString()), (k, v: unknown) => (k === 'custom' ? '<custom>' : v));
+    assert.equal(text, sorted, model.type);
+  }
+  assert.match(canonicalize(notaryCodec.toSignedTree(targets)).toString(), /"custom":\{"a":2,"z":1\},"hashes":\{"sha256":"[^"]+","sha512"/);
+});
