@@ -5,7 +5,12 @@
 // output, logs and CI runs never see control sequences. Small jobs (below
 // `minTotal`) draw nothing either.
 
-import { SingleBar } from 'cli-progress';
+import { createRequire } from 'node:module';
+import type * as CliProgress from 'cli-progress';
+
+// Loaded when the first bar is drawn: most runs (CI, pipes) never draw one.
+const require = createRequire(import.meta.url);
+let bars: typeof CliProgress | undefined;
 
 export interface ProgressTask {
   /** Advance by `n` (default 1). */
@@ -44,7 +49,8 @@ export function createProgress(stream: NodeJS.WritableStream, enabled: boolean):
     begin(label, total, options = {}) {
       if (total < (options.minTotal ?? 0)) return NOOP_TASK;
       const bytes = options.unit === 'bytes';
-      const bar = new SingleBar({
+      bars ??= require('cli-progress') as typeof CliProgress;
+      const bar = new bars.SingleBar({
         stream,
         format: `${label} [{bar}] {percentage}% | ${bytes ? '{done}/{all} MiB' : '{value}/{total}'}`,
         clearOnComplete: true,

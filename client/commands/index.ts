@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { examples, type CommandContext } from './context.js';
 import { registerDelegationCommands } from './delegation.js';
-import { registerPolicyCommands } from './policy.js';
+import { registerPolicyCommands } from './policy-command.js';
 import { registerRepoCommands } from './repo.js';
 import { registerTargetCommands } from './targets.js';
 
