@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // SPDX-License-Identifier: Apache-2.0
-// The `signet` executable (package.json bin -> dist/client/main.js).
+// The `signet` executable; package.json bin runs its bundle, dist/bin/signet.mjs (scripts/bundle-cli.mjs).
 // Exit codes: see client/exit-codes.ts.
 
 import { runCli } from './cli.js';
