@@ -13,7 +13,8 @@ import { REPO_ROOT } from '../support/paths.js';
 import { NOTARY_PASSPHRASES, runNotary, startNotaryServer, type NotaryServer } from './support/notary.js';
 import { signet, tmp } from './key-helpers.js';
 
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'client', 'main.js');
+// The shipped executable: package.json's bin runs this bundle of the same build (scripts/bundle-cli.mjs).
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'signet.mjs');
 
 describe('docs/ci-sign.sh', () => {
   let server: NotaryServer;
