@@ -58,11 +58,17 @@ export class ChangeHub {
     };
   }
 
+  /** The pg_notify arguments that tell other processes about `gun`, or null without LISTEN support (embedded). */
+  notifyArguments(gun: string): { channel: string; payload: string } | null {
+    if (this.#client.listen === undefined) return null;
+    const payload = Buffer.byteLength(gun) > MAX_NOTIFY_BYTES ? `${this.#instanceId}!` : `${this.#instanceId}:${gun}`;
+    return { channel: this.#channel, payload };
+  }
+
   /** NOTIFY other processes from inside the writing transaction (no-op without LISTEN support). */
   async notifyInTransaction(tx: SqlQueryable, gun: string): Promise<void> {
-    if (this.#client.listen === undefined) return;
-    const payload = Buffer.byteLength(gun) > MAX_NOTIFY_BYTES ? `${this.#instanceId}!` : `${this.#instanceId}:${gun}`;
-    await tx.query('SELECT pg_notify($1, $2)', [this.#channel, payload]);
+    const args = this.notifyArguments(gun);
+    if (args !== null) await tx.query('SELECT pg_notify($1, $2)', [args.channel, args.payload]);
   }
 
   /** Tell this instance's subscribers, after the commit. */

@@ -14,6 +14,15 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
+/** The DETAIL of a database error, if it has one. */
+export function errorDetail(err: unknown): string | undefined {
+  if (typeof err === 'object' && err !== null && 'detail' in err) {
+    const detail = (err as { detail: unknown }).detail;
+    if (typeof detail === 'string') return detail;
+  }
+  return undefined;
+}
+
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);

@@ -12,7 +12,7 @@ import type { Change, ChangeListener, ChangeQuery, MetaStore, MetaUpdate, ResetL
 import { DEFAULT_CHANGE_RECORDS, VersionConflictError } from './meta-store.js';
 import { ChangeHub, DEFAULT_CHANNEL } from './change-hub.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
-import { errorCode, storageErrorFrom } from './sql-errors.js';
+import { errorCode, errorDetail, storageErrorFrom } from './sql-errors.js';
 import type { ChangeRow, FileRow, KeyRow } from './sql-rows.js';
 import { CHANGE_COLUMNS, FILE_COLUMNS, KEY_COLUMNS, SHA256_HEX, assertName, isStorableName, isVersion, toChange, toServerKey, toStoredFile } from './sql-rows.js';
 
@@ -24,6 +24,8 @@ export const LOCK_GUN_SQL = `SELECT pg_advisory_xact_lock(${GUN_LOCK_CLASS}, has
 /** Serialises changefeed inserts of one schema until the transaction ends. */
 export const LOCK_FEED_SQL = `SELECT pg_advisory_xact_lock(${FEED_LOCK_CLASS}, hashtext(current_schema()))`;
 export { DEFAULT_CHANNEL };
+/** SQLSTATE signet_store_update raises for a version that is not newer; DETAIL is `<version> <role>`. */
+const STALE_VERSION_CODE = 'SG409';
 
 export interface SqlMetaStoreOptions {
   /** NOTIFY channel (PostgreSQL); one per schema so stores of different schemas do not hear each other. */
@@ -65,34 +67,33 @@ export class SqlMetaStore implements MetaStore {
     if (updates.length === 0) return;
     const rows = updates.map((u) => ({ ...u, sha256: createHash('sha256').update(u.data).digest('hex') }));
 
+    const timestamp = rows.find((r) => r.role === 'timestamp');
+    const notify = this.#changes.notifyArguments(gun);
+    // One statement (migration 0002): lock, version check, insert, changefeed row and NOTIFY.
+    // Buffers go as separate binary parameters inside ARRAY[...] rather than as one array literal.
+    const data = rows.map((_, i) => `$${i + 9}::bytea`).join(', ');
+    const params: unknown[] = [
+      gun,
+      rows.map((r) => r.role),
+      rows.map((r) => String(r.version)),
+      rows.map((r) => r.sha256),
+      timestamp === undefined ? null : String(timestamp.version),
+      timestamp?.sha256 ?? null,
+      notify?.channel ?? null,
+      notify?.payload ?? null,
+      ...rows.map((r) => r.data),
+    ];
     await this.#run(`store an update of ${gun}`, async () => {
       try {
-        await this.#client.transaction(async (tx) => {
-          await tx.query(LOCK_GUN_SQL, [gun]);
-          const roles = rows.map((r) => r.role);
-          const stored = await tx.query<{ role: string; version: number | string }>(
-            `SELECT role, max(version) AS version FROM tuf_files WHERE gun = $1 AND role IN (${roles.map((_, i) => `$${i + 2}`).join(', ')}) GROUP BY role`,
-            [gun, ...roles],
-          );
-          const current = new Map(stored.rows.map((r) => [r.role, Number(r.version)]));
-          for (const r of rows) {
-            const have = current.get(r.role);
-            if (have !== undefined && r.version <= have) throw new VersionConflictError(r.role, r.version);
-          }
-          const params: unknown[] = [gun];
-          const values = rows.map((r) => {
-            params.push(r.role, r.version, r.data, r.sha256);
-            const n = params.length;
-            return `($1, $${n - 3}, $${n - 2}, $${n - 1}, $${n})`;
-          });
-          await tx.query(`INSERT INTO tuf_files (gun, role, version, data, sha256) VALUES ${values.join(', ')}`, params);
-          const timestamp = rows.find((r) => r.role === 'timestamp');
-          if (timestamp !== undefined) await this.#recordChange(tx, gun, timestamp.version, timestamp.sha256, 'update');
-          await this.#changes.notifyInTransaction(tx, gun);
-        });
+        await this.#client.query(`SELECT signet_store_update($1, $2::text[], $3::bigint[], ARRAY[${data}]::bytea[], $4::text[], $5::bigint, $6, $7, $8)`, params);
       } catch (err) {
+        const code = errorCode(err);
+        if (code === STALE_VERSION_CODE) {
+          const [version, ...role] = (errorDetail(err) ?? '').split(' ');
+          throw new VersionConflictError(role.join(' '), Number(version));
+        }
         // The lock makes this unreachable for Signet writers; it still guards against any other writer.
-        if (errorCode(err) === '23505') {
+        if (code === '23505') {
           const first = rows[0]!;
           throw new VersionConflictError(first.role, first.version, { cause: err, reason: `another publish of ${gun} stored the same versions first; fetch the latest metadata and publish again` });
         }

@@ -18,11 +18,10 @@ for (const backend of await allBackends('concurrency')) {
     let client: SqlClient;
     let store: SqlMetaStore;
     let failOn: RegExp | undefined;
-    let noRowsOn: RegExp | undefined;
     before(async () => {
       if (backend.skip !== undefined) return;
       client = await backend.client();
-      store = backend.storeOver(new InterceptingClient(client, (sql) => (failOn?.test(sql) ? 'fail' : noRowsOn?.test(sql) ? 'no-rows' : undefined)));
+      store = backend.storeOver(new InterceptingClient(client, (sql) => (failOn?.test(sql) ? 'fail' : undefined)));
     });
     after(async () => {
       await store?.close();
@@ -31,7 +30,9 @@ for (const backend of await allBackends('concurrency')) {
 
     it('a failure in the middle of an update leaves nothing behind', async () => {
       const gun = uniqueGun();
-      failOn = /INSERT INTO changefeed/; // after the files were inserted
+      // A trigger fails the changefeed insert, after the files were inserted (inside signet_store_update).
+      await client.execScript(`CREATE FUNCTION fail_feed() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure'; END $$;
+        CREATE TRIGGER fail_feed BEFORE INSERT ON changefeed FOR EACH ROW WHEN (NEW.gun = '${gun}') EXECUTE FUNCTION fail_feed();`);
       try {
         await assert.rejects(store.updateMany(gun, publish(1)), (err: unknown) => {
           assert.ok(err instanceof StorageError);
@@ -40,7 +41,7 @@ for (const backend of await allBackends('concurrency')) {
           return true;
         });
       } finally {
-        failOn = undefined;
+        await client.execScript('DROP TRIGGER fail_feed ON changefeed; DROP FUNCTION fail_feed();');
       }
       for (const role of ['root', 'targets', 'snapshot', 'timestamp']) assert.equal(await store.getCurrent(gun, role), null, role);
       assert.deepEqual(await store.getChanges({ gun, changeId: 0, records: 10 }), []);
@@ -62,18 +63,32 @@ for (const backend of await allBackends('concurrency')) {
 
     it('maps a unique violation (a writer that bypassed the version check) to VersionConflictError', async () => {
       const gun = uniqueGun();
-      await store.updateMany(gun, [file('targets', 3)]);
-      noRowsOn = /max\(version\)/; // the version check sees nothing stored
-      try {
-        await assert.rejects(store.updateMany(gun, [file('targets', 3, 'other')]), (err: unknown) => {
-          assert.ok(err instanceof VersionConflictError, `got ${String(err)}`);
-          assert.equal(err.code, 'VERSION_CONFLICT');
-          return true;
-        });
-      } finally {
-        noRowsOn = undefined;
-      }
-      assert.equal((await store.getCurrent(gun, 'targets'))?.data.toString(), file('targets', 3).data.toString());
+      let pending: Promise<void> | undefined;
+      // A writer that takes no GUN lock inserts version 3 and has not committed when the publish checks:
+      // the check sees nothing stored, and the insert then meets the unique constraint.
+      await client.transaction(async (tx) => {
+        await tx.query("INSERT INTO tuf_files (gun, role, version, data, sha256) VALUES ($1, 'targets', 3, $2, repeat('b', 64))", [gun, Buffer.from('bypass')]);
+        pending = store.updateMany(gun, [file('targets', 3, 'other')]);
+        assert.equal(await stateAfter(pending, 300), 'pending', 'the insert waits for the other writer');
+      });
+      await assert.rejects(pending!, (err: unknown) => {
+        assert.ok(err instanceof VersionConflictError, `got ${String(err)}`);
+        assert.equal(err.code, 'VERSION_CONFLICT');
+        return true;
+      });
+      assert.equal((await store.getCurrent(gun, 'targets'))?.data.toString(), 'bypass');
+    });
+
+    it('a stale version names the role and the version in its error', async () => {
+      const gun = uniqueGun();
+      await store.updateMany(gun, publish(2));
+      await assert.rejects(store.updateMany(gun, [file('targets', 3), file('snapshot', 2)]), (err: unknown) => {
+        assert.ok(err instanceof VersionConflictError, `got ${String(err)}`);
+        assert.match(err.message, /snapshot/);
+        assert.match(err.message, /\b2\b/);
+        return true;
+      });
+      assert.equal((await store.getCurrent(gun, 'targets'))?.version, 2, 'nothing of the refused update was stored');
     });
 
     it('of two racing publishes of the same versions exactly one wins, whole', async () => {

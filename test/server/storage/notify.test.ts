@@ -7,7 +7,7 @@ import pg from 'pg';
 import { VersionConflictError, type MetaUpdate } from '../../../server/storage/meta-store.js';
 import { openStore } from '../../../server/storage/open-store.js';
 import type { SqlMetaStore } from '../../../server/storage/sql-meta-store.js';
-import { InterceptingClient, PG_URL, allBackends, itOn, postgresBackend, sleep, uniqueGun } from './backends.js';
+import { PG_URL, allBackends, itOn, postgresBackend, sleep, uniqueGun } from './backends.js';
 
 const file = (role: string, version: number): MetaUpdate => ({ role, version, data: Buffer.from(`${role} ${version}`) });
 
@@ -113,16 +113,21 @@ describe('change notifications across PostgreSQL stores', () => {
   it('a publish that fails inside its transaction announces nothing', async () => {
     const heard: string[] = [];
     const stop = await reader.subscribe((gun) => heard.push(gun));
-    const failing = pgBackend.storeOver(new InterceptingClient(await pgBackend.client(), (sql) => (/INSERT INTO changefeed/.test(sql) ? 'fail' : undefined)));
+    const gun = uniqueGun();
+    const admin = await pgBackend.client();
+    // A deferred trigger fails the publish at commit, after its pg_notify was queued.
+    await admin.execScript(`CREATE FUNCTION fail_commit() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'injected failure at commit'; END $$;
+      CREATE CONSTRAINT TRIGGER fail_commit AFTER INSERT ON tuf_files DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.gun = '${gun}') EXECUTE FUNCTION fail_commit();`);
     try {
-      const gun = uniqueGun();
-      await assert.rejects(failing.updateMany(gun, [file('targets', 1), file('timestamp', 1)]));
+      await assert.rejects(writer.updateMany(gun, [file('targets', 1), file('timestamp', 1)]), /injected failure at commit/);
       await writer.updateMany(uniqueGun(), [file('targets', 1)]); // a later commit, to know NOTIFYs got through
       await eventually(() => heard.length === 1, 'the NOTIFY of the later publish');
       assert.ok(!heard.includes(gun));
+      assert.equal(await writer.getCurrent(gun, 'targets'), null);
     } finally {
       stop();
-      await failing.close();
+      await admin.execScript('DROP TRIGGER fail_commit ON tuf_files; DROP FUNCTION fail_commit();');
+      await admin.close();
     }
   });
 
