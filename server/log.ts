@@ -27,3 +27,14 @@ export function createLogger(level: LogLevel, destination?: DestinationStream): 
   const options = { level, base: { service: 'signet-server' }, redact: { paths: REDACT, censor: '[redacted]' } };
   return destination === undefined ? pino(options) : pino(options, destination);
 }
+
+/**
+ * The logger for per-request lines: the same destination and level, without
+ * redaction. A request line is built from fixed fields (id, address, method,
+ * path without query, route, GUN, user, status, duration), none of them a
+ * secret, and pino's wildcard redaction cost ~23 µs per line, a tenth of a
+ * cached GET's CPU.
+ */
+export function requestLineLogger(logger: Logger): Logger {
+  return logger.child({}, { redact: { paths: [] } });
+}

@@ -13,6 +13,7 @@ import { GO_ERROR_DETAIL, sendNotaryError } from './errors.js';
 import { goStringSlice } from './go-format.js';
 import { cleanPath, decodePath, escapePath, matchRoute, type Operation, type RouteMatch } from './routes.js';
 import type { HttpDeps, RequestContext } from './context.js';
+import { requestLineLogger } from '../log.js';
 import { getByChecksumHandler, getByVersionHandler, getCurrentHandler } from './handlers/metadata.js';
 import { postUpdateHandler } from './handlers/update.js';
 import { getKeyHandler, rotateKeyHandler } from './handlers/keys.js';
@@ -134,6 +135,7 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, 
 
 export function createRequestListener(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const { logger, metrics } = deps;
+  const requestLog = requestLineLogger(logger);
   return (req, res) => {
     const started = performance.now();
     const id = requestId(req);
@@ -148,7 +150,7 @@ export function createRequestListener(deps: HttpDeps): (req: IncomingMessage, re
         const ms = performance.now() - started;
         metrics.observeRequest(out.operation, req.method ?? '', res.statusCode, ms / 1000);
         // Path only: the query is client-chosen free text. Never headers or bodies.
-        logger.info(
+        requestLog.info(
           { reqId: id, remote: req.socket.remoteAddress, method: req.method, path: splitUrl(req.url ?? '/').rawPath.slice(0, 300), operation: out.operation, gun: out.gun, user: out.user, denied: out.denied, status: res.statusCode, ms: Math.round(ms * 1000) / 1000 },
           'request',
         );

@@ -92,6 +92,28 @@ describe('startServer', () => {
     assert.match(log, /signet-server stopped/);
   });
 
+  test('each request is one log line of fixed fields; secrets stay out, and other logs are still redacted', async () => {
+    const { logger, lines } = captureLogger();
+    const s = await startServer(config(data.dataDir), { logger });
+    try {
+      const res = await fetchText(`${s.url}/v2/example.com/app/_trust/tuf/timestamp.json?token=SECRET-QUERY`, { headers: { Authorization: 'Bearer SECRET-HEADER' } });
+      assert.equal(res.status, 404);
+      const line = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'request' && l.operation === 'GetRole');
+      assert.ok(line !== undefined, lines.join('\n'));
+      assert.equal(line.status, 404);
+      assert.equal(line.gun, 'example.com/app');
+      assert.equal(line.path, '/v2/example.com/app/_trust/tuf/timestamp.json');
+      assert.doesNotMatch(lines.join('\n'), /SECRET/);
+      logger.info({ token: 'SECRET-TOKEN', passphrase: 'SECRET-PASS', err: { authorization: 'SECRET-AUTH' } }, 'probe');
+      const probe = lines.at(-1) ?? '';
+      assert.match(probe, /"token":"\[redacted\]".*"passphrase":"\[redacted\]"/);
+      assert.doesNotMatch(probe, /SECRET/);
+    } finally {
+      await s.shutdown();
+      await s.closed;
+    }
+  });
+
   test('a request that never finishes is cut off after the grace period', async () => {
     const { logger } = captureLogger();
     const s = await startServer(config(data.dataDir), { logger, graceMs: 300 });
