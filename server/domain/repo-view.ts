@@ -17,6 +17,10 @@ export interface LoadedRole<T extends SignedType> {
   readonly source: 'upload' | 'store';
 }
 
+/** Parsed stored envelopes by GUN, role, type and sha256 (envelopes are never modified once parsed). */
+const parsedStored = new Map<string, Envelope>();
+const MAX_PARSED = 4096;
+
 export class RepoView {
   private readonly files = new Map<string, Promise<StoredFile | null>>();
 
@@ -43,7 +47,15 @@ export class RepoView {
   async load<T extends SignedType>(role: string, type: T): Promise<LoadedRole<T> | null> {
     const f = await this.file(role);
     if (f === null) return null;
-    return { role, data: f.data, envelope: this.parseStored(role, f.data, type), source: 'store' };
+    // Every publish re-reads the current root, targets, snapshot and timestamp; their parse is
+    // reused while the bytes are the same. Found by the row's sha256, used only if the bytes match.
+    const key = `${this.gun}\0${role}\0${type}\0${f.sha256}`;
+    const known = parsedStored.get(key) as Envelope<SignedOf<T>> | undefined;
+    if (known !== undefined && known.raw.equals(f.data)) return { role, data: f.data, envelope: known, source: 'store' };
+    const envelope = this.parseStored(role, f.data, type);
+    if (parsedStored.size >= MAX_PARSED) parsedStored.clear();
+    parsedStored.set(key, envelope);
+    return { role, data: f.data, envelope, source: 'store' };
   }
 
   /** Parse stored bytes of `role` (any version). @throws {StorageError} when they do not parse. */
