@@ -18,14 +18,14 @@ const MAX_CHANGES_WALKED = 2000;
 const PAGE = 500;
 
 export class CacheRevalidator {
-  readonly #store: Pick<MetaStore, 'getChanges'>;
+  readonly #store: Pick<MetaStore, 'getChanges' | 'latestChangeId'>;
   readonly #cache: ResponseCache;
   /** Newest changefeed id the cache reflects; null before the first check. */
   #seen: number | null = null;
   #running: Promise<void> | null = null;
   #next: Promise<void> | null = null;
 
-  constructor(store: Pick<MetaStore, 'getChanges'>, cache: ResponseCache) {
+  constructor(store: Pick<MetaStore, 'getChanges' | 'latestChangeId'>, cache: ResponseCache) {
     this.#store = store;
     this.#cache = cache;
   }
@@ -55,8 +55,7 @@ export class CacheRevalidator {
   }
 
   async #check(): Promise<void> {
-    const newest = await this.#store.getChanges({ changeId: -1, records: -1 });
-    const id = Number(newest.at(-1)?.id ?? 0);
+    const id = this.#store.latestChangeId !== undefined ? await this.#store.latestChangeId() : Number((await this.#store.getChanges({ changeId: -1, records: -1 })).at(-1)?.id ?? 0);
     const seen = this.#seen;
     if (seen === id) return;
     if (seen === null || id < seen) {

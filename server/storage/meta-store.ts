@@ -90,6 +90,8 @@ export interface MetaStore {
   /** Delete every file of exactly this GUN (no prefix matching); records a `deletion` change when something was deleted. */
   deleteGun(gun: string): Promise<boolean>;
   getChanges(query: ChangeQuery): Promise<Change[]>;
+  /** ID of the newest changefeed record, 0 when there is none (a cheaper `getChanges({changeId: -1, records: -1})`). */
+  latestChangeId?(): Promise<number>;
 
   /** Server-held keys of a role, oldest first. */
   getServerKeys(gun: string, role: 'timestamp' | 'snapshot'): Promise<ServerKeyRecord[]>;

@@ -162,6 +162,11 @@ export class SqlMetaStore implements MetaStore {
     return res.rows.map(toChange);
   }
 
+  async latestChangeId(): Promise<number> {
+    const res = await this.#run('read the changefeed', () => this.#client.query<{ id: string }>('SELECT coalesce(max(id), 0)::text AS id FROM changefeed'));
+    return Number(res.rows[0]?.id ?? 0);
+  }
+
   async getServerKeys(gun: string, role: 'timestamp' | 'snapshot'): Promise<ServerKeyRecord[]> {
     if (!isStorableName(gun)) return [];
     const res = await this.#run(`read the ${role} keys of ${gun}`, () =>

@@ -128,6 +128,19 @@ for (const backend of await allBackends('contract')) {
       assert.match(c?.id ?? '', /^[1-9][0-9]*$/);
     });
 
+    it('latestChangeId is the ID of the newest record, as getChanges from the newest gives it', async () => {
+      const newestId = async (): Promise<number> => Number((await store.getChanges({ changeId: -1, records: -1 })).at(-1)?.id ?? 0);
+      const before = await store.latestChangeId();
+      assert.equal(before, await newestId());
+      const gun = uniqueGun();
+      await store.updateMany(gun, publish(1));
+      const after = await store.latestChangeId();
+      assert.ok(after > before, `${after} > ${before}`);
+      assert.equal(after, await newestId());
+      await store.updateMany(gun, [file('targets', 2)]); // no timestamp: no record
+      assert.equal(await store.latestChangeId(), after);
+    });
+
     it('deletes exactly one GUN, not GUNs it is a prefix of', async () => {
       const gun = uniqueGun();
       const others = [`${gun}2`, `${gun}/sub`, gun.toUpperCase()];
