@@ -32,6 +32,8 @@ export async function applyUpdate(deps: DomainDeps, gun: string, parts: readonly
   const now = deps.now();
   const update = parseParts(deps.codec, parts, deps.maxMetadataBytes);
   const view = new RepoView(deps.store, deps.codec, gun);
+  // Every publish judges against the stored root and numbers the new timestamp after the stored one.
+  view.prefetch(['root', 'timestamp']);
 
   const root = await validateRoot(view, update.root, { gun, now, rules: deps.rules });
   const targets = await validateTargets(view, update.targets, root.envelope, now);

@@ -30,6 +30,19 @@ export class RepoView {
     readonly gun: string,
   ) {}
 
+  /** Read the current files of `roles` together (one query when the store can), for later file()/load(). */
+  prefetch(roles: readonly string[]): void {
+    const missing = roles.filter((r) => !this.files.has(r));
+    if (missing.length < 2 || this.store.getCurrentMany === undefined) return;
+    const all = this.store.getCurrentMany(this.gun, missing);
+    for (const role of missing) {
+      const file = all.then((m) => m.get(role) ?? null);
+      // A role the operation never reaches must not turn a failed read into an unhandled rejection.
+      file.catch(() => undefined);
+      this.files.set(role, file);
+    }
+  }
+
   /** The current stored file of a role, or null. */
   file(role: string): Promise<StoredFile | null> {
     let p = this.files.get(role);

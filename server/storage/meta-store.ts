@@ -84,6 +84,8 @@ export interface MetaStore {
   updateMany(gun: string, updates: readonly MetaUpdate[]): Promise<void>;
   /** Highest stored version of a role, or null. */
   getCurrent(gun: string, role: string): Promise<StoredFile | null>;
+  /** getCurrent of several roles in one read; a role with nothing stored is absent from the map. */
+  getCurrentMany?(gun: string, roles: readonly string[]): Promise<Map<string, StoredFile>>;
   getByVersion(gun: string, role: string, version: number): Promise<StoredFile | null>;
   /** By lower-case hex SHA-256 of the stored bytes. */
   getByChecksum(gun: string, role: string, sha256: string): Promise<StoredFile | null>;

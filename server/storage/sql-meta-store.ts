@@ -108,6 +108,19 @@ export class SqlMetaStore implements MetaStore {
     return this.#one(`read the current ${role} of ${gun}`, `SELECT ${FILE_COLUMNS} FROM tuf_files WHERE gun = $1 AND role = $2 ORDER BY version DESC LIMIT 1`, [gun, role]);
   }
 
+  async getCurrentMany(gun: string, roles: readonly string[]): Promise<Map<string, StoredFile>> {
+    const wanted = roles.filter(isStorableName);
+    if (!isStorableName(gun) || wanted.length === 0) return new Map();
+    // One index probe per role (as getCurrent), in one round trip.
+    const res = await this.#run(`read the current ${wanted.join(', ')} of ${gun}`, () =>
+      this.#client.query<FileRow>(
+        `SELECT f.* FROM unnest($2::text[]) AS r(role) CROSS JOIN LATERAL (SELECT ${FILE_COLUMNS} FROM tuf_files WHERE gun = $1 AND role = r.role ORDER BY version DESC LIMIT 1) AS f`,
+        [gun, wanted],
+      ),
+    );
+    return new Map(res.rows.map((row) => [row.role, toStoredFile(row)]));
+  }
+
   async getByVersion(gun: string, role: string, version: number): Promise<StoredFile | null> {
     if (!isStorableName(gun) || !isStorableName(role) || !isVersion(version)) return null;
     return this.#one(`read ${role} version ${version} of ${gun}`, `SELECT ${FILE_COLUMNS} FROM tuf_files WHERE gun = $1 AND role = $2 AND version = $3`, [gun, role, version]);

@@ -128,6 +128,17 @@ for (const backend of await allBackends('contract')) {
       assert.match(c?.id ?? '', /^[1-9][0-9]*$/);
     });
 
+    it('getCurrentMany reads what getCurrent reads, role by role, in one call', async () => {
+      const gun = uniqueGun();
+      await store.updateMany(gun, publish(1));
+      await store.updateMany(gun, [file('targets', 2), file('timestamp', 2)]);
+      const many = await store.getCurrentMany(gun, ['root', 'targets', 'timestamp', 'targets/none', 'bad\u0000role']);
+      assert.deepEqual([...many.keys()].sort(), ['root', 'targets', 'timestamp']);
+      for (const role of ['root', 'targets', 'timestamp']) assert.deepEqual(many.get(role), await store.getCurrent(gun, role), role);
+      assert.equal(many.get('targets')?.version, 2);
+      assert.equal((await store.getCurrentMany(uniqueGun(), ['root'])).size, 0);
+    });
+
     it('latestChangeId is the ID of the newest record, as getChanges from the newest gives it', async () => {
       const newestId = async (): Promise<number> => Number((await store.getChanges({ changeId: -1, records: -1 })).at(-1)?.id ?? 0);
       const before = await store.latestChangeId();
