@@ -11,7 +11,7 @@
 
 import type { KeyObject } from 'node:crypto';
 import { KeyStoreError } from '../shared/errors.js';
-import { DerError } from './der.js';
+import { DerError } from '../shared/crypto/der-tlv.js';
 import { decryptLegacy, keyFromLegacyBody, LEGACY_KEY_TYPES, legacyEncryption, type LegacyEncryption } from './legacy-pem.js';
 import { encodePem, parsePemBlocks, PemError, type PemBlock } from './pem.js';
 import { decryptPkcs8, encryptPkcs8, parseEncryptedPkcs8, type EncryptedKeyInfo } from './pbes2.js';

@@ -9,7 +9,7 @@
 // DES-CBC is refused: OpenSSL 3 only has it in the legacy provider.
 
 import { createDecipheriv, createHash, createPrivateKey, type KeyObject } from 'node:crypto';
-import { DerError } from './der.js';
+import { DerError } from '../shared/crypto/der-tlv.js';
 import type { PemBlock } from './pem.js';
 import { ed25519FromNotaryBytes } from './pkcs8.js';
 

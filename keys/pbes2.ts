@@ -10,7 +10,7 @@
 // AES-128/192/256-CBC, so files from OpenSSL or Node are readable too.
 
 import { createCipheriv, createDecipheriv, pbkdf2Sync, randomBytes } from 'node:crypto';
-import { children, DerError, expectTag, int, octets, oid, parseOne, readOid, readSmallInt, seq, TAG } from './der.js';
+import { children, DerError, expectTag, int, octets, oid, parseOne, readOid, readSmallInt, seq, TAG } from '../shared/crypto/der-tlv.js';
 
 const OID_PBES2 = '1.2.840.113549.1.5.13';
 const OID_PBKDF2 = '1.2.840.113549.1.5.12';

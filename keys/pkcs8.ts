@@ -10,7 +10,7 @@
 // Encryption of the DER lives in pbes2.ts.
 
 import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { children, DerError, expectTag, int, octets, oid, parseOne, readOid, readSmallInt, seq, TAG } from './der.js';
+import { children, DerError, expectTag, int, octets, oid, parseOne, readOid, readSmallInt, seq, TAG } from '../shared/crypto/der-tlv.js';
 
 export const OID = {
   EC_PUBLIC_KEY: '1.2.840.10045.2.1',

@@ -14,7 +14,8 @@
 // Each check returns the reason a certificate is unusable, or null.
 
 import type { X509Certificate } from 'node:crypto';
-import { CertificateShapeError, pssHashAlgorithm, readCertificateFields, type CertificateFields } from './certificate-fields.js';
+import { pssHashAlgorithm, readCertificateFields, type CertificateFields } from './certificate-fields.js';
+import { DerError } from './der-tlv.js';
 import { curveBits, MIN_RSA_BITS } from './key-object.js';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -62,7 +63,7 @@ function signatureProblem(cert: CertificateFields): string | null {
     try {
       if (PSS_SHA2_HASHES.has(pssHashAlgorithm(outer.parameters))) return null;
     } catch (error) {
-      if (!(error instanceof CertificateShapeError)) throw error;
+      if (!(error instanceof DerError)) throw error;
       // fall through to the refusal below
     }
     return 'certificate is signed with RSA-PSS over SHA-1 or with unreadable parameters; reissue it with SHA-256';
@@ -85,7 +86,7 @@ function decode(x509: X509Certificate): ParsedCertificate | string {
   try {
     cert = readCertificateFields(x509.raw);
   } catch (error) {
-    if (!(error instanceof CertificateShapeError)) throw error;
+    if (!(error instanceof DerError)) throw error;
     return 'certificate DER does not parse as X.509';
   }
   // Go keeps the last CN attribute of the subject.

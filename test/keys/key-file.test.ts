@@ -9,7 +9,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:cry
 import fc from 'fast-check';
 import { publicKeyFromKeyObject } from '../../shared/codec/notary-keys.js';
 import { KeyStoreError } from '../../shared/errors.js';
-import { children, parseOne, readOid, TAG } from '../../keys/der.js';
+import { children, parseOne, readOid, TAG } from '../../shared/crypto/der-tlv.js';
 import { encodeEncryptedKeyFile, encodePlainKeyFile, parseKeyFile, unlockKeyFile } from '../../keys/key-file.js';
 import { parsePemBlocks } from '../../keys/pem.js';
 import { decryptPkcs8, parseEncryptedPkcs8 } from '../../keys/pbes2.js';

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import { publicKeyFromKeyObject } from '../../shared/codec/notary-keys.js';
-import { int, octets, oid, seq } from '../../keys/der.js';
+import { int, octets, oid, seq } from '../../shared/crypto/der-tlv.js';
 import { FileKeyStore } from '../../keys/file-store.js';
 import { encodeEncryptedKeyFile, parseKeyFile } from '../../keys/key-file.js';
 import { constantPassphraseRetriever } from '../../keys/passphrase.js';

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The small DER reader behind the certificate rules, checked against the
 // @peculiar ASN.1 schema parser on every certificate we can make or find, and
-// fuzzed: damaged DER is a CertificateShapeError, never another exception.
+// fuzzed: damaged DER is a DerError, never another exception.
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import { AsnConvert } from '@peculiar/asn1-schema';
 import { BasicConstraints, Certificate, id_ce_basicConstraints } from '@peculiar/asn1-x509';
 import fc from 'fast-check';
-import { CertificateShapeError, readCertificateFields } from '../../../shared/crypto/certificate-fields.js';
+import { readCertificateFields } from '../../../shared/crypto/certificate-fields.js';
+import { DerError } from '../../../shared/crypto/der-tlv.js';
 import { fixture } from '../../support/paths.js';
 import { fixtureKeys, opensslCertificate } from './fixture-keys.js';
 
@@ -73,14 +74,14 @@ describe('readCertificateFields', () => {
 
   it('refuses trailing bytes, truncation and indefinite lengths', () => {
     const der = certs[0]![1];
-    assert.throws(() => readCertificateFields(Buffer.concat([der, Buffer.from([0])])), CertificateShapeError);
-    assert.throws(() => readCertificateFields(der.subarray(0, der.length - 1)), CertificateShapeError);
+    assert.throws(() => readCertificateFields(Buffer.concat([der, Buffer.from([0])])), DerError);
+    assert.throws(() => readCertificateFields(der.subarray(0, der.length - 1)), DerError);
     const indefinite = Buffer.from(der);
     indefinite[1] = 0x80;
-    assert.throws(() => readCertificateFields(indefinite), CertificateShapeError);
+    assert.throws(() => readCertificateFields(indefinite), DerError);
   });
 
-  it('damaged DER is a CertificateShapeError or still a certificate, never another error', () => {
+  it('damaged DER is a DerError or still a certificate, never another error', () => {
     fc.assert(
       fc.property(fc.nat(), fc.nat(), fc.integer({ min: 0, max: 255 }), (which, at, byte) => {
         const der = Buffer.from(certs[which % certs.length]![1]);
@@ -88,7 +89,7 @@ describe('readCertificateFields', () => {
         try {
           readCertificateFields(der);
         } catch (error) {
-          assert.ok(error instanceof CertificateShapeError, String(error));
+          assert.ok(error instanceof DerError, String(error));
         }
       }),
       { numRuns: 3000 },

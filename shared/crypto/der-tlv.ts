@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // A minimal DER reader and writer for the few structures key files use
-// (PKCS#8, PBES2 parameters, SEC1 wrappers). Hand-rolled rather than
-// @peculiar/asn1-schema because the PBES2/PBKDF2 parameter schemas would need
-// legacy decorators (not enabled in this tsconfig) and because the writer must
-// reproduce Notary's bytes exactly (e.g. an AlgorithmIdentifier without NULL).
+// (PKCS#8, PBES2 parameters, SEC1 wrappers; the X.509 fields the certificate
+// rules read). Hand-rolled rather than @peculiar/asn1-schema because the
+// PBES2/PBKDF2 parameter schemas would need legacy decorators (not enabled in
+// this tsconfig), because the writer must reproduce Notary's bytes exactly
+// (e.g. an AlgorithmIdentifier without NULL), and because loading those
+// libraries cost ~120 ms of every CLI command that checked a certificate.
 //
 // The reader is strict: definite lengths only, minimal length encoding, no
 // trailing bytes where the caller asks for a whole element. It throws
-// `DerError`; callers turn that into a KeyStoreError naming the file.
+// `DerError`; callers turn that into an error naming the file or certificate.
 
 export class DerError extends Error {}
 
