@@ -103,10 +103,11 @@ function encode(v: JSONValue): string {
 // order, every number a safe integer and no string needs the slow path,
 // JSON.stringify (native) writes exactly the canonical text. Checking is ~3x
 // cheaper than encoding in JS; anything else takes the general encoder.
-function stringifyIsCanonical(v: JSONValue): boolean {
+// With `plain` (the text had hasPlainStrings) the per-string tests are skipped.
+function stringifyIsCanonical(v: JSONValue, plain: boolean): boolean {
   switch (typeof v) {
     case 'string':
-      return !NEEDS_SLOW_PATH.test(v);
+      return plain || !NEEDS_SLOW_PATH.test(v);
     case 'number':
       return Number.isSafeInteger(v);
     case 'boolean':
@@ -114,46 +115,21 @@ function stringifyIsCanonical(v: JSONValue): boolean {
     case 'object': {
       if (v === null) return true;
       if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) if (!stringifyIsCanonical(v[i] as JSONValue)) return false;
+        for (let i = 0; i < v.length; i++) if (!stringifyIsCanonical(v[i] as JSONValue, plain)) return false;
         return true;
       }
       let previous: string | undefined;
       // for-in walks keys in the order JSON.stringify writes them (integer-like keys first).
       for (const k in v) {
         if (previous !== undefined && !(previous < k)) return false;
-        if (NON_ASCII.test(k) || NEEDS_SLOW_PATH.test(k)) return false;
-        if (!stringifyIsCanonical(v[k] as JSONValue)) return false;
+        if (!plain && (NON_ASCII.test(k) || NEEDS_SLOW_PATH.test(k))) return false;
+        if (!stringifyIsCanonical(v[k] as JSONValue, plain)) return false;
         previous = k;
       }
       return true;
     }
     default:
       return false;
-  }
-}
-
-// The same check for a tree whose strings are known to be plain (hasPlainStrings): only key
-// order and numbers can still rule JSON.stringify out.
-function stringifyIsCanonicalPlain(v: JSONValue): boolean {
-  switch (typeof v) {
-    case 'number':
-      return Number.isSafeInteger(v);
-    case 'object': {
-      if (v === null) return true;
-      if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) if (!stringifyIsCanonicalPlain(v[i] as JSONValue)) return false;
-        return true;
-      }
-      let previous: string | undefined;
-      for (const k in v) {
-        if (previous !== undefined && !(previous < k)) return false;
-        if (!stringifyIsCanonicalPlain(v[k] as JSONValue)) return false;
-        previous = k;
-      }
-      return true;
-    }
-    default:
-      return true;
   }
 }
 
@@ -166,7 +142,7 @@ export interface CanonicalOptions {
 }
 
 function encodeAt(v: JSONValue, path: string, plain: boolean): string {
-  if (plain ? stringifyIsCanonicalPlain(v) : stringifyIsCanonical(v)) return JSON.stringify(v);
+  if (stringifyIsCanonical(v, plain)) return JSON.stringify(v);
   return canonicalStringGeneric(v, path);
 }
 
