@@ -17,7 +17,7 @@ import { createRequestListener } from './http/dispatch.js';
 
 export interface AppOptions {
   readonly service: TrustService;
-  readonly store: Pick<MetaStore, 'getChanges' | 'ping' | 'subscribe'>;
+  readonly store: Pick<MetaStore, 'getChanges' | 'latestChangeId' | 'ping' | 'subscribe'>;
   readonly logger: Logger;
   readonly authorizer?: Authorizer | null;
   readonly gunPrefixes?: readonly string[];

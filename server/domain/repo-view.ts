@@ -30,10 +30,10 @@ export class RepoView {
     readonly gun: string,
   ) {}
 
-  /** Read the current files of `roles` together (one query when the store can), for later file()/load(). */
+  /** Read the current files of `roles` in one query, for later file()/load(). */
   prefetch(roles: readonly string[]): void {
     const missing = roles.filter((r) => !this.files.has(r));
-    if (missing.length < 2 || this.store.getCurrentMany === undefined) return;
+    if (missing.length < 2) return;
     const all = this.store.getCurrentMany(this.gun, missing);
     for (const role of missing) {
       const file = all.then((m) => m.get(role) ?? null);

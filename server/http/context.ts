@@ -15,7 +15,7 @@ import type { RouteMatch } from './routes.js';
 export interface HttpDeps {
   readonly service: TrustService;
   /** The changefeed and the health check read the store directly. */
-  readonly store: Pick<MetaStore, 'getChanges' | 'ping'>;
+  readonly store: Pick<MetaStore, 'getChanges' | 'latestChangeId' | 'ping'>;
   readonly authorizer: Authorizer | null;
   readonly gunPrefixes: readonly string[];
   readonly limits: UploadLimits;

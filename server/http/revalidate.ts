@@ -55,7 +55,7 @@ export class CacheRevalidator {
   }
 
   async #check(): Promise<void> {
-    const id = this.#store.latestChangeId !== undefined ? await this.#store.latestChangeId() : Number((await this.#store.getChanges({ changeId: -1, records: -1 })).at(-1)?.id ?? 0);
+    const id = await this.#store.latestChangeId();
     const seen = this.#seen;
     if (seen === id) return;
     if (seen === null || id < seen) {

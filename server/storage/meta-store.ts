@@ -85,7 +85,7 @@ export interface MetaStore {
   /** Highest stored version of a role, or null. */
   getCurrent(gun: string, role: string): Promise<StoredFile | null>;
   /** getCurrent of several roles in one read; a role with nothing stored is absent from the map. */
-  getCurrentMany?(gun: string, roles: readonly string[]): Promise<Map<string, StoredFile>>;
+  getCurrentMany(gun: string, roles: readonly string[]): Promise<Map<string, StoredFile>>;
   getByVersion(gun: string, role: string, version: number): Promise<StoredFile | null>;
   /** By lower-case hex SHA-256 of the stored bytes. */
   getByChecksum(gun: string, role: string, sha256: string): Promise<StoredFile | null>;
@@ -93,7 +93,7 @@ export interface MetaStore {
   deleteGun(gun: string): Promise<boolean>;
   getChanges(query: ChangeQuery): Promise<Change[]>;
   /** ID of the newest changefeed record, 0 when there is none (a cheaper `getChanges({changeId: -1, records: -1})`). */
-  latestChangeId?(): Promise<number>;
+  latestChangeId(): Promise<number>;
 
   /** Server-held keys of a role, oldest first. */
   getServerKeys(gun: string, role: 'timestamp' | 'snapshot'): Promise<ServerKeyRecord[]>;

@@ -144,10 +144,12 @@ describe('a store without notifications: local publishes and deletes still inval
     const quiet: MetaStore = {
       updateMany: (g, u) => s.updateMany(g, u),
       getCurrent: (g, r) => s.getCurrent(g, r),
+      getCurrentMany: (g, r) => s.getCurrentMany(g, r),
       getByVersion: (g, r, v) => s.getByVersion(g, r, v),
       getByChecksum: (g, r, h) => s.getByChecksum(g, r, h),
       deleteGun: (g) => s.deleteGun(g),
       getChanges: (q) => s.getChanges(q),
+      latestChangeId: () => s.latestChangeId(),
       getServerKeys: (g, r) => s.getServerKeys(g, r),
       addServerKey: (k) => s.addServerKey(k),
       ping: () => s.ping(),

@@ -24,6 +24,11 @@ const change = (id: number, gun: string): Change => ({ id: String(id), createdAt
 class ManualFeed {
   records: Change[] = [];
   readonly queries: { query: ChangeQuery; release: () => void }[] = [];
+  latestChangeId(): Promise<number> {
+    return new Promise((resolve) => {
+      this.queries.push({ query: { changeId: -1, records: -1 }, release: () => resolve(Number(this.records.at(-1)?.id ?? 0)) });
+    });
+  }
   getChanges(query: ChangeQuery): Promise<Change[]> {
     return new Promise((resolve) => {
       const answer = (): void => {
@@ -99,7 +104,7 @@ describe('current metadata across processes on PostgreSQL', { skip: pgSkip }, ()
     readerStore = await schema.open();
     writer = createApp({ service: testService(writerStore), store: writerStore, logger: captureLogger().logger, metrics: createMetrics({ processMetrics: false }) });
     // The reader hears no notifications (no subscribe): only revalidation can tell it about the writer's publishes.
-    const feedOnly: Pick<MetaStore, 'getChanges' | 'ping'> = { getChanges: (q) => readerStore.getChanges(q), ping: () => readerStore.ping() };
+    const feedOnly: Pick<MetaStore, 'getChanges' | 'latestChangeId' | 'ping'> = { getChanges: (q) => readerStore.getChanges(q), latestChangeId: () => readerStore.latestChangeId(), ping: () => readerStore.ping() };
     reader = createApp({ service: testService(readerStore), store: feedOnly, logger: captureLogger().logger, metrics: createMetrics({ processMetrics: false }), sharedStore: true });
     await Promise.all([writer.ready, reader.ready]);
   });
