@@ -61,22 +61,13 @@ interface Outcome {
   denied?: string;
 }
 
-// Verdicts on GUNs already seen: the same few repositories are asked for again and again.
-const GUN_VERDICTS = new Map<string, string | null>();
-const MAX_GUN_VERDICTS = 10_000;
-
 function gunProblem(gun: string): string | null {
-  const known = GUN_VERDICTS.get(gun);
-  if (known !== undefined) return known;
-  let verdict: string | null = null;
   try {
     assertGun(gun);
+    return null;
   } catch (err) {
-    verdict = err instanceof Error ? err.message : 'invalid repository name';
+    return err instanceof Error ? err.message : 'invalid repository name';
   }
-  if (GUN_VERDICTS.size >= MAX_GUN_VERDICTS) GUN_VERDICTS.clear();
-  GUN_VERDICTS.set(gun, verdict);
-  return verdict;
 }
 
 function splitUrl(url: string): { rawPath: string; query: string } {

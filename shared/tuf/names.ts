@@ -71,9 +71,8 @@ export function parentRoleName(name: string): RoleName | null {
  */
 export function assertGun(gun: unknown, field = 'gun'): asserts gun is string {
   if (typeof gun !== 'string' || gun === '') throw new DeserializationError(field, 'must be a non-empty repository name such as "example.com/app"');
-  const shown = JSON.stringify(gun.length > 80 ? gun.slice(0, 80) + '…' : gun);
   const fail = (why: string): never => {
-    throw new DeserializationError(field, `repository name ${shown} ${why}`);
+    throw new DeserializationError(field, `repository name ${JSON.stringify(gun.length > 80 ? gun.slice(0, 80) + '…' : gun)} ${why}`);
   };
   if (Buffer.byteLength(gun, 'utf8') > MAX_GUN_BYTES) fail(`is longer than ${MAX_GUN_BYTES} bytes`);
   if (gun.includes('*')) fail('must not contain "*"');
