@@ -26,6 +26,8 @@ export function compilePattern(pattern: string): CompiledPattern {
   if (pattern === '' || pattern.length > 255) problem = 'must be 1 to 255 characters';
   else if (!ALLOWED.test(pattern)) problem = `"${pattern}" may hold only lower-case letters, digits, . _ - / : and * (use the normalised name, e.g. docker.io/library/alpine)`;
   else if (/\*{3,}/.test(pattern)) problem = `"${pattern}": use * (one segment) or ** (any depth), not ***`;
+  // A refused pattern matches nothing (and its characters never reach RegExp).
+  if (problem !== null) return { regex: /(?!)/, literals: 0, wildcards: 0, problem };
   let source = '^';
   let literals = 0;
   let wildcards = 0;

@@ -63,6 +63,8 @@ test('invalid policies are refused with the line and the reason', () => {
   refused('rules:\n  - pattern: a.com/x\n    roles: [targets/a]\n  - pattern: b.com/y\n    roles: [root]\n', 5, /"root" is not a targets role/);
   refused('rules:\n  - pattern: a.com/x\n    teams: [qa]\n', 3, /team "qa" is not declared/);
   refused('rules:\n  - pattern: A.com/X\n    roles: [targets]\n', 2, /lower-case/);
+  refused('rules:\n  - pattern: registry.example.com/(app\n    roles: [targets]\n', 2, /may hold only lower-case letters/);
+  refused('rules:\n  - pattern: +app\n    roles: [targets]\n', 2, /may hold only lower-case letters/);
   refused('rules:\n  - pattern: a.com/x\n    roles: [targets]\n  - pattern: a.com/x\n    roles: [targets/b]\n', 4, /already used by the rule on line 2/);
   refused('rules:\n  - pattern: a.com/x\n', 2, /requires no signature/);
   refused('default: deny\ndefault: allow\n', 2, /not valid YAML/);
