@@ -11,9 +11,11 @@
 import { notaryCodec } from '../../shared/codec/notary.js';
 import type { SignedOf } from '../../shared/codec/codec.js';
 import { RepositoryError, TrustError } from '../../shared/errors.js';
-import type { Envelope, FileMeta, PublicKey, RoleName, Root } from '../../shared/tuf/model.js';
+import type { FileMeta, PublicKey, RoleName } from '../../shared/tuf/model.js';
 import { notaryRootKeyRules } from '../../shared/verify/root-key-rules.js';
 import { TrustedMetadataSet } from '../../shared/verify/trusted-set.js';
+import { delegationOrder } from '../../shared/verify/walk.js';
+import { rootRoleKeys } from '../../shared/policy/view.js';
 import type { TrustService } from '../domain/service.js';
 import type { StoredFile } from '../storage/meta-store.js';
 
@@ -36,11 +38,6 @@ export interface VerifiedChain {
 export interface Anchor {
   readonly rootBytes: Buffer;
   readonly anchorRootKeys: readonly PublicKey[];
-}
-
-function rootKeys(root: Envelope<Root>): PublicKey[] {
-  const ids = root.signed.roles.get('root')?.keyIds ?? [];
-  return ids.map((id) => root.signed.keys.get(id)).filter((k): k is PublicKey => k !== undefined);
 }
 
 /** The repository has no trust data at all. */
@@ -103,9 +100,9 @@ export async function buildChain(service: TrustService, gun: string, now: Date, 
   if (startBytes === undefined || startBytes === null) throw new NoTrustDataError(gun);
   if (newestBytes === undefined || newestBytes === null) throw new RepositoryError('MISSING_META', `the snapshot of ${gun} records a root that is not stored, so the root chain is broken`);
   const set = new TrustedMetadataSet(startBytes, { gun, now, codec: notaryCodec, rules: notaryRootKeyRules });
-  const anchorRootKeys = anchor?.anchorRootKeys ?? rootKeys(set.root);
+  const anchorRootKeys = anchor?.anchorRootKeys ?? rootRoleKeys(set);
   // Follow legitimate rotations one version at a time, each signed by the previous root.
-  const newest = notaryCodec.parse(newestBytes, 'root').signed.version;
+  const newest = newestBytes.equals(startBytes) ? set.root.signed.version : notaryCodec.parse(newestBytes, 'root').signed.version;
   if (newest - set.root.signed.version > MAX_ROOT_STEPS) throw new RepositoryError('BAD_ROOT', `${gun} has more than ${MAX_ROOT_STEPS} root versions to walk`);
   const versions = Array.from({ length: Math.max(0, newest - set.root.signed.version) }, (_, i) => set.root.signed.version + 1 + i);
   const roots = await Promise.all(versions.map((v) => rootVersion(v)));
@@ -126,15 +123,15 @@ export async function buildChain(service: TrustService, gun: string, now: Date, 
   const targetsBytes = bytes.get('targets');
   if (targetsBytes === undefined) throw new RepositoryError('MISSING_META', `the snapshot of ${gun} records no targets`);
   set.updateTargets(targetsBytes);
-  const queue: RoleName[] = ['targets'];
-  for (let parent = queue.shift(); parent !== undefined; parent = queue.shift()) {
-    for (const child of set.getTargets(parent)?.signed.delegations?.roles ?? []) {
-      // Delegations never published are absent from the snapshot; they vouch for nothing.
-      const data = bytes.get(child.name);
-      if (data === undefined || set.getTargets(child.name) !== undefined) continue;
-      set.updateDelegatedTargets(data, child.name, parent);
-      queue.push(child.name);
-    }
+  // Delegations in the client's order (delegations never published are absent from the snapshot
+  // and vouch for nothing); unlike a client, one that fails verification fails the whole check.
+  const walk = delegationOrder(set);
+  for (let step = walk.next(); step.done !== true; ) {
+    const { role, parent } = step.value;
+    const data = bytes.get(role);
+    const load = data !== undefined && set.getTargets(role) === undefined;
+    if (load) set.updateDelegatedTargets(data, role, parent);
+    step = walk.next(load);
   }
   const expiries = [set.root.signed.expires.ms, set.timestamp?.signed.expires.ms, set.snapshot?.signed.expires.ms, ...set.loadedTargetsRoles.map((r) => set.getTargets(r)?.signed.expires.ms)];
   const validUntil = Math.min(...expiries.filter((e): e is number => e !== undefined));
