@@ -16,6 +16,7 @@ import { resolveCredentials } from './token-auth.js';
 import { registerKeyCommands } from './commands/key.js';
 import { keyStoresWithToken } from '../keys/pkcs11/index.js';
 import { registerPublishingCommands, sessionExtras } from './commands/index.js';
+import { collect } from './commands/context.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
@@ -37,10 +38,6 @@ interface GlobalOptions {
   debug?: boolean;
   verbose?: boolean;
   output: 'text' | 'json';
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').filter((v) => v !== '')];
 }
 
 function indexes(value: string, previous: number[] = []): number[] {

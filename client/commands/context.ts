@@ -33,7 +33,7 @@ export function examples(cmd: Command, lines: readonly string[]): Command {
   return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
 }
 
-/** Collect repeatable, comma-separated option values (as the first slice's -r). */
+/** Collect repeatable, comma-separated option values (`-r a,b -r c`): every command uses this one. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').filter((v) => v !== '')];
 }

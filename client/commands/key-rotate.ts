@@ -11,12 +11,9 @@ import { MetadataCache } from '../cache.js';
 import { NotaryRemote } from '../remote.js';
 import { rotateKey } from '../rotation.js';
 import { confirm, credentialsFor, keyStoreFor, passphraseSource, resolveConfig, type KeyGlobals, type KeyIo } from '../key-context.js';
+import { collect } from './context.js';
 
 type Run = (action: (g: KeyGlobals) => Promise<void>) => Promise<void>;
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').filter((v) => v !== '')];
-}
 
 export function registerKeyRotate(key: Command, io: KeyIo, run: Run): void {
   key

@@ -14,14 +14,11 @@ import { formatKeyList, keyProblems, keyRows, keyRowToJson } from '../key-list.j
 import { exportKeys, generateKeyFiles, importKeyFiles } from '../key-transfer.js';
 import { removalBlockers } from '../lifecycle.js';
 import { registerKeyRotate } from './key-rotate.js';
+import { collect } from './context.js';
 
 export type KeyRun = (action: (g: KeyGlobals) => Promise<void>) => Promise<void>;
 
 const KEY_ID = /^[0-9a-f]{64}$/;
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').filter((v) => v !== '')];
-}
 
 function checkKeyId(keyId: string): void {
   if (!KEY_ID.test(keyId)) throw new UsageError(`invalid key ID provided: ${JSON.stringify(keyId)}; key IDs are the 64 hex digits shown by \`signet key list\``);
