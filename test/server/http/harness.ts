@@ -17,6 +17,7 @@ import { createMetrics } from '../../../server/metrics.js';
 import { createTrustService, type SignetTrustService } from '../../../server/domain/trust-service.js';
 import { createStoreSigner } from '../../../server/signer/store-signer.js';
 import { openStore } from '../../../server/storage/open-store.js';
+import { pgliteTemplate } from '../../support/pglite-template.js';
 import type { MetaStore } from '../../../server/storage/meta-store.js';
 
 export const PG_URL = process.env.SIGNET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -26,32 +27,17 @@ export function tempDir(prefix = 'signet-h6-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-async function templateDir(): Promise<string> {
-  const template = path.join(os.tmpdir(), 'signet-h6-pglite-template-v1');
-  if (fs.existsSync(path.join(template, 'ready'))) return template;
-  const build = tempDir('signet-h6-template-build-');
-  const store = await openStore({ dataDir: path.join(build, 'data') });
-  await store.close();
-  fs.writeFileSync(path.join(build, 'ready'), '');
-  try {
-    fs.renameSync(build, template); // atomic: a racing test process keeps its own copy
-  } catch {
-    fs.rmSync(build, { recursive: true, force: true });
-  }
-  return template;
-}
-
 /** A migrated embedded data directory (copied from the template) for servers that open their own store. */
 export async function templateDataDir(): Promise<{ dir: string; dataDir: string; cleanup(): void }> {
   const dir = tempDir();
-  fs.cpSync(path.join(await templateDir(), 'data'), path.join(dir, 'data'), { recursive: true });
+  fs.cpSync(await pgliteTemplate(), path.join(dir, 'data'), { recursive: true });
   return { dir, dataDir: path.join(dir, 'data'), cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
 }
 
 /** A fresh embedded store in a temp dir (copied from a migrated template). */
 export async function embeddedStore(): Promise<{ store: MetaStore & { location: string }; dir: string; cleanup(): Promise<void> }> {
   const dir = tempDir();
-  fs.cpSync(path.join(await templateDir(), 'data'), path.join(dir, 'data'), { recursive: true });
+  fs.cpSync(await pgliteTemplate(), path.join(dir, 'data'), { recursive: true });
   const store = await openStore({ dataDir: path.join(dir, 'data') });
   return {
     store,
