@@ -115,6 +115,12 @@ export class Pkcs11TokenStore implements KeyStore {
   async getSigner(keyId: string, publicKey?: PublicKey): Promise<Signer> {
     const key = (await this.tokenKeys()).find((k) => k.keyId === keyId && k.problem === undefined);
     if (key === undefined) throw new TokenError('KEY_NOT_FOUND', `key ${keyId} is not on token ${this.session.tokenName}; see \`signet key list\``);
+    return this.signerFor(key, publicKey);
+  }
+
+  /** A Signer for a key tokenKeys() listed (no second listing of the token). */
+  signerFor(key: TokenKey, publicKey?: PublicKey): Signer {
+    const { keyId } = key;
     const signAs = publicKey ?? key.publicKey;
     if (signAs.spki === null || key.publicKey.spki === null || !signAs.spki.equals(key.publicKey.spki)) {
       throw new CryptoError('INVALID_KEY', `public key ${signAs.id} is not the key ${keyId} held on token ${this.session.tokenName}; load the key that belongs to it`);

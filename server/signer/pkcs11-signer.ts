@@ -7,7 +7,6 @@
 // The token store runs one operation at a time, which also serialises
 // signatures across GUNs; server-keys.ts still orders key creation per GUN.
 
-import { KeyStoreError } from '../../shared/errors.js';
 import type { PublicKey, Signer } from '../../shared/tuf/model.js';
 import { openServerTokenStore, type Pkcs11TokenStore, type ServerTokenSettings } from '../../keys/pkcs11/index.js';
 import type { HeldKey, ServerRole, ServerSigner } from './server-signer.js';
@@ -33,14 +32,9 @@ export function createPkcs11Signer(store: Pkcs11TokenStore): Pkcs11Signer {
       return store.generate({ role, gun, algorithm: 'ecdsa' });
     },
     async getSigner(gun: string, role: ServerRole, keyId: string): Promise<Signer | null> {
-      // SECURITY: only a key labelled for this GUN and role signs for it.
-      if (!(await held(gun, role)).some((k) => k.publicKey.id === keyId)) return null;
-      try {
-        return await store.getSigner(keyId);
-      } catch (err) {
-        if (err instanceof KeyStoreError && err.code === 'KEY_NOT_FOUND') return null;
-        throw err;
-      }
+      // SECURITY: only a key labelled for this GUN and role signs for it. One listing of the token.
+      const key = (await store.tokenKeys()).find((k) => k.role === role && k.gun === gun && k.problem === undefined && k.publicKey.id === keyId && k.keyId === keyId);
+      return key === undefined ? null : store.signerFor(key);
     },
     close: () => store.close(),
   };
