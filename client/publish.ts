@@ -178,10 +178,17 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
   const repo = new WorkingRepo(state.root, state.targets, state.snapshot);
   const task = progress.begin('applying changes', changes.length, { minTotal: 50 });
   try {
+    // Asked once per staged change; the private keys held do not change during a publish (a token lists every object per ask).
+    const held = new Map<string, Promise<boolean>>();
+    const holds = (id: string): Promise<boolean> => {
+      let known = held.get(id);
+      if (known === undefined) held.set(id, (known = ctx.keys.has(id)));
+      return known;
+    };
     await applyChanges(repo, changes, {
       gun: ctx.gun,
       now: ctx.now,
-      holdsAny: async (keys) => (await Promise.all(keys.map((k) => ctx.keys.has(canonicalKeyId(k))))).some(Boolean),
+      holdsAny: async (keys) => (await Promise.all(keys.map((k) => holds(canonicalKeyId(k))))).some(Boolean),
       invalid: await invalidRoles(ctx, state, changes),
       warn: (m) => state.warnings.push(m),
       staged: ctx.changes === undefined,
