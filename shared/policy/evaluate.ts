@@ -84,13 +84,21 @@ function sha256Of(target: TargetFile): string | null {
   return h === undefined ? null : `sha256:${h.toString('hex')}`;
 }
 
+// A rule's pinned CAs, parsed once per loaded policy rather than on every decision.
+const PINNED = new WeakMap<PolicyRule, X509Certificate[]>();
+function pinnedCertificates(rule: PolicyRule): X509Certificate[] {
+  let cas = PINNED.get(rule);
+  if (cas === undefined) PINNED.set(rule, (cas = rule.pinnedCAs.map((pem) => new X509Certificate(pem))));
+  return cas;
+}
+
 function pinProblems(rule: PolicyRule, view: VerifiedRepositoryView): string[] {
   const problems: string[] = [];
   if (rule.pinnedRootKeys.length > 0 && !view.anchorRootKeys.some((k) => rule.pinnedRootKeys.includes(k.id))) {
     problems.push(`the root of ${view.gun} is not signed by any key pinned in ${ruleLabel(rule)}; check the pinned key IDs or the repository's root keys`);
   }
   if (rule.pinnedCAs.length > 0) {
-    const cas = rule.pinnedCAs.map((pem) => new X509Certificate(pem));
+    const cas = pinnedCertificates(rule);
     const issued = view.anchorRootKeys.some((k) => {
       const leaf = k.certificates[0];
       return leaf !== undefined && cas.some((ca) => leaf.checkIssued(ca) && leaf.verify(ca.publicKey));
