@@ -61,7 +61,10 @@ function decodeTime(el: DerElement | undefined): Date {
   // RFC 5280 §4.1.2.5.1: a two-digit year of 50 or more is 19YY.
   if (el.tag === UTC_TIME) year += year >= 50 ? 1900 : 2000;
   const [month, day, hour, minute, second] = [m[2], m[3], m[4], m[5], m[6]].map(Number) as [number, number, number, number, number];
-  const d = new Date(Date.UTC(year, month - 1, day, hour, minute, second));
+  const d = new Date(0);
+  // setUTCFullYear, not Date.UTC: Date.UTC maps years 0-99 to 1900-1999.
+  d.setUTCFullYear(year, month - 1, day);
+  d.setUTCHours(hour, minute, second, 0);
   if (d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day || hour > 23 || minute > 59 || second > 59) fail('validity time is not a real date');
   return d;
 }
