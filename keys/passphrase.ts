@@ -98,6 +98,20 @@ export interface PromptOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+/**
+ * Reads one line from a terminal without echo (passphrases, token PINs), trimmed as notary
+ * trims it, so the same keystrokes open the same key. `cancelled` builds the error for Ctrl-C/EOF.
+ */
+export async function readHidden(prompt: string, input: NodeJS.ReadableStream, output: NodeJS.WritableStream, cancelled: (cause: unknown) => Error): Promise<string> {
+  try {
+    const typed = await read({ prompt, silent: true, replace: '', input, output });
+    output.write('\n'); // silent mode swallows the newline the user typed
+    return typed.trim();
+  } catch (cause) {
+    throw cancelled(cause);
+  }
+}
+
 /** Notary's minimum for a new passphrase typed at the prompt. */
 const MIN_NEW_PASSPHRASE_LENGTH = 8;
 
@@ -112,16 +126,8 @@ export function promptPassphraseRetriever(opts: PromptOptions = {}): PassphraseR
   const output = opts.output ?? process.stderr;
   const env = opts.env ?? process.env;
   const cache = new Map<string, string>();
-  const ask = async (prompt: string): Promise<string> => {
-    try {
-      // Notary trims what was typed; do the same so the same keystrokes open the same key.
-      const typed = await read({ prompt, silent: true, replace: '', input, output });
-      output.write('\n'); // silent mode swallows the newline the user typed
-      return typed.trim();
-    } catch (cause) {
-      throw new KeyStoreError('PASSPHRASE_REQUIRED', 'passphrase entry was cancelled', { cause });
-    }
-  };
+  const ask = (prompt: string): Promise<string> =>
+    readHidden(prompt, input, output, (cause) => new KeyStoreError('PASSPHRASE_REQUIRED', 'passphrase entry was cancelled', { cause }));
   return async (req) => {
     if (env.CI === 'true' || input.isTTY !== true) throw passphraseRequiredError(req);
     const cached = cache.get(req.role);

@@ -9,8 +9,8 @@
 // try counts towards locking the token.
 
 import fs from 'node:fs';
-import { read } from 'read';
 import { TokenError } from '../../shared/errors.js';
+import { readHidden } from '../passphrase.js';
 
 export interface PinRequest {
   /** Token label, to say which token the PIN is for. */
@@ -76,12 +76,6 @@ export function promptPinSource(opts: PinPromptOptions = {}): PinSource {
     }
     if (req.attempt > 0) output.write('Wrong PIN. Please retry.\n');
     if (req.finalTry) output.write('Warning: the token will lock after one more wrong PIN.\n');
-    try {
-      const pin = await read({ prompt: `Enter the user PIN of token ${req.token}:`, silent: true, replace: '', input, output });
-      output.write('\n'); // silent mode swallows the newline the user typed
-      return pin.trim();
-    } catch (cause) {
-      throw new TokenError('PASSPHRASE_REQUIRED', 'PIN entry was cancelled', { cause });
-    }
+    return readHidden(`Enter the user PIN of token ${req.token}:`, input, output, (cause) => new TokenError('PASSPHRASE_REQUIRED', 'PIN entry was cancelled', { cause }));
   };
 }
