@@ -11,6 +11,7 @@ import type { PublicKey } from '../../shared/tuf/model.js';
 import { CK, type Handle, type Pkcs11Binding } from './binding.js';
 import { decodeEcPoint, p256Parts, privateTemplate, publicKeyFromPoint, publicTemplate, type KeyLabels } from './ec-key.js';
 import { formatKeyLabel, parseKeyLabel, type KeyLabel } from './key-label.js';
+import { KEY_ID_RE } from '../trust-dir.js';
 
 export interface TokenKey extends KeyLabel {
   /** Canonical key ID (the CKA_ID), as `key list` shows it. */
@@ -19,8 +20,6 @@ export interface TokenKey extends KeyLabel {
   /** Set when the objects under this CKA_ID are unusable; says why. */
   readonly problem?: string;
 }
-
-const KEY_ID_RE = /^[0-9a-f]{64}$/;
 
 /** Every Signet key on the token, from its public key objects (readable without a login). */
 export function readTokenKeys(b: Pkcs11Binding, s: Handle): TokenKey[] {
