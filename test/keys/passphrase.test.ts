@@ -4,7 +4,7 @@
 // (util-linux `script`), where an echoed passphrase would be visible.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseKeyFile, unlockKeyFile } from '../../keys/key-file.js';
 import { envPassphraseRetriever, passphraseEnvNames, promptPassphraseRetriever, type PassphraseRequest } from '../../keys/passphrase.js';
 import { assertRejectsCode, copyFixtureTrustDir, tempDir } from './support/helpers.js';
+import { HAS_SCRIPT, terminalRunner } from '../support/terminal.js';
 
 const CHILD = fileURLToPath(new URL('./support/passphrase-child.js', import.meta.url));
 const ROOT_ID = '9d2559cdded5e3c64f751bcf617fdcb9de1b4d6e105be53c54dafa62606321ac';
@@ -96,34 +97,7 @@ describe('no prompt without a terminal, or in CI', () => {
   });
 });
 
-/** Runs the child under a pseudo-terminal and types `answers`, each after its prompt appears. */
-async function onTerminal(args: string[], dialogue: Array<[RegExp, string]>, env: Record<string, string> = {}): Promise<{ status: number | null; output: string }> {
-  const cmd = [process.execPath, CHILD, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env: { PATH: process.env.PATH ?? '', TERM: 'dumb', ...env } });
-  let output = '';
-  let waiter: (() => void) | undefined;
-  child.stdout.on('data', (d: Buffer) => { output += d.toString(); waiter?.(); });
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  let seen = 0;
-  for (const [prompt, answer] of dialogue) {
-    await new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        const m = prompt.exec(output.slice(seen));
-        if (m !== null) { seen += m.index + m[0].length; waiter = undefined; resolve(); }
-      };
-      waiter = check;
-      check();
-      void exited.then(() => reject(new Error(`child exited before ${String(prompt)}; output:\n${output}`)));
-    });
-    child.stdin.write(`${answer}\r`);
-  }
-  const status = await exited;
-  clearTimeout(timer);
-  return { status, output };
-}
-
-const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0;
+const onTerminal = terminalRunner(CHILD);
 
 describe('interactive prompt on a real terminal', { skip: !HAS_SCRIPT && 'util-linux script not installed' }, () => {
   test('unlock: a wrong passphrase, then the right one; nothing typed is echoed', async () => {

@@ -4,47 +4,14 @@
 // without a terminal nothing is asked and the variable to set is named.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSoftHsm, softhsmSkip, type SoftHsm, type TestToken } from '../../support/softhsm.js';
+import { HAS_SCRIPT, terminalRunner } from '../../support/terminal.js';
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'pin-child.js');
-const HAS_SCRIPT = spawnSync('script', ['--version']).status === 0;
 
-/** Runs the child on a pseudo-terminal, typing each answer after its prompt appears. */
-async function onTerminal(args: string[], dialogue: Array<[RegExp, string]>, env: Record<string, string>): Promise<{ status: number | null; output: string }> {
-  const cmd = [process.execPath, CHILD, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { env: { PATH: process.env.PATH ?? '', TERM: 'dumb', ...env } });
-  let output = '';
-  let waiter: (() => void) | undefined;
-  child.stdout.on('data', (d: Buffer) => {
-    output += d.toString();
-    waiter?.();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  let seen = 0;
-  for (const [prompt, answer] of dialogue) {
-    await new Promise<void>((resolve, reject) => {
-      const check = (): void => {
-        const m = prompt.exec(output.slice(seen));
-        if (m !== null) {
-          seen += m.index + m[0].length;
-          waiter = undefined;
-          resolve();
-        }
-      };
-      waiter = check;
-      check();
-      void exited.then(() => reject(new Error(`child exited before ${String(prompt)}; output:\n${output}`)));
-    });
-    child.stdin.write(`${answer}\r`);
-  }
-  const status = await exited;
-  clearTimeout(timer);
-  return { status, output };
-}
+const onTerminal = terminalRunner(CHILD);
 
 describe('token PIN at a terminal', { skip: softhsmSkip() || (!HAS_SCRIPT && 'util-linux script not installed') }, () => {
   let hsm: SoftHsm;
