@@ -8,17 +8,17 @@
 //   3. a 1,000-target publish: signet into a signet-made GUN, notary into a
 //      notary-made GUN, the same kind of 1,000 staged changes, median of rounds.
 // Wall-clock times of whole CLI processes (node start-up included). Runtime
-// about a minute on two shared cores; the server is always killed.
+// about a minute on two shared cores; the server is always stopped.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { changeFileName, encodeChange } from '../client/changelist.js';
 import { changelistDir } from '../client/trust-dir.js';
 import { encodeFileMeta, targetFileFromBytes } from '../client/metadata.js';
+import { startNotary } from './server-procs.js';
 
 const LIST_TARGETS = 10_000;
 const PUBLISH_TARGETS = 1_000;
@@ -33,35 +33,6 @@ const ENV = {
   NOTARY_SNAPSHOT_PASSPHRASE: 'bench-snapshot-pass',
   CI: 'true',
 };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a !== null ? a.port : 0));
-    });
-  });
-}
-
-async function startServer(dir: string): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const config = path.join(dir, 'server.json');
-  fs.writeFileSync(config, JSON.stringify({ server: { http_addr: `127.0.0.1:${port}` }, trust_service: { type: 'local' }, storage: { backend: 'memory' }, logging: { level: 'error' } }));
-  const child = spawn('notary-server', ['-config', config], { stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try {
-      if ((await fetch(`${url}/v2/`)).status === 200) return { url, child };
-    } catch {
-      // not up yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  child.kill('SIGKILL');
-  throw new Error('notary-server did not start');
-}
 
 /** Runs a CLI to completion; returns milliseconds, throws on a non-zero exit. */
 function timed(cmd: string, args: readonly string[], home: string): number {
@@ -95,7 +66,8 @@ function stage(trustDir: string, gun: string, prefix: string, count: number): vo
 
 async function main(): Promise<void> {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-bench-client-'));
-  const { url, child } = await startServer(work);
+  const server = await startNotary({ storage: 'memory', dir: work, logLevel: 'error' });
+  const { url } = server;
   const signet = (dir: string, ...args: string[]): number => timed(process.execPath, [SIGNET, '-s', url, '-d', dir, ...args], work);
   const notary = (dir: string, ...args: string[]): number => timed('notary', ['-s', url, '-d', dir, ...args], work);
   const rows: Array<[string, number, number]> = [];
@@ -137,7 +109,7 @@ async function main(): Promise<void> {
     }
     rows.push([`publish, ${PUBLISH_TARGETS} staged targets (median of ${PUBLISH_ROUNDS})`, median(sPub), median(nPub)]);
   } finally {
-    child.kill('SIGKILL');
+    await server.stop();
     fs.rmSync(work, { recursive: true, force: true });
   }
   const w = Math.max(...rows.map((r) => r[0].length));

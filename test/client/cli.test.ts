@@ -10,7 +10,8 @@ import { PassThrough } from 'node:stream';
 import { runCli } from '../../client/cli.js';
 import { EXIT } from '../../client/exit-codes.js';
 import { fixture } from '../support/paths.js';
-import { freePort, NOTARY_PASSPHRASES, runNotary, startNotaryServer, type NotaryServer } from './support/notary.js';
+import { NOTARY_PASSPHRASES, runNotary, startNotaryServer, type NotaryServer } from './support/notary.js';
+import { freePort } from '../support/net.js';
 import { startStub, type Stub } from './support/http-stub.js';
 import { sink, treeOf, type Run } from './support/cli-run.js';
 

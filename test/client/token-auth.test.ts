@@ -15,7 +15,7 @@ import { NotaryRemote } from '../../client/remote.js';
 import { credentialsFromEnv, parseWwwAuthenticate, TokenCache } from '../../client/token-auth.js';
 import { RemoteError, UsageError } from '../../shared/errors.js';
 import { fixture } from '../support/paths.js';
-import { freePort } from './support/notary.js';
+import { freePort } from '../support/net.js';
 import { startStub, type Stub } from './support/http-stub.js';
 
 describe('parseWwwAuthenticate', () => {

@@ -26,11 +26,11 @@ import {
   postUpdate,
   signMetadata,
   SignetServerProcess,
-  sleep,
   targetFile,
   trustDirSigner,
   type TestStorage,
 } from '../support/signet-server.js';
+import { sleep } from '../support/net.js';
 
 const ROUNDS = 3;
 const EXPIRES = { text: '2029-06-01T00:00:00Z', ms: Date.parse('2029-06-01T00:00:00Z') };

@@ -22,10 +22,10 @@ import {
   postUpdate,
   signMetadata,
   SignetServerProcess,
-  sleep,
   targetFile,
   trustDirSigner,
 } from '../support/signet-server.js';
+import { sleep } from '../support/net.js';
 
 const PUBLISHES = 8;
 const EXPIRES = { text: '2029-06-01T00:00:00Z', ms: Date.parse('2029-06-01T00:00:00Z') };

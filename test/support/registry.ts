@@ -16,7 +16,7 @@ import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import bcrypt from 'bcryptjs';
 import { SignJWT } from 'jose';
-import { freePort } from '../client/support/notary.js';
+import { freePort, sleep } from './net.js';
 
 export type RegistryAuth = 'none' | 'token' | 'basic';
 
@@ -36,7 +36,6 @@ const running = new Set<ChildProcess>();
 process.once('exit', () => {
   for (const p of running) p.kill('SIGKILL');
 });
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** libtrust's key ID (what distribution matches a JWT `kid` against): base32 of sha256(SPKI)[:30], in groups of 4. */
 function libtrustKeyId(certPem: string): string {

@@ -11,7 +11,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +20,7 @@ import { constantPassphraseRetriever } from '../../keys/passphrase.js';
 import { notaryCodec } from '../../shared/codec/notary.js';
 import type { PublicKey, Signed, Signer, TargetFile } from '../../shared/tuf/model.js';
 import { pgliteTemplate } from './pglite-template.js';
+import { freePort, sleep } from './net.js';
 
 export const PG_URL = process.env.SIGNET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const SIGNER_PASSPHRASE = 'h11-signer-key-passphrase';
@@ -35,19 +35,6 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
   if (logDir !== undefined) fs.rmSync(logDir, { recursive: true, force: true });
 });
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
-    });
-  });
-}
 
 const exitedOf = (child: ChildProcess): Promise<void> =>
   child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));

@@ -6,9 +6,9 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { freePort } from '../../support/net.js';
 
 export const NOTARY_PASSPHRASES = {
   NOTARY_ROOT_PASSPHRASE: 'interop-root-pass',
@@ -32,18 +32,6 @@ export function runNotary(args: readonly string[], opts: { trustDir: string; ser
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: opts.trustDir, ...opts.env },
   });
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface NotaryServer {

@@ -19,6 +19,7 @@ import type { SqlClient, SqlQueryable, SqlResult } from '../../../server/storage
 import { redactDatabaseUrl } from '../../../server/storage/sql-errors.js';
 import { DEFAULT_CHANNEL, SqlMetaStore } from '../../../server/storage/sql-meta-store.js';
 import { pgliteTemplate } from '../../support/pglite-template.js';
+import { sleep } from '../../support/net.js';
 
 export const PG_URL = process.env.SIGNET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -173,7 +174,6 @@ export class InterceptingClient implements SqlClient {
   }
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Resolves to 'pending' if `p` has not settled after `ms`. */
 export async function stateAfter(p: Promise<unknown>, ms: number): Promise<'pending' | 'settled'> {

@@ -9,7 +9,8 @@ import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { SqlClient } from '../../../server/storage/sql-client.js';
-import { allBackends, itOn, sleep, uniqueGun, type Backend } from './backends.js';
+import { allBackends, itOn, uniqueGun, type Backend } from './backends.js';
+import { sleep } from '../../support/net.js';
 import { ROLES, expectedData } from './crash-child.js';
 
 const CHILD = fileURLToPath(new URL('./crash-child.js', import.meta.url));

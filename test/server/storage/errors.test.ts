@@ -14,7 +14,8 @@ import { openStore } from '../../../server/storage/open-store.js';
 import { redactDatabaseUrl } from '../../../server/storage/sql-errors.js';
 import { PgClient } from '../../../server/storage/pg-client.js';
 import { LOCK_GUN_SQL, SqlMetaStore } from '../../../server/storage/sql-meta-store.js';
-import { PG_URL, embeddedBackend, itOn, postgresBackend, sleep, stateAfter, uniqueGun } from './backends.js';
+import { PG_URL, embeddedBackend, itOn, postgresBackend, stateAfter, uniqueGun } from './backends.js';
+import { sleep } from '../../support/net.js';
 
 const SECRET = 'pa55-S3cret';
 

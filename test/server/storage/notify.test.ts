@@ -7,7 +7,8 @@ import pg from 'pg';
 import { VersionConflictError, type MetaUpdate } from '../../../server/storage/meta-store.js';
 import { openStore } from '../../../server/storage/open-store.js';
 import type { SqlMetaStore } from '../../../server/storage/sql-meta-store.js';
-import { PG_URL, allBackends, itOn, postgresBackend, sleep, uniqueGun } from './backends.js';
+import { PG_URL, allBackends, itOn, postgresBackend, uniqueGun } from './backends.js';
+import { sleep } from '../../support/net.js';
 
 const file = (role: string, version: number): MetaUpdate => ({ role, version, data: Buffer.from(`${role} ${version}`) });
 

@@ -13,12 +13,12 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createPrivateKey, sign, verify } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { notaryCodec } from '../../../shared/codec/notary.js';
 import type { Root, Signature, Targets } from '../../../shared/tuf/model.js';
 import { DEFAULT_EXPIRY_SECONDS, expiresAfter } from '../../../shared/time.js';
+import { freePort } from '../../support/net.js';
 
 const hasNotary = spawnSync('notary', ['version']).error === undefined && spawnSync('notary-server', ['--help']).error === undefined;
 const GUN = 'h1.test/interop';
@@ -26,17 +26,6 @@ const GO_NAME = 'go<made>&\u2028name';
 const OUR_NAME = 'ours&<x>\u2029y';
 const OUR_CUSTOM = { 'a<b>': 'x&y\u2028', n: 1 };
 const PASS = { NOTARY_ROOT_PASSPHRASE: 'h1-root', NOTARY_TARGETS_PASSPHRASE: 'h1-targets', NOTARY_SNAPSHOT_PASSPHRASE: 'h1-snapshot' };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function verifyEcdsa(spki: Buffer, data: Buffer, sig: Buffer): boolean {
   return verify('sha256', data, { key: spki, format: 'der', type: 'spki', dsaEncoding: 'ieee-p1363' }, sig);
