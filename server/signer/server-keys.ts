@@ -12,6 +12,7 @@
 
 import type { PublicKey, Signer } from '../../shared/tuf/model.js';
 import type { ServerRole, ServerSigner } from './server-signer.js';
+import { createKeyedQueue } from '../keyed-queue.js';
 
 export interface ServerKeys {
   /**
@@ -26,20 +27,9 @@ export interface ServerKeys {
 }
 
 export function createServerKeys(signer: ServerSigner): ServerKeys {
-  const queues = new Map<string, Promise<unknown>>();
-
-  // Serialise work per GUN/role; the map entry is dropped when the queue drains.
-  function serialised<T>(gun: string, role: ServerRole, work: () => Promise<T>): Promise<T> {
-    const k = `${gun}\0${role}`;
-    const previous = queues.get(k) ?? Promise.resolve();
-    const run = previous.then(work, work);
-    const tail = run.catch(() => undefined);
-    queues.set(k, tail);
-    void tail.then(() => {
-      if (queues.get(k) === tail) queues.delete(k);
-    });
-    return run;
-  }
+  // Serialise work per GUN/role.
+  const queue = createKeyedQueue();
+  const serialised = <T>(gun: string, role: ServerRole, work: () => Promise<T>): Promise<T> => queue(`${gun}\0${role}`, work);
 
   async function heldListed(gun: string, role: ServerRole, rootKeyIds: readonly string[]): Promise<PublicKey | null> {
     if (rootKeyIds.length === 0) return null;

@@ -8,6 +8,7 @@
 import type { ServerResponse } from 'node:http';
 import { RepositoryError, TrustError } from '../../../shared/errors.js';
 import { VersionConflictError } from '../../storage/meta-store.js';
+import { createKeyedQueue, type KeyedQueue } from '../../keyed-queue.js';
 import { GO_ERROR_DETAIL, MAX_CLIENT_ERROR_BODY, notaryErrorBody, sendNotaryError } from '../errors.js';
 import type { GoJsonValue } from '../go-format.js';
 import { readUpload } from '../multipart.js';
@@ -57,18 +58,12 @@ function sendUpdateError(ctx: RequestContext, res: ServerResponse, err: unknown)
 // validate against the same stored state and all but one fail at commit with VERSION,
 // their work wasted (bench:server, 8 GUNs x 4 clients: 70% lost). The store's
 // version check still settles races between processes.
-const queues = new WeakMap<object, Map<string, Promise<void>>>();
+const queues = new WeakMap<object, KeyedQueue>();
 
 function oneAtATime(owner: object, gun: string, run: () => Promise<void>): Promise<void> {
-  let byGun = queues.get(owner);
-  if (byGun === undefined) queues.set(owner, (byGun = new Map()));
-  const next = (byGun.get(gun) ?? Promise.resolve()).then(run);
-  const settled = next.catch(() => undefined);
-  byGun.set(gun, settled);
-  void settled.then(() => {
-    if (byGun.get(gun) === settled) byGun.delete(gun);
-  });
-  return next;
+  let queue = queues.get(owner);
+  if (queue === undefined) queues.set(owner, (queue = createKeyedQueue()));
+  return queue(gun, run);
 }
 
 export async function postUpdateHandler(ctx: RequestContext): Promise<void> {
