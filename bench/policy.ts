@@ -12,19 +12,15 @@
 // Targets (issue 6): warm <= 2 ms p99, cold <= 20 ms p99.
 // Flags: --quick (fewer iterations), --json (machine-readable only).
 
-import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { notaryCodec } from '../shared/codec/notary.js';
-import { makeNotaryPublicKey, publicKeyFromCertificatePem, publicKeyFromKeyObject } from '../shared/codec/notary-keys.js';
-import { createKeyObjectSigner } from '../shared/crypto/sign.js';
-import { certificateSignerFromKeyObject, createSelfSignedCertificate } from '../shared/crypto/x509.js';
+import { makeNotaryPublicKey } from '../shared/codec/notary-keys.js';
 import { parsePolicy } from '../shared/policy/parse.js';
 import { formatExpires } from '../shared/time.js';
-import { roleMetaFromBytes } from '../shared/tuf/file-meta.js';
-import type { DelegatedRole, PublicKey, RoleKeys, Signed, Signer, TargetFile } from '../shared/tuf/model.js';
+import type { DelegatedRole, PublicKey, RoleKeys, TargetFile } from '../shared/tuf/model.js';
 import { createTrustService } from '../server/domain/trust-service.js';
+import { ecdsaKey, rootCertificateKey, sign, targetFor } from './server-repo.js';
 import { PolicyChecker } from '../server/policy/checker.js';
 import { createStoreSigner } from '../server/signer/store-signer.js';
 import { openStore } from '../server/storage/open-store.js';
@@ -35,35 +31,7 @@ const TARGETS = 1000;
 const DAY_MS = 86_400_000;
 const TARGET_P99_MS = { warm: 2, cold: 20 };
 
-interface Key {
-  readonly publicKey: PublicKey;
-  readonly signer: Signer;
-}
-
-function ecdsaKey(): Key {
-  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const publicKey = publicKeyFromKeyObject(privateKey);
-  return { publicKey, signer: createKeyObjectSigner(privateKey, publicKey) };
-}
-
-async function certKey(cn: string, now: Date): Promise<Key> {
-  const { privateKey, publicKey: spki } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const pem = await createSelfSignedCertificate({ commonName: cn, publicKeySpki: spki.export({ type: 'spki', format: 'der' }), notBefore: new Date(now.getTime() - DAY_MS), notAfter: new Date(now.getTime() + 3650 * DAY_MS), sign: certificateSignerFromKeyObject(privateKey) });
-  const publicKey = publicKeyFromCertificatePem(pem);
-  return { publicKey, signer: createKeyObjectSigner(privateKey, publicKey) };
-}
-
-async function sign(signed: Signed, signer: Signer): Promise<Buffer> {
-  const tree = notaryCodec.toSignedTree(signed);
-  return notaryCodec.encode(tree, [await signer.sign(notaryCodec.signedBytes(tree))]);
-}
-
 const expires = (now: Date, days: number) => ({ text: formatExpires(new Date(now.getTime() + days * DAY_MS)), ms: now.getTime() + days * DAY_MS });
-const target = (content: string): TargetFile => {
-  const m = roleMetaFromBytes(Buffer.from(content));
-  return { length: m.length ?? 0, hashes: m.hashes };
-};
-
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 }
@@ -92,7 +60,7 @@ async function main(): Promise<void> {
     log(`building ${GUN}: ${TARGETS} targets over ${DELEGATIONS} delegations`);
     const ts = await service.getOrCreateKey(GUN, 'timestamp');
     const sn = await service.getOrCreateKey(GUN, 'snapshot');
-    const rootKey = await certKey(GUN, now);
+    const rootKey = await rootCertificateKey(GUN, now);
     const targetsKey = ecdsaKey();
     const tsKey = makeNotaryPublicKey(ts.keyType, ts.publicValue);
     const snKey = makeNotaryPublicKey(sn.keyType, sn.publicValue);
@@ -105,15 +73,15 @@ async function main(): Promise<void> {
       ['timestamp', { keyIds: [tsKey.id], threshold: 1 }],
     ]);
     const root = await sign({ type: 'root', version: 1, expires: expires(now, 3650), keys, roles, consistentSnapshot: false }, rootKey.signer);
-    const teams = await Promise.all(Array.from({ length: DELEGATIONS }, (_, i) => certKey(`targets/team${i + 1}`, now)));
+    const teams = await Promise.all(Array.from({ length: DELEGATIONS }, (_, i) => rootCertificateKey(`targets/team${i + 1}`, now)));
     const delegatedRoles: DelegatedRole[] = teams.map((k, i) => ({ name: `targets/team${i + 1}`, keyIds: [k.publicKey.id], threshold: 1, terminating: false, paths: [''] }));
     const delegations = { keys: new Map(teams.map((k) => [k.publicKey.id, k.publicKey])), roles: delegatedRoles };
     const targets = await sign({ type: 'targets', version: 1, expires: expires(now, 1095), targets: new Map(), delegations }, targetsKey.signer);
     const parts = [{ role: 'root', data: root }, { role: 'targets', data: targets }];
     for (let d = 0; d < DELEGATIONS; d++) {
       const files = new Map<string, TargetFile>();
-      for (let t = d; t < TARGETS; t += DELEGATIONS) files.set(`build-${t}`, target(`manifest-${t}`));
-      if (d < 2) files.set('release', target('manifest-release'));
+      for (let t = d; t < TARGETS; t += DELEGATIONS) files.set(`build-${t}`, targetFor(`manifest-${t}`));
+      if (d < 2) files.set('release', targetFor('manifest-release'));
       parts.push({ role: `targets/team${d + 1}`, data: await sign({ type: 'targets', version: 1, expires: expires(now, 1095), targets: files, delegations: { keys: new Map(), roles: [] } }, teams[d]!.signer) });
     }
     await service.applyUpdate(GUN, parts);

@@ -23,22 +23,23 @@ import { buildMultipart } from '../client/remote.js';
 const YEAR_S = 365 * 24 * 3600;
 const DAY_MS = 24 * 3600 * 1000;
 
-interface KeyPair {
+export interface KeyPair {
   readonly privateKey: KeyObject;
   readonly publicKey: PublicKey;
   readonly signer: Signer;
 }
 
-function ecdsaKey(): KeyPair {
+export function ecdsaKey(): KeyPair {
   const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const publicKey = publicKeyFromKeyObject(privateKey);
   return { privateKey, publicKey, signer: createKeyObjectSigner(privateKey, publicKey) };
 }
 
-async function rootCertificateKey(gun: string, now: Date): Promise<KeyPair> {
+/** A P-256 key in a self-signed certificate with CN `cn` (a root key when cn is the GUN). */
+export async function rootCertificateKey(cn: string, now: Date): Promise<KeyPair> {
   const { privateKey, publicKey: spkiKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   const pem = await createSelfSignedCertificate({
-    commonName: gun,
+    commonName: cn,
     publicKeySpki: spkiKey.export({ type: 'spki', format: 'der' }),
     notBefore: new Date(now.getTime() - DAY_MS),
     notAfter: new Date(now.getTime() + 3650 * DAY_MS),
@@ -48,13 +49,13 @@ async function rootCertificateKey(gun: string, now: Date): Promise<KeyPair> {
   return { privateKey, publicKey, signer: createKeyObjectSigner(privateKey, publicKey) };
 }
 
-async function sign(signed: Signed, signer: Signer): Promise<Buffer> {
+export async function sign(signed: Signed, signer: Signer): Promise<Buffer> {
   const tree = notaryCodec.toSignedTree(signed);
   return notaryCodec.encode(tree, [await signer.sign(notaryCodec.signedBytes(tree))]);
 }
 
 /** A target entry for made-up content (only its hashes and length travel). */
-function targetFor(content: string): TargetFile {
+export function targetFor(content: string): TargetFile {
   const meta = roleMetaFromBytes(Buffer.from(content, 'utf8'));
   return { length: meta.length ?? 0, hashes: meta.hashes };
 }
