@@ -50,8 +50,8 @@ export async function rootCertificateKey(cn: string, now: Date): Promise<KeyPair
 }
 
 export async function sign(signed: Signed, signer: Signer): Promise<Buffer> {
-  const tree = notaryCodec.toSignedTree(signed);
-  return notaryCodec.encode(tree, [await signer.sign(notaryCodec.signedBytes(tree))]);
+  const draft = notaryCodec.draft(signed);
+  return draft.encode([await signer.sign(draft.signedBytes)]);
 }
 
 /** A target entry for made-up content (only its hashes and length travel). */

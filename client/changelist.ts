@@ -59,8 +59,13 @@ export function encodeChange(c: Change): Buffer {
 export function parseChange(bytes: Uint8Array, file: string): Change {
   const doc = parseJson(bytes, `change file ${file}`);
   if (!isJSONObject(doc)) throw new DeserializationError(file, 'a change must be a JSON object');
+  // The members as Go writes them (the usual case) are read directly; any other spelling takes
+  // Go's case-insensitive match, which costs an entries walk per member.
+  const keys = Object.keys(doc);
+  const exact = keys.every((k) => CHANGE_MEMBERS.has(k));
   const get = (name: string): unknown => {
-    for (const [k, v] of Object.entries(doc)) if (k.toLowerCase() === name) return v;
+    if (exact) return Object.hasOwn(doc, name) ? doc[name] : undefined;
+    for (const k of keys) if (k.toLowerCase() === name) return doc[k];
     return undefined;
   };
   const str = (name: string): string => {
@@ -75,6 +80,9 @@ export function parseChange(bytes: Uint8Array, file: string): Change {
   else if (rawData !== undefined && rawData !== null) throw new DeserializationError(`${file}: data`, 'must be base64 text or null');
   return { action: str('action'), role: str('role'), type: str('type'), path: str('path'), data };
 }
+
+const NON_ASCII = /[^\u0000-\u007f]/;
+const CHANGE_MEMBERS = new Set(['action', 'role', 'type', 'path', 'data']);
 
 let lastNanos = 0n;
 
@@ -105,6 +113,11 @@ function unlinkIfPresent(p: string): void {
 export class FileChangelist {
   constructor(readonly dir: string) {}
 
+  /** Path of a listed file: readdir names hold no separator, so no path.join normalisation (~6 µs a file). */
+  #path(file: string): string {
+    return `${this.dir}${path.sep}${file}`;
+  }
+
   static forGun(trustDir: string, gun: string): FileChangelist {
     return new FileChangelist(changelistDir(trustDir, gun));
   }
@@ -118,10 +131,10 @@ export class FileChangelist {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw cause;
     }
-    return entries
-      .filter((e) => !e.isDirectory())
-      .map((e) => e.name)
-      .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    const names = entries.filter((e) => !e.isDirectory()).map((e) => e.name);
+    // Go sorts by bytes; for ASCII names (every name either tool writes) that is the default sort.
+    if (names.every((n) => !NON_ASCII.test(n))) return names.sort();
+    return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   }
 
   /**
@@ -131,7 +144,7 @@ export class FileChangelist {
   list(): StoredChange[] {
     return this.fileNames().map((file, index) => {
       try {
-        return { ...parseChange(fs.readFileSync(path.join(this.dir, file)), file), file };
+        return { ...parseChange(fs.readFileSync(this.#path(file)), file), file };
       } catch (cause) {
         if (!(cause instanceof DeserializationError)) throw cause;
         throw new DeserializationError(
@@ -163,16 +176,16 @@ export class FileChangelist {
         throw new UsageError(`there is no change #${i}: ${files.length} change(s) are staged (numbered from 0, see \`status\`)`);
       }
     }
-    for (const i of new Set(indexes)) unlinkIfPresent(path.join(this.dir, files[i]!));
+    for (const i of new Set(indexes)) unlinkIfPresent(this.#path(files[i]!));
   }
 
   /** Remove every staged change. */
   clear(): void {
-    for (const f of this.fileNames()) unlinkIfPresent(path.join(this.dir, f));
+    for (const f of this.fileNames()) unlinkIfPresent(this.#path(f));
   }
 
   /** Remove exactly these files (the ones a publish applied), leaving changes staged meanwhile. */
   removeFiles(files: readonly string[]): void {
-    for (const f of files) unlinkIfPresent(path.join(this.dir, path.basename(f)));
+    for (const f of files) unlinkIfPresent(this.#path(path.basename(f)));
   }
 }

@@ -22,12 +22,10 @@ import { roleMetaFromBytes } from '../shared/tuf/file-meta.js';
  */
 export async function signMetadata<T extends Signed>(signed: T, signers: readonly Signer[], roleName?: string): Promise<Envelope<T>> {
   if (signers.length === 0) throw new KeyStoreError('KEY_NOT_FOUND', `no signing key for ${roleName ?? signed.type}`);
-  const tree = notaryCodec.toSignedTree(signed);
-  const message = notaryCodec.signedBytes(tree);
+  const draft = notaryCodec.draft(signed);
   const signatures = [];
-  for (const s of signers) signatures.push(await s.sign(message));
-  const raw = notaryCodec.encode(tree, signatures);
-  return { signed, signedTree: tree, signatures, raw, signedBytes: message };
+  for (const s of signers) signatures.push(await s.sign(draft.signedBytes));
+  return { signed, signedTree: draft.signedTree, signatures, raw: draft.encode(signatures), signedBytes: draft.signedBytes };
 }
 
 export interface InitialKeys {

@@ -178,21 +178,26 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
   const repo = new WorkingRepo(state.root, state.targets, state.snapshot);
   const task = progress.begin('applying changes', changes.length, { minTotal: 50 });
   try {
-    // Asked once per staged change; the private keys held do not change during a publish (a token lists every object per ask).
-    const held = new Map<string, Promise<boolean>>();
-    const holds = (id: string): Promise<boolean> => {
-      let known = held.get(id);
-      if (known === undefined) held.set(id, (known = ctx.keys.has(id)));
-      return known;
+    // Asked once per staged change; the private keys held do not change during a publish (a token
+    // lists every object per ask), so each key is asked once and later answers come without awaiting.
+    const held = new Map<string, boolean>();
+    const holdsAny = async (keys: readonly PublicKey[]): Promise<boolean> => {
+      for (const k of keys) {
+        const id = canonicalKeyId(k);
+        let known = held.get(id);
+        if (known === undefined) held.set(id, (known = await ctx.keys.has(id)));
+        if (known) return true;
+      }
+      return false;
     };
     await applyChanges(repo, changes, {
       gun: ctx.gun,
       now: ctx.now,
-      holdsAny: async (keys) => (await Promise.all(keys.map((k) => holds(canonicalKeyId(k))))).some(Boolean),
+      holdsAny,
       invalid: await invalidRoles(ctx, state, changes),
       warn: (m) => state.warnings.push(m),
       staged: ctx.changes === undefined,
-      debug: (m) => log.debug(m),
+      ...(log.level === 'debug' ? { debug: (m: string) => log.debug(m) } : {}),
     });
   } finally {
     task.done();

@@ -35,7 +35,6 @@ export interface SignedFile {
 
 /** Wire bytes of `signed`, signed by one server key, exactly as notary-server writes them. */
 export async function signMetadata(codec: NotaryCodec, signer: Signer, signed: Signed): Promise<Buffer> {
-  const tree = codec.toSignedTree(signed);
-  const signature = await signer.sign(codec.signedBytes(tree));
-  return codec.encode(tree, [signature]);
+  const draft = codec.draft(signed);
+  return draft.encode([await signer.sign(draft.signedBytes)]);
 }

@@ -23,6 +23,12 @@ export interface ParseOptions {
   readonly roleName?: string;
 }
 
+export interface SigningDraft {
+  readonly signedTree: JSONObject;
+  readonly signedBytes: Buffer;
+  encode(signatures: readonly Signature[]): Buffer;
+}
+
 export interface MetadataCodec {
   readonly dialect: 'notary' | 'tuf-1';
   /**
@@ -38,6 +44,11 @@ export interface MetadataCodec {
   encode(signedTree: JSONObject, signatures: readonly Signature[]): Buffer;
   /** The bytes signatures cover. */
   signedBytes(signedTree: JSONObject): Buffer;
+  /**
+   * A model object ready to sign: its tree, the bytes signatures cover, and the file for the
+   * signatures made over them (one canonicalisation for both, where signedBytes + encode take two).
+   */
+  draft(signed: Signed): SigningDraft;
   /** Parse a wire key object (`{"keytype":…,"keyval":{…}}`). */
   parseKey(json: unknown, field: string): PublicKey;
   /** Wire form of a key. */

@@ -16,10 +16,10 @@ import { canonicalize } from '../json/canonical.js';
 import { hasPlainStrings, parseJson } from '../json/parse.js';
 import type { JSONObject } from '../json/types.js';
 import type { Envelope, PublicKey, Signature, Signed, SignedType } from '../tuf/model.js';
-import type { MetadataCodec, ParseOptions, SignedOf } from './codec.js';
+import type { MetadataCodec, ParseOptions, SignedOf, SigningDraft } from './codec.js';
 import { expectObject, own, parseNotaryKey, parseSignatures } from './notary-fields.js';
 import { parseSignedBody, readType } from './notary-signed.js';
-import { encodeNotary, notaryKeyToJson, notarySignedTree } from './notary-write.js';
+import { encodeNotary, notaryDraft, notaryKeyToJson, notarySignedTree } from './notary-write.js';
 
 export type NotaryParseOptions = ParseOptions;
 
@@ -71,6 +71,10 @@ export const notaryCodec: NotaryCodec = {
 
   signedBytes(signedTree: JSONObject): Buffer {
     return canonicalize(signedTree, 'signed');
+  },
+
+  draft(signed: Signed): SigningDraft {
+    return notaryDraft(notarySignedTree(signed));
   },
 
   parseKey(json: unknown, field: string): PublicKey {

@@ -125,6 +125,15 @@ describe('FileChangelist', () => {
     assert.deepEqual(cl.list(), []);
   });
 
+  it('lists file names in byte order, as Go sorts them, also where UTF-16 order differs', () => {
+    const dir = path.join(tmp(), 'cl');
+    fs.mkdirSync(dir);
+    // UTF-16 puts the surrogate pair of U+1F600 (0xD83D) before U+FF01; UTF-8 bytes (F0 vs EF) do not.
+    const names = ['\u{1F600}.change', '\uFF01.change', 'b.change', 'a.change'];
+    for (const n of names) fs.writeFileSync(path.join(dir, n), encodeChange({ action: 'create', role: 'targets', type: 'target', path: n, data: null }));
+    assert.deepEqual(new FileChangelist(dir).fileNames(), ['a.change', 'b.change', '\uFF01.change', '\u{1F600}.change']);
+  });
+
   it('an absent directory is an empty changelist', () => {
     assert.deepEqual(new FileChangelist(path.join(tmp(), 'none')).list(), []);
   });

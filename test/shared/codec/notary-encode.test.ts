@@ -54,6 +54,23 @@ describe('HTML escaping: stored bytes differ from signed bytes', () => {
   });
 });
 
+describe('draft: one canonicalisation for the signature and the file', () => {
+  const model = targetsWith(new Map([['lt<gt>', { length: 5, hashes: digest(1) }], ['é/😀', { length: 2, hashes: digest(2) }]]));
+
+  test('its signed bytes and file equal signedBytes and encode of the same tree', () => {
+    const draft = notaryCodec.draft(model);
+    const tree = notaryCodec.toSignedTree(model);
+    assert.deepEqual(draft.signedTree, tree);
+    assert.ok(draft.signedBytes.equals(notaryCodec.signedBytes(tree)));
+    assert.ok(draft.encode([sig]).equals(notaryCodec.encode(tree, [sig])));
+    assert.ok(draft.encode([]).equals(notaryCodec.encode(tree, [])), 'one draft serves several signature sets');
+  });
+
+  test('a body Go cannot write is refused before anything is signed', () => {
+    assert.throws(() => notaryCodec.draft(targetsWith(new Map([['a\nb', { length: 1, hashes: digest(2) }]]))), SerializationError);
+  });
+});
+
 describe('what Go cannot write', () => {
   test('a raw control character in a target name is refused with its path', () => {
     const tree = notaryCodec.toSignedTree(targetsWith(new Map([['a\nb', { length: 1, hashes: digest(2) }]])));
