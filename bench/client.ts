@@ -25,7 +25,7 @@ const PUBLISH_TARGETS = 1_000;
 const LIST_RUNS = 5;
 const PUBLISH_ROUNDS = 3;
 // The installed `signet` (package.json bin): the bundle scripts/bundle-cli.mjs writes.
-const SIGNET = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'signet.mjs');
+const SIGNET = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'signet.cjs');
 const ENV = {
   PATH: process.env.PATH ?? '/usr/bin:/bin',
   NOTARY_ROOT_PASSPHRASE: 'bench-root-pass',

@@ -14,9 +14,15 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
-import https from 'node:https';
+import type https from 'node:https';
+import { createRequire } from 'node:module';
 import { ConfigError, RemoteError } from '../shared/errors.js';
 import type { TlsConfig } from './config.js';
+
+// node:https (with node:tls) takes ~4 ms to load: only a run that talks TLS pays for it.
+const require = createRequire(import.meta.url);
+let httpsModule: typeof https | undefined;
+const loadHttps = (): typeof https => (httpsModule ??= require('node:https') as typeof https);
 
 /** Error bodies are only read for their message. */
 export const MAX_ERROR_BODY = 16 * 1024;
@@ -75,7 +81,7 @@ export function createHttpSend(tls: TlsConfig = { skipVerify: false }): HttpSend
         request.destroy();
         reject(e);
       };
-      const request = (isHttps ? https : http).request(req.url, options, (res) => {
+      const request = (isHttps ? loadHttps() : http).request(req.url, options, (res) => {
         const status = res.statusCode ?? 0;
         const ok = status >= 200 && status < 300;
         const cap = ok ? req.maxBytes : MAX_ERROR_BODY;

@@ -1,6 +1,7 @@
-#!/usr/bin/env node
 // SPDX-License-Identifier: Apache-2.0
-// The `signet` executable; package.json bin runs its bundle, dist/bin/signet.mjs (scripts/bundle-cli.mjs).
+// The entry of the `signet` CLI. package.json's bin is dist/bin/signet.cjs (client/bin.cts), which runs
+// this module's bundle, dist/bin/signet-cli.cjs (scripts/bundle-cli.mjs). A CommonJS bundle has no
+// top-level await, hence the promise.
 // Exit codes: see client/exit-codes.ts.
 
 import { runCli } from './cli.js';
@@ -11,4 +12,6 @@ process.stdout.on('error', (err: NodeJS.ErrnoException) => {
   throw err;
 });
 
-process.exitCode = await runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env });
+void runCli(process.argv.slice(2), { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env }).then((code) => {
+  process.exitCode = code;
+});

@@ -15,7 +15,7 @@
 // cache as it was.
 
 import { notaryCodec } from '../shared/codec/notary.js';
-import { RemoteError, RepositoryError, ExpiredMetadataError, EqualVersionError } from '../shared/errors.js';
+import { RemoteError, RepositoryError, ExpiredMetadataError, EqualVersionError, LengthOrHashMismatchError } from '../shared/errors.js';
 import type { FileMeta, RoleName } from '../shared/tuf/model.js';
 import { verifyLengthAndHashes } from '../shared/tuf/file-meta.js';
 import { delegationOrder, isExpired, notaryRootKeyRules, TrustedMetadataSet } from '../shared/verify/index.js';
@@ -93,11 +93,16 @@ async function loadTargetsRole(ctx: RefreshContext, set: TrustedMetadataSet, rol
   const meta = set.snapshot?.signed.meta.get(role);
   if (meta === undefined) throw new RepositoryError('MISSING_META', `the snapshot records no ${role} for ${ctx.gun}`);
   const cached = ctx.cache.read(role);
-  // The cached bytes are the ones the snapshot names: no rollback floor to check, and a
-  // 10,000-target file is parsed once instead of twice (~200 ms of a `list`).
-  if (matches(cached, meta, role)) {
-    set.updateDelegatedTargets(cached, role, delegator);
-    return;
+  if (cached !== null) {
+    // Cached bytes with the length and hashes the snapshot names are the server's bytes: no
+    // rollback floor to check, and a 10,000-target file is parsed once instead of twice (~200 ms
+    // of a `list`). The set checks length and hashes first, so they are computed once too.
+    try {
+      set.updateDelegatedTargets(cached, role, delegator);
+      return;
+    } catch (e) {
+      if (!(e instanceof LengthOrHashMismatchError)) throw e;
+    }
   }
   const previousVersion = cachedVersion(cached, role);
   const options = previousVersion === undefined ? {} : { previousVersion };

@@ -78,23 +78,23 @@ export class FileKeyStore implements KeyStore {
     return path.join(this.privateDir, `${keyId}.key`);
   }
 
-  async #entries(keyId: string): Promise<KeyFileEntry[]> {
+  #entries(keyId: string): KeyFileEntry[] {
     // SECURITY: only hex IDs reach the filesystem, so an ID cannot name a path.
     if (!KEY_ID_RE.test(keyId)) throw new KeyStoreError('KEY_NOT_FOUND', `${JSON.stringify(keyId)} is not a key ID (64 lowercase hex digits)`);
-    const found = (await this.#scan()).filter((e) => e.keyId === keyId);
+    const found = this.#scan().filter((e) => e.keyId === keyId);
     if (found.length === 0) throw new KeyStoreError('KEY_NOT_FOUND', `key ${keyId} is not in ${this.privateDir}; list the keys or import it`);
     return found;
   }
 
-  async #scan(): Promise<KeyFileEntry[]> {
-    const entries = await scanKeyFiles(this.privateDir);
+  #scan(): KeyFileEntry[] {
+    const entries = scanKeyFiles(this.privateDir);
     this.#known = new Set(entries.map((e) => e.keyId));
     this.#scannedAt = Date.now();
     return entries;
   }
 
-  async #read(entry: KeyFileEntry): Promise<{ file: KeyFile; labels: Labels }> {
-    const file = parseKeyFile(await readKeyFileBytes(entry.path, entry.keyId), entry.path);
+  #read(entry: KeyFileEntry): { file: KeyFile; labels: Labels } {
+    const file = parseKeyFile(readKeyFileBytes(entry.path, entry.keyId), entry.path);
     const role = file.role ?? entry.legacy?.role ?? '';
     const gun = file.gun ?? entry.legacy?.gun;
     return { file, labels: { role, ...(gun === undefined ? {} : { gun }) } };
@@ -102,9 +102,9 @@ export class FileKeyStore implements KeyStore {
 
   /** Decrypts the key (from the cache unless `fresh`), checks it is what its name says. */
   async #unlock(keyId: string, fresh: boolean): Promise<UnlockedKey & { entry: KeyFileEntry; file: KeyFile; passphrase?: string }> {
-    const entry = (await this.#entries(keyId))[0]!;
+    const entry = this.#entries(keyId)[0]!;
     const cached = this.#unlocked.get(keyId);
-    const { file, labels } = await this.#read(entry);
+    const { file, labels } = this.#read(entry);
     if (!fresh && cached !== undefined) return { ...cached, entry, file };
     const { key, passphrase } = await unlock(file, {
       keyName: keyId,
@@ -131,11 +131,11 @@ export class FileKeyStore implements KeyStore {
   async list(): Promise<KeyInfo[]> {
     const out: KeyInfo[] = [];
     const seen = new Set<string>();
-    for (const entry of await this.#scan()) {
+    for (const entry of this.#scan()) {
       if (seen.has(entry.keyId)) continue; // the current layout shadows a legacy copy
       seen.add(entry.keyId);
       try {
-        const { file, labels } = await this.#read(entry);
+        const { file, labels } = this.#read(entry);
         const plain = file.content.kind === 'plain' ? publicKeyFromKeyObject(file.content.key).algorithm : undefined;
         const algorithm = plain ?? this.#unlocked.get(entry.keyId)?.algorithm ?? 'unknown';
         out.push({ keyId: entry.keyId, ...labels, algorithm, location: entry.path });
@@ -153,7 +153,7 @@ export class FileKeyStore implements KeyStore {
     if (this.#known?.has(keyId) === true) return true;
     // A miss rescans: it may be a key another process added since the last scan.
     if (this.#missing.has(keyId) && Date.now() - this.#scannedAt < MISS_RESCAN_MS) return false;
-    if ((await this.#scan()).some((e) => e.keyId === keyId)) return true;
+    if (this.#scan().some((e) => e.keyId === keyId)) return true;
     this.#missing.add(keyId);
     return false;
   }
@@ -187,10 +187,10 @@ export class FileKeyStore implements KeyStore {
 
   async exportPem(keyId: string, options: ExportOptions = {}): Promise<string> {
     if (options.unencrypted !== true && options.passphrase === undefined) {
-      const entry = (await this.#entries(keyId))[0]!;
-      const { file } = await this.#read(entry);
+      const entry = this.#entries(keyId)[0]!;
+      const { file } = this.#read(entry);
       // Notary's `key export` copies the encrypted file; do the same for current-layout files.
-      if (file.content.kind === 'encrypted-pkcs8' && entry.legacy === undefined) return (await readKeyFileBytes(entry.path, keyId)).toString('utf8');
+      if (file.content.kind === 'encrypted-pkcs8' && entry.legacy === undefined) return readKeyFileBytes(entry.path, keyId).toString('utf8');
     }
     const u = await this.#unlock(keyId, true);
     if (options.unencrypted === true) return encodePlainKeyFile(u.key, u.role, u.gun);
@@ -200,7 +200,7 @@ export class FileKeyStore implements KeyStore {
   }
 
   async remove(keyId: string): Promise<void> {
-    for (const entry of await this.#entries(keyId)) await removeKeyFile(entry.path);
+    for (const entry of this.#entries(keyId)) await removeKeyFile(entry.path);
     this.#unlocked.delete(keyId);
     this.#known?.delete(keyId);
   }
@@ -210,6 +210,6 @@ export class FileKeyStore implements KeyStore {
     const labels = { role: u.role, ...(u.gun === undefined ? {} : { gun: u.gun }) };
     await this.#store(u.key, labels, await newPassphrase(this.#retriever, keyId, u.role, u.gun));
     // A legacy file has now been rewritten into the current layout; drop every old copy.
-    for (const entry of await this.#entries(keyId)) if (entry.path !== this.#pathFor(keyId)) await removeKeyFile(entry.path);
+    for (const entry of this.#entries(keyId)) if (entry.path !== this.#pathFor(keyId)) await removeKeyFile(entry.path);
   }
 }

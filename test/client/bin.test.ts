@@ -1,32 +1,64 @@
 // SPDX-License-Identifier: Apache-2.0
-// The installed `signet` is the esbuild bundle of the CLI (scripts/bundle-cli.mjs):
-// package.json points at it, it runs on its own, and the policy command's
-// chunk (loaded on use) is found beside it. docs/ci-sign.sh's test drives it
-// through a whole signing flow against notary-server.
+// The installed `signet` is dist/bin/signet.cjs (client/bin.cts), which runs the
+// esbuild bundle of the CLI beside it with the V8 code cache the build made
+// (scripts/bundle-cli.mjs): package.json points at it, it runs on its own, V8
+// accepts the cache, and without the cache it still works. docs/ci-sign.sh's
+// test drives it through a whole signing flow against notary-server.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import vm from 'node:vm';
+import nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from '../support/paths.js';
 
-const BUNDLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'signet.mjs');
+const BIN_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin');
+const BIN = path.join(BIN_DIR, 'signet.cjs');
+const BUNDLE = path.join(BIN_DIR, 'signet-cli.cjs');
 
-test('package.json bin is the bundle, which is executable and runs', () => {
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), 'signet-bin-'));
+}
+
+test('package.json bin is the executable, which runs the bundle', () => {
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-  assert.equal(pkg.bin.signet, 'dist/bin/signet.mjs');
-  assert.ok((fs.statSync(BUNDLE).mode & 0o111) !== 0, 'the bundle is executable');
-  const help = spawnSync(BUNDLE, ['--help'], { encoding: 'utf8' });
+  assert.equal(pkg.bin.signet, 'dist/bin/signet.cjs');
+  assert.ok((fs.statSync(BIN).mode & 0o111) !== 0, 'the bin is executable');
+  const help = spawnSync(BIN, ['--help'], { encoding: 'utf8' });
   assert.equal(help.status, 0, help.stderr);
   for (const command of ['init', 'publish', 'sign', 'delegation', 'policy']) assert.match(help.stdout, new RegExp(`^  ${command}\\b`, 'm'));
 });
 
-test('the policy command loads its chunk from beside the bundle', () => {
-  const dir = fs.mkdtempSync(path.join(fs.realpathSync(process.env.TMPDIR ?? '/tmp'), 'signet-bin-'));
+test('V8 accepts the code cache built for the bundle', () => {
+  // What client/bin.cts does; a cache V8 rejects would silently cost every command its compile time.
+  const script = new vm.Script(nodeModule.wrap(fs.readFileSync(BUNDLE, 'utf8')), { filename: BUNDLE, cachedData: fs.readFileSync(`${BUNDLE}.cache`) });
+  assert.equal(script.cachedDataRejected, false);
+});
+
+test('without its code cache the CLI still runs (V8 compiles the bundle)', () => {
+  const dir = tempDir();
+  try {
+    for (const f of ['signet.cjs', 'signet-cli.cjs']) fs.copyFileSync(path.join(BIN_DIR, f), path.join(dir, f));
+    const r = spawnSync(process.execPath, [path.join(dir, 'signet.cjs'), '--help'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Usage: signet/);
+    // A cache for other bytes is rejected by V8, not run.
+    fs.writeFileSync(path.join(dir, 'signet-cli.cjs.cache'), Buffer.alloc(4096, 1));
+    const bad = spawnSync(process.execPath, [path.join(dir, 'signet.cjs'), '--help'], { encoding: 'utf8' });
+    assert.equal(bad.status, 0, bad.stderr);
+    assert.match(bad.stdout, /^Usage: signet/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the policy command and its YAML parser run from the bundle', () => {
+  const dir = tempDir();
   try {
     fs.writeFileSync(path.join(dir, 'bad.yaml'), 'default: maybe\n');
-    const r = spawnSync(process.execPath, [BUNDLE, '-d', dir, 'policy', 'check', 'example.com/app:1', '--policy', path.join(dir, 'bad.yaml'), '--offline'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', CI: 'true', HOME: dir } });
+    const r = spawnSync(process.execPath, [BIN, '-d', dir, 'policy', 'check', 'example.com/app:1', '--policy', path.join(dir, 'bad.yaml'), '--offline'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', CI: 'true', HOME: dir } });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /bad\.yaml:1/);
   } finally {

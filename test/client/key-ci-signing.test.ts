@@ -14,7 +14,7 @@ import { NOTARY_PASSPHRASES, runNotary, startNotaryServer, type NotaryServer } f
 import { signet, tmp } from './key-helpers.js';
 
 // The shipped executable: package.json's bin runs this bundle of the same build (scripts/bundle-cli.mjs).
-const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'signet.mjs');
+const MAIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'signet.cjs');
 
 describe('docs/ci-sign.sh', () => {
   let server: NotaryServer;

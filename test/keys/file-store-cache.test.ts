@@ -3,7 +3,7 @@
 // per staged change): it must still see keys other processes add or remove.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import fsp from 'node:fs/promises';
+import fs from 'node:fs';
 import { FileKeyStore } from '../../keys/file-store.js';
 import { constantPassphraseRetriever } from '../../keys/passphrase.js';
 import { assertRejectsCode, tempDir } from './support/helpers.js';
@@ -11,19 +11,19 @@ import { assertRejectsCode, tempDir } from './support/helpers.js';
 const retriever = constantPassphraseRetriever('cache-pass');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Counts fs.promises.readdir calls made while `fn` runs (scanKeyFiles lists through it). */
+/** Counts fs.readdirSync calls made while `fn` runs (scanKeyFiles lists through it). */
 async function countReaddirs(fn: () => Promise<void>): Promise<number> {
-  const original = fsp.readdir;
+  const original = fs.readdirSync;
   let calls = 0;
   const counting = (...args: Parameters<typeof original>): ReturnType<typeof original> => {
     calls++;
     return original(...args);
   };
-  fsp.readdir = counting as typeof original;
+  fs.readdirSync = counting as typeof original;
   try {
     await fn();
   } finally {
-    fsp.readdir = original;
+    fs.readdirSync = original;
   }
   return calls;
 }
@@ -67,7 +67,7 @@ describe('FileKeyStore.has and the scan it reuses', () => {
     const scratch = tempDir();
     const pub = await new FileKeyStore(scratch, { retriever }).generate({ role: 'root' });
     assert.equal(await reader.has(pub.id), false);
-    await other.importPem(await fsp.readFile(`${scratch}/private/${pub.id}.key`), { role: 'root' });
+    await other.importPem(fs.readFileSync(`${scratch}/private/${pub.id}.key`), { role: 'root' });
     await sleep(1100);
     assert.equal(await reader.has(pub.id), true);
   });
