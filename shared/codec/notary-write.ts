@@ -42,8 +42,9 @@ function roleKeysToJson(r: RoleKeys): JSONObject {
   return { keyids: [...r.keyIds], threshold: r.threshold };
 }
 
-function fileMetaToJson(m: FileMeta | TargetFile, where: string): JSONObject {
-  if (m.length === undefined) throw new SerializationError(`${where}: the Notary format requires a length`);
+/** `where` names the entry only for the error (formatting it for every target cost ~5 µs each). */
+function fileMetaToJson(m: FileMeta | TargetFile, where: () => string): JSONObject {
+  if (m.length === undefined) throw new SerializationError(`${where()}: the Notary format requires a length`);
   const hashes = mapToObject(m.hashes, (d) => d.toString('base64'));
   // Go's *json.RawMessage drops a null custom, so it is omitted like an absent one.
   if ('custom' in m && m.custom !== undefined && m.custom !== null) return { custom: m.custom, hashes, length: m.length };
@@ -80,12 +81,12 @@ export function notarySignedTree(s: Signed): JSONObject {
         _type,
         delegations: delegationsToJson(s.delegations),
         expires,
-        targets: mapToObject(s.targets, (m, name) => fileMetaToJson(m, `target ${JSON.stringify(name)}`)),
+        targets: mapToObject(s.targets, (m, name) => fileMetaToJson(m, () => `target ${JSON.stringify(name)}`)),
         version: s.version,
       };
     case 'snapshot':
     case 'timestamp':
-      return { _type, expires, meta: mapToObject(s.meta, (m, role) => fileMetaToJson(m, `meta of ${role}`)), version: s.version };
+      return { _type, expires, meta: mapToObject(s.meta, (m, role) => fileMetaToJson(m, () => `meta of ${role}`)), version: s.version };
   }
 }
 

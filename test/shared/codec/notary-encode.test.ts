@@ -9,7 +9,7 @@ import { goJsonString } from '../../../shared/codec/notary-write.js';
 import { publicKeyFromKeyObject } from '../../../shared/codec/notary-keys.js';
 import { DeserializationError, SerializationError } from '../../../shared/errors.js';
 import { canonicalize } from '../../../shared/json/canonical.js';
-import type { Root, Signature, Targets, Timestamp } from '../../../shared/tuf/model.js';
+import type { Root, Signature, TargetFile, Targets, Timestamp } from '../../../shared/tuf/model.js';
 import { roleMetaFromBytes } from '../../../shared/tuf/file-meta.js';
 import { parseExpires } from '../../../shared/time.js';
 import { readFixture } from './notary-helpers.js';
@@ -82,6 +82,10 @@ describe('what Go cannot write', () => {
   test('a raw control character in custom data is refused', () => {
     const tree = notaryCodec.toSignedTree(targetsWith(new Map([['ok', { length: 1, hashes: digest(2), custom: { note: ['tab\there'] } }]])));
     assert.throws(() => notaryCodec.encode(tree, []), (e: unknown) => e instanceof SerializationError && e.message.startsWith('signed.targets.ok.custom.note[0]:'));
+  });
+  test('a target without a length is refused, naming it', () => {
+    const model = targetsWith(new Map([['no-length', { hashes: digest(2) } as unknown as TargetFile]]));
+    assert.throws(() => notaryCodec.toSignedTree(model), (e: unknown) => e instanceof SerializationError && e.message === 'target "no-length": the Notary format requires a length');
   });
   test('DEL and other non-control characters are fine', () => {
     const tree = notaryCodec.toSignedTree(targetsWith(new Map([['del\u007f/é/😀', { length: 1, hashes: digest(2) }]])));
