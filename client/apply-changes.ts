@@ -18,7 +18,7 @@ import { canonicalKeyId } from '../shared/codec/notary-keys.js';
 import { DEFAULT_EXPIRY_SECONDS, expiresAfter } from '../shared/time.js';
 import { isDelegationRoleName, isTargetsRoleName, isTopLevelRole } from '../shared/tuf/names.js';
 import type { Envelope, PublicKey, RoleName, Targets } from '../shared/tuf/model.js';
-import { isTargetInScope, parentOf, restrictPaths } from '../shared/verify/index.js';
+import { isTargetInScope, parentOf, restrictPaths, type RoleScope } from '../shared/verify/index.js';
 import type { StoredChange } from './changelist.js';
 import { isWildDelegation, parseDelegationChange, parseRootRoleChange, type DelegationChange } from './changes.js';
 import { parseFileMeta } from './metadata.js';
@@ -62,6 +62,12 @@ function merge(list: readonly string[], add: readonly string[]): string[] {
 class Applier {
   #index = 0;
   #change: StoredChange | undefined;
+  /**
+   * Roles already found writable by a target change (delegated, a key held), with their scope.
+   * Target changes cannot alter that, so a thousand of them check it once; any other change
+   * (delegation, root, witness) may, and empties this.
+   */
+  readonly #writable = new Map<RoleName, RoleScope>();
 
   constructor(
     readonly repo: WorkingRepo,
@@ -84,8 +90,12 @@ class Applier {
       this.#index = i;
       this.#change = c;
       this.ctx.debug?.(`applying change #${i}: ${describeChange(c)} (${c.file})`);
-      if (c.type === 'target' && isTargetsRoleName(c.role)) await this.#target(c);
-      else if (c.type === 'delegation' && (isDelegationRoleName(c.role) || isWildDelegation(c.role))) await this.#delegation(c);
+      if (c.type === 'target' && isTargetsRoleName(c.role)) {
+        await this.#target(c);
+        continue;
+      }
+      this.#writable.clear();
+      if (c.type === 'delegation' && (isDelegationRoleName(c.role) || isWildDelegation(c.role))) await this.#delegation(c);
       else if (c.type === 'witness' && isTargetsRoleName(c.role)) this.#witness(c.role);
       else if (c.type === 'role' && c.role === 'root') this.#rootRole(c);
       else this.fail(`notary defines no change of type ${JSON.stringify(c.type)} on scope ${JSON.stringify(c.role)}`);
@@ -114,19 +124,24 @@ class Applier {
       } catch (cause) {
         this.fail(`its target meta is unreadable (${(cause as Error).message})`, cause);
       }
-      if (!this.repo.isDelegated(c.role)) this.fail(`${c.role} is not delegated in ${this.ctx.gun} (any more); ask the owner to add the delegation, or stage the target for another role`);
-      if (!isTargetInScope(c.path, this.repo.scopeOf(c.role))) {
+      const known = this.#writable.get(c.role);
+      if (known === undefined && !this.repo.isDelegated(c.role)) this.fail(`${c.role} is not delegated in ${this.ctx.gun} (any more); ask the owner to add the delegation, or stage the target for another role`);
+      const scope = known ?? this.repo.scopeOf(c.role);
+      if (!isTargetInScope(c.path, scope)) {
         const paths = this.repo.delegationEntry(c.role)?.paths ?? [];
         this.fail(`target ${JSON.stringify(c.path)} is outside the paths delegated to ${c.role} (${paths.map((p) => JSON.stringify(p)).join(', ') || 'none'})`);
       }
-      await this.#requireSigner(c.role);
+      if (known === undefined) {
+        await this.#requireSigner(c.role);
+        this.#writable.set(c.role, scope);
+      }
       const w = this.#metaFor(c.role);
       w.targets.set(c.path, meta);
       w.dirty = true;
     } else if (c.action === 'delete') {
       const w = this.repo.roles.get(c.role);
       if (w === undefined || !w.targets.has(c.path)) return; // nothing to remove: as notary, not an error
-      await this.#requireSigner(c.role);
+      if (!this.#writable.has(c.role)) await this.#requireSigner(c.role);
       w.targets.delete(c.path);
       w.dirty = true;
     } else this.fail(`target changes are create or delete, not ${c.action}`);

@@ -135,6 +135,16 @@ describe('applying changes', () => {
     await refused(apply(repo(), [targetChange('create', 'targets/jenkins', 'outside-jenkins-paths', meta)]), /outside the paths delegated to targets\/jenkins \("jenkins\/"\)/);
   });
 
+  it('checks every target path against the scope, also after the role was found writable', async () => {
+    const ok = targetChange('create', 'targets/jenkins', 'jenkins/build-43', meta);
+    await refused(apply(repo(), [ok, targetChange('create', 'targets/jenkins', 'outside-jenkins-paths', meta)]), /^staged change #1 .*outside the paths delegated/);
+  });
+
+  it('a delegation change between target changes is honoured: a target for the deleted role is refused', async () => {
+    const changes = [targetChange('create', 'targets/jenkins', 'jenkins/build-43', meta), delegationDeleteChange('targets/jenkins'), targetChange('create', 'targets/jenkins', 'jenkins/build-44', meta)];
+    await refused(apply(repo(), changes), /^staged change #2 .*targets\/jenkins is not delegated/);
+  });
+
   it('refuses a target for a delegation that does not exist', async () => {
     await refused(apply(repo(), [targetChange('create', 'targets/gone', 'x', meta)]), /targets\/gone is not delegated/);
   });
