@@ -150,6 +150,21 @@ describe('FileChangelist', () => {
     cl.remove([1]);
     assert.equal(cl.list().length, 1);
   });
+
+  it('refuses a change file that is not UTF-8 or starts with a byte-order mark, and reads a real U+FFFD', () => {
+    const dir = path.join(tmp(), 'cl');
+    const cl = new FileChangelist(dir);
+    const body = (p: string): Buffer => encodeChange({ action: 'create', role: 'targets', type: 'target', path: p, data: null });
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, '1.change'), body('replacement \uFFFD character'));
+    assert.equal(cl.list()[0]!.path, 'replacement \uFFFD character');
+    const invalid = Buffer.from(body('x'));
+    invalid[invalid.indexOf('"x"') + 1] = 0xff; // a byte no UTF-8 text holds
+    fs.writeFileSync(path.join(dir, '2.change'), invalid);
+    assert.throws(() => cl.list(), (e: unknown) => e instanceof DeserializationError && /change #1 .*not valid UTF-8/.test(e.message));
+    fs.writeFileSync(path.join(dir, '2.change'), Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), body('x')]));
+    assert.throws(() => cl.list(), (e: unknown) => e instanceof DeserializationError && /change #1 .*not valid JSON/.test(e.message));
+  });
 });
 
 describe('changelist interop with the notary binary', () => {
