@@ -10,7 +10,8 @@ import type { JSONObject, JSONValue } from '../json/types.js';
 import { isJSONObject } from '../json/types.js';
 import type { FileMeta, PublicKey, RoleKeys, Signature, TargetFile } from '../tuf/model.js';
 import { RECOGNISED_HASHES } from '../tuf/file-meta.js';
-import { decodeBase64Strict } from './base64.js';
+import { base64DecodedLength, decodeBase64Strict } from './base64.js';
+import { Base64Digests } from './digests.js';
 import { makeNotaryPublicKey } from './notary-keys.js';
 
 /** A short, safe description of an untrusted value for error messages (never a whole body). */
@@ -136,19 +137,21 @@ export function parseRoleKeys(obj: JSONObject, field: string, keys: ReadonlyMap<
  * Hashes: algorithm -> padded base64 digest. Names other than sha256/sha512 are
  * kept (Go ignores them when checking); recognised ones must have their size.
  */
-export function parseHashes(v: unknown, field: string): Map<string, Buffer> {
+export function parseHashes(v: unknown, field: string): Base64Digests {
   const obj = expectObject(v, field, 'an object mapping hash names to base64 digests');
-  const hashes = new Map<string, Buffer>();
+  const text = new Map<string, string>();
   for (const alg of Object.keys(obj)) {
     const f = at(field, alg);
-    const digest = decodeBase64Strict(expectString(obj[alg], f, 'a base64 digest'), f);
+    const digest = expectString(obj[alg], f, 'a base64 digest');
+    const length = base64DecodedLength(digest, f);
     const size = Object.hasOwn(RECOGNISED_HASHES, alg) ? RECOGNISED_HASHES[alg] : undefined;
-    if (size !== undefined && digest.length !== size) {
-      throw new DeserializationError(f, `${alg} digest must be ${size} bytes, got ${digest.length}`);
+    if (size !== undefined && length !== size) {
+      throw new DeserializationError(f, `${alg} digest must be ${size} bytes, got ${length}`);
     }
-    hashes.set(alg, digest);
+    text.set(alg, digest);
   }
-  return hashes;
+  // Checked here, decoded where used.
+  return new Base64Digests(text);
 }
 
 /**

@@ -16,6 +16,7 @@ import { canonicalString } from '../json/canonical.js';
 import type { JSONObject, JSONValue } from '../json/types.js';
 import { goExpiresText } from '../time.js';
 import type { Delegations, FileMeta, PublicKey, RoleKeys, Signature, Signed, TargetFile } from '../tuf/model.js';
+import { Base64Digests } from './digests.js';
 import { NOTARY_TYPE_NAMES } from './notary-signed.js';
 
 /** Set an own enumerable property even for `__proto__` (a plain assignment would change the prototype). */
@@ -45,7 +46,8 @@ function roleKeysToJson(r: RoleKeys): JSONObject {
 /** `where` names the entry only for the error (formatting it for every target cost ~5 µs each). */
 function fileMetaToJson(m: FileMeta | TargetFile, where: () => string): JSONObject {
   if (m.length === undefined) throw new SerializationError(`${where()}: the Notary format requires a length`);
-  const hashes = mapToObject(m.hashes, (d) => d.toString('base64'));
+  // Parsed digests are written back as the text they came in (canonical base64, checked at parse).
+  const hashes = m.hashes instanceof Base64Digests ? mapToObject(m.hashes.base64, (t) => t) : mapToObject(m.hashes, (d) => d.toString('base64'));
   // Go's *json.RawMessage drops a null custom, so it is omitted like an absent one.
   if ('custom' in m && m.custom !== undefined && m.custom !== null) return { custom: m.custom, hashes, length: m.length };
   return { hashes, length: m.length };

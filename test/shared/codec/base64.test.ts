@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeBase64Strict } from '../../../shared/codec/base64.js';
+import { base64DecodedLength, decodeBase64Strict } from '../../../shared/codec/base64.js';
 import { DeserializationError } from '../../../shared/errors.js';
 
 const RUNS = Number(process.env.H1_RUNS ?? 500);
@@ -72,4 +72,27 @@ test('the refusals say why, at the field', () => {
   assert.throws(() => decodeBase64Strict('AAB=', 'x'), /not canonical base64/);
   assert.deepEqual(decodeBase64Strict('', 'x'), Buffer.alloc(0));
   assert.deepEqual(decodeBase64Strict('/+8=', 'x'), Buffer.from([0xff, 0xef]));
+});
+
+test('base64DecodedLength accepts exactly what decodeBase64Strict accepts, and gives the decoded length', () => {
+  const chars = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=-_ \n\u00e9\ud83d'.split(''));
+  const text = fc.oneof(fc.array(chars, { maxLength: 16 }).map((l) => l.join('')), fc.uint8Array({ maxLength: 70 }).map((b) => Buffer.from(b).toString('base64')));
+  fc.assert(
+    fc.property(text, (s) => {
+      let decoded: Buffer | undefined;
+      let length: number | undefined;
+      try {
+        decoded = decodeBase64Strict(s, 'f');
+      } catch (error) {
+        assert.ok(error instanceof DeserializationError);
+      }
+      try {
+        length = base64DecodedLength(s, 'f');
+      } catch (error) {
+        assert.ok(error instanceof DeserializationError);
+      }
+      assert.equal(length, decoded?.length, s);
+    }),
+    { numRuns: RUNS * 4 },
+  );
 });
