@@ -63,9 +63,12 @@ export function createApp(options: AppOptions): App {
     cache.currentEnabled = false;
     ready = subscribe(
       (gun) => cache.invalidate(gun),
-      () => {
-        logger.warn('store change notifications were interrupted; metadata cache cleared');
+      (listening) => {
+        // While notifications are off, another process's publish would go unseen: cache no current metadata.
+        cache.currentEnabled = listening;
         cache.invalidateAll();
+        if (listening) logger.info('store change notifications resumed; metadata cache cleared');
+        else logger.warn('store change notifications were interrupted; current metadata is not cached until they resume');
       },
     ).then(
       (stop) => {

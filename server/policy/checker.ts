@@ -81,11 +81,12 @@ export class PolicyChecker {
         this.#generation.set(gun, (this.#generation.get(gun) ?? 0) + 1);
         this.#chains.delete(gun);
       },
-      () => {
-        // Notifications were interrupted: trust nothing cached, and re-read timestamps until resubscribed.
+      (listening) => {
+        // Changes may have been missed: trust nothing cached. While notifications are off, every hit
+        // re-reads the timestamp; once they flow again, hits read nothing again.
         this.#epoch++;
         this.#chains.clear();
-        this.#listening = false;
+        this.#listening = listening;
       },
     );
     this.#listening = true;

@@ -37,7 +37,7 @@ export class ChangeHub {
     this.#subscribers.add(sub);
     const listen = this.#client.listen?.bind(this.#client);
     if (listen !== undefined && this.#listening === undefined) {
-      this.#listening = listen(this.#channel, (payload) => this.#onNotify(payload), () => this.reset()).then(
+      this.#listening = listen(this.#channel, (payload) => this.#onNotify(payload), (listening) => this.reset(listening)).then(
         (stop) => {
           this.#stopListening = stop;
         },
@@ -82,10 +82,11 @@ export class ChangeHub {
     }
   }
 
-  reset(): void {
+  /** Tell subscribers that changes may have been missed; `listening`: whether notifications flow now. */
+  reset(listening = true): void {
     for (const sub of this.#subscribers) {
       try {
-        sub.onReset?.();
+        sub.onReset?.(listening);
       } catch {
         // as in emit
       }

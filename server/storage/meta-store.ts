@@ -56,8 +56,12 @@ export const DEFAULT_CHANGE_RECORDS = 100;
 
 /** Called after a commit changed a GUN's metadata (publish or delete). */
 export type ChangeListener = (gun: string) => void;
-/** Called when changes may have been missed (notification connection lost): drop every cached GUN. */
-export type ResetListener = () => void;
+/**
+ * Called when changes may have been missed: drop every cached GUN. `listening` false: the
+ * notifications stopped (connection lost), so nothing cached may be trusted without checking
+ * until a later call with true says they flow again.
+ */
+export type ResetListener = (listening: boolean) => void;
 
 /** A server-held (timestamp/snapshot) key. The private part is encrypted by the caller before it reaches the store. */
 export interface ServerKeyRecord {

@@ -123,7 +123,7 @@ export class PgClient implements SqlClient {
     }
   }
 
-  async listen(channel: string, onNotify: (payload: string) => void, onReset: () => void): Promise<() => Promise<void>> {
+  async listen(channel: string, onNotify: (payload: string) => void, onReset: (listening: boolean) => void): Promise<() => Promise<void>> {
     let stopped = false;
     let current: pg.Client | undefined;
     let timer: NodeJS.Timeout | undefined;
@@ -157,7 +157,7 @@ export class PgClient implements SqlClient {
       current = undefined;
       client.removeAllListeners('end');
       client.end().catch(() => undefined);
-      onReset(); // notifications between now and the next LISTEN are lost
+      onReset(false); // notifications between now and the next LISTEN are lost
       schedule();
     };
 
@@ -165,7 +165,7 @@ export class PgClient implements SqlClient {
       timer = setTimeout(() => {
         timer = undefined;
         connect().then(
-          () => onReset(), // whatever happened during the gap is unknown
+          () => onReset(true), // listening again; whatever happened during the gap is unknown
           () => {
             backoff = Math.min(backoff * 2, MAX_BACKOFF_MS);
             if (!stopped) schedule();

@@ -23,10 +23,11 @@ export interface SqlClient extends SqlQueryable {
   /**
    * LISTEN on `channel` on a dedicated connection (PostgreSQL only; absent for
    * the single-process embedded database). `onReset` runs whenever
-   * notifications may have been missed (connection lost, re-established).
+   * notifications may have been missed: with false when the connection is
+   * lost, with true once LISTEN is re-established.
    * Resolves once LISTEN is active, with a function that stops listening.
    */
-  listen?(channel: string, onNotify: (payload: string) => void, onReset: () => void): Promise<() => Promise<void>>;
+  listen?(channel: string, onNotify: (payload: string) => void, onReset: (listening: boolean) => void): Promise<() => Promise<void>>;
   /** Where the data lives, safe to show: a URL without password, or a directory. */
   readonly location: string;
   /** The hint appended to "unreachable" messages, e.g. "check --database-url". */

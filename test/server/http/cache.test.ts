@@ -187,6 +187,66 @@ describe('a store without notifications: local publishes and deletes still inval
   });
 });
 
+describe('notifications interrupted: no current metadata is cached until they resume', () => {
+  let t: TestApp;
+  let store: Awaited<ReturnType<typeof embeddedStore>>;
+  const GUN = 'example.com/gap';
+  /** While true, the app hears nothing of writes (as while its LISTEN connection is down). */
+  let gap = false;
+  let reset: ((listening: boolean) => void) | undefined;
+  before(async () => {
+    store = await embeddedStore();
+    const s = store.store;
+    const gapped: MetaStore = {
+      updateMany: (g, u) => s.updateMany(g, u),
+      getCurrent: (g, r) => s.getCurrent(g, r),
+      getCurrentMany: (g, r) => s.getCurrentMany(g, r),
+      getByVersion: (g, r, v) => s.getByVersion(g, r, v),
+      getByChecksum: (g, r, h) => s.getByChecksum(g, r, h),
+      deleteGun: (g) => s.deleteGun(g),
+      getChanges: (q) => s.getChanges(q),
+      latestChangeId: () => s.latestChangeId(),
+      getServerKeys: (g, r) => s.getServerKeys(g, r),
+      addServerKey: (k) => s.addServerKey(k),
+      ping: () => s.ping(),
+      close: () => s.close(),
+      subscribe: (onChange, onReset) => {
+        reset = onReset;
+        return s.subscribe!((g) => {
+          if (!gap) onChange(g);
+        });
+      },
+    };
+    t = await makeApp({ currentTtlMs: 600_000 }, gapped);
+    await s.updateMany(GUN, [
+      { role: 'root', version: 1, data: file('1.root.json') },
+      { role: 'targets', version: 4, data: file('targets.json') },
+    ]);
+  });
+  after(async () => {
+    await t.close();
+    await store.cleanup();
+  });
+  const get = (p: string): request.Test => raw(request(t.app.handler).get(p));
+
+  test('a write missed during the gap is served at once, and caching returns with the notifications', async () => {
+    const p = `/v2/${GUN}/_trust/tuf/targets.json`;
+    assert.ok(body(await get(p)).equals(file('targets.json')));
+    gap = true;
+    reset!(false);
+    assert.ok(body(await get(p)).equals(file('targets.json')));
+    const newer = file('targets/jenkins.json');
+    await store.store.updateMany(GUN, [{ role: 'targets', version: 5, data: newer }]);
+    assert.ok(body(await get(p)).equals(newer), 'the unseen write is visible: nothing was cached during the gap');
+    gap = false;
+    reset!(true);
+    assert.ok(body(await get(p)).equals(newer));
+    const newest = file('targets/releases.json');
+    await store.store.updateMany(GUN, [{ role: 'targets', version: 6, data: newest }]);
+    assert.ok(body(await get(p)).equals(newest), 'notified again: the write dropped the cached copy');
+  });
+});
+
 describe('health', () => {
   test('503 with the failing check when the database is gone', async () => {
     const t = await makeApp();

@@ -171,6 +171,34 @@ test('with store notifications a warm check reads nothing, and a publish still i
   }
 });
 
+test('after notifications are interrupted hits re-read the timestamp, and once they resume they read nothing again', async () => {
+  const { clock, repo } = await setup('notify-reset');
+  await repo.sign('targets/releases', 'v1', 'm');
+  let reads = 0;
+  const counting: TrustService = { ...repo.service, getCurrent: (gun, role) => (reads++, repo.service.getCurrent(gun, role)) };
+  let reset: ((listening: boolean) => void) | undefined;
+  const changes = { subscribe: async (onChange: (gun: string) => void, onReset?: (listening: boolean) => void) => ((reset = onReset), ts.store.subscribe!(onChange)) };
+  const checker = new PolicyChecker({ service: counting, policy: POLICY, now: clock.now, changes });
+  await checker.start();
+  const readsOfOneCheck = async (): Promise<number> => {
+    const before = reads;
+    assert.equal((await checker.check([`${repo.gun}:v1`]))[0]?.allowed, false);
+    return reads - before;
+  };
+  try {
+    await readsOfOneCheck();
+    assert.equal(await readsOfOneCheck(), 0, 'listening: a warm hit reads nothing');
+    reset!(false);
+    assert.ok((await readsOfOneCheck()) > 0, 'the cache was dropped');
+    assert.equal(await readsOfOneCheck(), 1, 'not listening: a hit re-reads the timestamp');
+    reset!(true);
+    assert.ok((await readsOfOneCheck()) > 0, 'changes during the gap are unknown: rebuilt');
+    assert.equal(await readsOfOneCheck(), 0, 'listening again: a warm hit reads nothing');
+  } finally {
+    checker.close();
+  }
+});
+
 test('a missing root row (the snapshot records a root the store does not hold) is denied', async () => {
   const { clock, repo, service } = await setup('stale-root');
   await repo.sign('targets/releases', 'v1', 'm');

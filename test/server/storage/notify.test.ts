@@ -133,11 +133,11 @@ describe('change notifications across PostgreSQL stores', () => {
   });
 
   it('a lost listener connection resets subscribers and listening resumes', async () => {
-    let resets = 0;
+    const resets: boolean[] = [];
     const heard: string[] = [];
     const stop = await reader.subscribe(
       (gun) => heard.push(gun),
-      () => resets++,
+      (listening) => resets.push(listening),
     );
     const admin = new pg.Client({ connectionString: PG_URL });
     await admin.connect();
@@ -145,7 +145,8 @@ describe('change notifications across PostgreSQL stores', () => {
       const channel = `signet_changes_${(pgBackend.options.schema ?? '')}`;
       const killed = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query = $1', [`LISTEN "${channel}"`]);
       assert.equal(killed.rowCount, 1, 'one listener connection (shared by all subscribers of the reader)');
-      await eventually(() => resets >= 2, 'a reset for the loss and one after reconnecting');
+      await eventually(() => resets.length >= 2, 'a reset for the loss and one after reconnecting');
+      assert.deepEqual(resets, [false, true], 'not listening after the loss, listening again after reconnecting');
       const gun = uniqueGun();
       await writer.updateMany(gun, [file('targets', 1)]);
       await eventually(() => heard.includes(gun), 'a NOTIFY after reconnecting');
