@@ -8,7 +8,8 @@
 // a Basic challenge gets the credentials directly.
 
 import { createHash } from 'node:crypto';
-import { LengthOrHashMismatchError, RemoteError, UsageError } from '../shared/errors.js';
+import { LengthOrHashMismatchError, RemoteError, TrustError, UsageError } from '../shared/errors.js';
+import { parseImageName, type ImageName } from '../shared/policy/image-reference.js';
 import type { HttpResponse, HttpSend } from './http-transport.js';
 import { basicAuthorization, credentialsFromDockerConfig, credentialsFromEnv, getBearerToken, parseWwwAuthenticate, TokenCache, type Credentials } from './token-auth.js';
 
@@ -24,57 +25,20 @@ export const MANIFEST_MEDIA_TYPES = [
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const TIMEOUT_MS = 30_000;
 
-export interface ImageReference {
-  /** host[:port] as written (docker.io for Docker Hub). */
-  readonly registry: string;
-  /** The repository path inside the registry (`team/app`, `library/alpine`). */
-  readonly repository: string;
-  /** The trust collection's name as docker forms it: `registry/repository`. */
-  readonly gun: string;
-  readonly tag?: string;
-  readonly digest?: string;
-}
-
-const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const DIGEST = /^sha256:[0-9a-f]{64}$/;
+export type ImageReference = ImageName;
 
 /**
- * Parse an image reference as docker does (`[registry/]repo[:tag][@digest]`).
- * A first segment with a dot or port, or `localhost`, is the registry; else
- * it is Docker Hub (`docker.io`, single names under `library/`).
+ * Parse an image reference as docker does (`[registry/]repo[:tag][@digest]`), with the parser the
+ * policy checks use (shared/policy/image-reference.ts), so a tag is signed under the GUN they look up.
  * @throws {UsageError} when the reference is malformed.
  */
 export function parseImageReference(ref: string): ImageReference {
-  const bad = (why: string): UsageError => new UsageError(`image reference ${JSON.stringify(ref)} ${why}; write it as registry.example.com:5000/team/app:tag`);
-  let rest = ref;
-  let digest: string | undefined;
-  const at = rest.indexOf('@');
-  if (at >= 0) {
-    digest = rest.slice(at + 1);
-    rest = rest.slice(0, at);
-    if (!DIGEST.test(digest)) throw bad('has a digest that is not sha256:<64 lower-case hex>');
+  try {
+    return parseImageName(ref);
+  } catch (cause) {
+    if (!(cause instanceof TrustError)) throw cause;
+    throw new UsageError(`${cause.message}; write it as registry.example.com:5000/team/app:tag`, { cause });
   }
-  let tag: string | undefined;
-  const colon = rest.lastIndexOf(':');
-  if (colon > rest.lastIndexOf('/')) {
-    tag = rest.slice(colon + 1);
-    rest = rest.slice(0, colon);
-    if (!TAG.test(tag)) throw bad('has an invalid tag (letters, digits, _ . -, at most 128)');
-  }
-  const parts = rest.split('/');
-  const first = parts[0] ?? '';
-  let registry = 'docker.io';
-  if (parts.length > 1 && (/[.:]/.test(first) || first === 'localhost')) {
-    registry = first;
-    parts.shift();
-    if (!/^[A-Za-z0-9.-]+(?::\d{1,5})?$/.test(registry) && !/^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/.test(registry)) throw bad('has an invalid registry host');
-  }
-  if (registry === 'index.docker.io') registry = 'docker.io';
-  if (registry === 'docker.io' && parts.length === 1) parts.unshift('library');
-  if (parts.length === 0 || parts.some((p) => !COMPONENT.test(p))) throw bad('has an invalid repository name (lower-case letters, digits and separators)');
-  const repository = parts.join('/');
-  return { registry, repository, gun: `${registry}/${repository}`, ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) };
 }
 
 /** https, except loopback registries (docker's default insecure 127.0.0.0/8) and those named with --insecure-registry. */

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { LengthOrHashMismatchError, RemoteError, UsageError } from '../../shared/errors.js';
 import { createHttpSend } from '../../client/http-transport.js';
 import { parseImageReference, registryBaseUrl, registryCredentials, RegistryClient } from '../../client/registry.js';
+import { normalizeImageReference } from '../../shared/policy/image-reference.js';
 import { REGISTRY_USER, registryUnavailable, TestRegistry, type RegistryAuth } from '../support/registry.js';
 import type { Credentials } from '../../client/token-auth.js';
 import { startStub } from './support/http-stub.js';
@@ -24,6 +25,11 @@ describe('parseImageReference', () => {
     assert.equal(parseImageReference('team/app').gun, 'docker.io/team/app', 'first segment without . or : is a path, not a host');
     const d = `sha256:${'a'.repeat(64)}`;
     assert.deepEqual(parseImageReference(`r.example.com/app:v1@${d}`), { registry: 'r.example.com', repository: 'app', gun: 'r.example.com/app', tag: 'v1', digest: d });
+  });
+  it('names the GUN a policy check of the same image looks up', () => {
+    for (const ref of ['alpine:3', 'team/app:v1', 'index.docker.io/team/app:v1', 'localhost:5000/app:v1', '[::1]:5000/team/app:v1', `r.example.com/app:v1@sha256:${'b'.repeat(64)}`]) {
+      assert.equal(parseImageReference(ref).gun, normalizeImageReference(ref).gun, ref);
+    }
   });
   it('refuses malformed references with a usable message', () => {
     for (const bad of ['Registry.example.com/Team/App:1', 'r.example.com/app:', 'r.example.com/app@sha256:abc', 'r.example.com//app', 'r.example.com/app:-x']) {

@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { formatImageReference, normalizeImageReference } from '../../../shared/policy/image-reference.js';
+import { formatImageReference, normalizeImageReference, parseImageName } from '../../../shared/policy/image-reference.js';
 
 const HEX = 'a'.repeat(64);
 
@@ -15,6 +15,13 @@ test('references normalise as Docker does', () => {
   assert.deepEqual(normalizeImageReference('registry.example.com:5000/team/app:v2'), { gun: 'registry.example.com:5000/team/app', tag: 'v2' });
   assert.deepEqual(normalizeImageReference(`host:5000/app@sha256:${HEX}`), { gun: 'host:5000/app', digest: `sha256:${HEX}` });
   assert.deepEqual(normalizeImageReference(`app:v1@sha256:${HEX}`), { gun: 'docker.io/library/app', tag: 'v1', digest: `sha256:${HEX}` });
+});
+
+test('an IPv6 registry is a registry; the raw parse keeps the tag as written', () => {
+  assert.deepEqual(normalizeImageReference('[::1]:5000/team/app:v1'), { gun: '[::1]:5000/team/app', tag: 'v1' });
+  assert.deepEqual(parseImageName('[fe80::1]/app'), { registry: '[fe80::1]', repository: 'app', gun: '[fe80::1]/app' });
+  assert.deepEqual(parseImageName('alpine'), { registry: 'docker.io', repository: 'library/alpine', gun: 'docker.io/library/alpine' });
+  assert.throws(() => parseImageName('[::g]:5000/app'), /not a valid host/);
 });
 
 test('malformed references are refused with the reason', () => {
