@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { LengthOrHashMismatchError, RemoteError, TrustError, UsageError } from '../shared/errors.js';
 import { parseImageName, type ImageName } from '../shared/policy/image-reference.js';
 import type { HttpResponse, HttpSend } from './http-transport.js';
-import { basicAuthorization, credentialsFromDockerConfig, credentialsFromEnv, getBearerToken, parseWwwAuthenticate, TokenCache, type Credentials } from './token-auth.js';
+import { answerChallenge, credentialsFromDockerConfig, credentialsFromEnv, TokenCache, type Credentials } from './token-auth.js';
 
 /** The media types a signed tag may point at, in the order docker asks for them. */
 export const MANIFEST_MEDIA_TYPES = [
@@ -145,23 +145,18 @@ export class RegistryClient {
   }
 
   async #answer(res: HttpResponse, url: URL, repository: string, timeoutMs: number): Promise<string> {
-    const header = res.headers['www-authenticate'];
-    const challenges = parseWwwAuthenticate(Array.isArray(header) ? header.join(', ') : (header ?? ''));
     const creds = this.options.credentials;
-    const bearer = challenges.find((c) => c.scheme === 'bearer');
-    if (bearer !== undefined) {
-      try {
-        const token = await getBearerToken(this.options.send, this.#tokens, { challenge: bearer, scopes: [`repository:${repository}:pull`], credentials: creds, timeoutMs });
-        return `Bearer ${token}`;
-      } catch (e) {
-        // token-auth.ts names NOTARY_AUTH; for a registry the credentials come from elsewhere
-        if (e instanceof RemoteError && e.code === 'AUTH_REQUIRED') {
-          throw new RemoteError('AUTH_REQUIRED', `the registry ${url.host} refused a pull token for ${repository}${creds === null ? ' (no credentials given)' : ` to user ${creds.username}`}; set SIGNET_REGISTRY_AUTH to base64 of user:password or run \`docker login ${url.host}\``, { httpStatus: e.httpStatus });
-        }
-        throw e;
+    let auth: string | null;
+    try {
+      auth = await answerChallenge(res, { send: this.options.send, tokens: this.#tokens, scopes: [`repository:${repository}:pull`], credentials: creds, timeoutMs });
+    } catch (e) {
+      // token-auth.ts names NOTARY_AUTH; for a registry the credentials come from elsewhere
+      if (e instanceof RemoteError && e.code === 'AUTH_REQUIRED') {
+        throw new RemoteError('AUTH_REQUIRED', `the registry ${url.host} refused a pull token for ${repository}${creds === null ? ' (no credentials given)' : ` to user ${creds.username}`}; set SIGNET_REGISTRY_AUTH to base64 of user:password or run \`docker login ${url.host}\``, { httpStatus: e.httpStatus });
       }
+      throw e;
     }
-    if (challenges.some((c) => c.scheme === 'basic') && creds !== null) return basicAuthorization(creds);
+    if (auth !== null) return auth;
     throw new RemoteError('AUTH_REQUIRED', `the registry ${url.host} requires a login for ${repository}; set SIGNET_REGISTRY_AUTH to base64 of user:password or run \`docker login ${url.host}\``, { httpStatus: 401 });
   }
 }

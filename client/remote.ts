@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { RemoteError } from '../shared/errors.js';
 import type { TlsConfig } from './config.js';
 import { createHttpSend, type HttpRequest, type HttpResponse, type HttpSend } from './http-transport.js';
-import { basicAuthorization, getBearerToken, parseWwwAuthenticate, TokenCache, type Credentials } from './token-auth.js';
+import { answerChallenge, challengesOf, TokenCache, type Credentials } from './token-auth.js';
 
 export const MAX_TIMESTAMP_LENGTH = 1 << 20;
 export const MAX_DOWNLOAD_LENGTH = 100 << 20;
@@ -204,23 +204,14 @@ export class NotaryRemote {
       auth === null ? req : { ...req, headers: { ...req.headers, authorization: auth } };
     const first = await this.send(withAuth(this.authorization));
     if (first.status !== 401) return first;
-    const header = [first.headers['www-authenticate'] ?? []].flat().join(', ');
-    const challenges = parseWwwAuthenticate(header);
-    const scope = `repository:${this.gun}:${this.access}`;
-    const bearer = challenges.find((c) => c.scheme === 'bearer');
-    const basic = challenges.find((c) => c.scheme === 'basic');
-    if (bearer !== undefined) {
-      const scopes = [scope, ...(bearer.params.scope === undefined ? [] : [bearer.params.scope])];
-      const token = await getBearerToken(this.send, this.tokens, { challenge: bearer, scopes, credentials: this.credentials, timeoutMs: this.timeoutMs });
-      this.authorization = `Bearer ${token}`;
-    } else if (basic !== undefined && this.credentials !== null) {
-      this.authorization = basicAuthorization(this.credentials);
-    } else {
+    const scopes = [`repository:${this.gun}:${this.access}`];
+    this.authorization = await answerChallenge(first, { send: this.send, tokens: this.tokens, scopes, credentials: this.credentials, timeoutMs: this.timeoutMs });
+    if (this.authorization === null) {
       throw new RemoteError('AUTH_REQUIRED', `${this.server} requires authentication for ${this.gun}; set NOTARY_AUTH to base64 of user:password`, { httpStatus: 401 });
     }
     const second = await this.send(withAuth(this.authorization));
     if (second.status !== 401) return second;
-    const error = parseWwwAuthenticate([second.headers['www-authenticate'] ?? []].flat().join(', ')).find((c) => c.scheme === 'bearer')?.params.error;
+    const error = challengesOf(second).find((c) => c.scheme === 'bearer')?.params.error;
     throw new RemoteError(
       'AUTH_REQUIRED',
       error === 'insufficient_scope'

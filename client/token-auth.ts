@@ -12,7 +12,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { RemoteError, UsageError } from '../shared/errors.js';
-import type { HttpSend } from './http-transport.js';
+import type { HttpResponse, HttpSend } from './http-transport.js';
 
 export interface Credentials {
   readonly username: string;
@@ -245,4 +245,36 @@ export function credentialsFromDockerConfig(hosts: readonly string[], env: NodeJ
 /** NOTARY_AUTH when set (notary's variable wins), else the docker login for the GUN's registry or the server. */
 export function resolveCredentials(env: NodeJS.ProcessEnv, serverUrl: string, gun: string): Credentials | null {
   return credentialsFromEnv(env.NOTARY_AUTH) ?? credentialsFromDockerConfig(dockerCredentialHosts(serverUrl, gun), env);
+}
+
+/** The challenges of a 401 answer. */
+export function challengesOf(res: HttpResponse): Challenge[] {
+  const header = res.headers['www-authenticate'];
+  return parseWwwAuthenticate(Array.isArray(header) ? header.join(', ') : (header ?? ''));
+}
+
+export interface ChallengeContext {
+  readonly send: HttpSend;
+  readonly tokens: TokenCache;
+  /** What the request needs (`repository:<name>:pull`, ...); a bearer challenge's own scope is added. */
+  readonly scopes: readonly string[];
+  readonly credentials: Credentials | null;
+  readonly timeoutMs: number;
+}
+
+/**
+ * The Authorization value answering a 401, as docker does: a bearer challenge gets a token
+ * from its realm, a basic one the credentials. Null when nothing can answer it (no known
+ * challenge, or basic without credentials): the caller says what to configure.
+ * @throws {RemoteError} as getBearerToken.
+ */
+export async function answerChallenge(res: HttpResponse, ctx: ChallengeContext): Promise<string | null> {
+  const challenges = challengesOf(res);
+  const bearer = challenges.find((c) => c.scheme === 'bearer');
+  if (bearer !== undefined) {
+    const scopes = [...ctx.scopes, ...(bearer.params.scope === undefined ? [] : [bearer.params.scope])];
+    return `Bearer ${await getBearerToken(ctx.send, ctx.tokens, { challenge: bearer, scopes, credentials: ctx.credentials, timeoutMs: ctx.timeoutMs })}`;
+  }
+  if (challenges.some((c) => c.scheme === 'basic') && ctx.credentials !== null) return basicAuthorization(ctx.credentials);
+  return null;
 }

@@ -29,7 +29,7 @@ import {
 import type { MetadataCache } from '../cache.js';
 import { defaultEnvironment, loadConfig } from '../config.js';
 import { createHttpSend, type HttpResponse } from '../http-transport.js';
-import { basicAuthorization, getBearerToken, parseWwwAuthenticate, resolveCredentials, TokenCache } from '../token-auth.js';
+import { answerChallenge, resolveCredentials, TokenCache } from '../token-auth.js';
 import type { CommandContext } from './context.js';
 import { DEFAULT_POLICY_FILE } from './policy-command.js';
 
@@ -147,14 +147,9 @@ export async function serverPolicyCheck(ctx: CommandContext, g: GlobalFlags, ima
     send({ method: 'POST', url, headers: { 'content-type': 'application/json', ...auth }, body, maxBytes: MAX_CHECK_RESPONSE, timeoutMs: CHECK_TIMEOUT_MS });
   let res = await post({});
   if (res.status === 401) {
-    const header = res.headers['www-authenticate'];
-    const challenges = parseWwwAuthenticate(Array.isArray(header) ? header.join(', ') : (header ?? ''));
     const credentials = resolveCredentials(env, config.serverUrl, '');
-    const bearer = challenges.find((c) => c.scheme === 'bearer');
-    let authorization: string | undefined;
-    if (bearer !== undefined) authorization = `Bearer ${await getBearerToken(send, new TokenCache(), { challenge: bearer, scopes: ['registry:catalog:*'], credentials, timeoutMs: CHECK_TIMEOUT_MS })}`;
-    else if (credentials !== null) authorization = basicAuthorization(credentials);
-    if (authorization !== undefined) res = await post({ authorization });
+    const authorization = await answerChallenge(res, { send, tokens: new TokenCache(), scopes: ['registry:catalog:*'], credentials, timeoutMs: CHECK_TIMEOUT_MS });
+    if (authorization !== null) res = await post({ authorization });
     if (res.status === 401 || res.status === 403) throw new RemoteError('AUTH_REQUIRED', `${url.host} refused the policy check; set NOTARY_AUTH to a login allowed the registry:catalog:* scope`, { httpStatus: res.status });
   }
   if (res.status === 404) {

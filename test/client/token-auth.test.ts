@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
 import { NotaryRemote } from '../../client/remote.js';
-import { credentialsFromEnv, parseWwwAuthenticate, TokenCache } from '../../client/token-auth.js';
+import { answerChallenge, credentialsFromEnv, parseWwwAuthenticate, TokenCache } from '../../client/token-auth.js';
+import type { HttpResponse, HttpSend } from '../../client/http-transport.js';
 import { RemoteError, UsageError } from '../../shared/errors.js';
 import { fixture } from '../support/paths.js';
 import { freePort } from '../support/net.js';
@@ -61,6 +62,27 @@ describe('TokenCache', () => {
     assert.equal(c.get('k'), 't');
     now = 60_000;
     assert.equal(c.get('k'), null);
+  });
+});
+
+describe('answerChallenge', () => {
+  const creds = { username: 'u', password: 'p' };
+  const unauthorized = (challenge: string | undefined): HttpResponse => ({ status: 401, headers: challenge === undefined ? {} : { 'www-authenticate': challenge }, body: Buffer.alloc(0) });
+  const realm = (seen: URL[]): HttpSend => async (req) => {
+    seen.push(req.url);
+    return { status: 200, headers: {}, body: Buffer.from(JSON.stringify({ token: 'tok' })) };
+  };
+  it('gets a bearer token for the needed scopes plus the one the challenge names', async () => {
+    const seen: URL[] = [];
+    const auth = await answerChallenge(unauthorized('Bearer realm="https://auth.example.com/t",service="s",scope="repository:a:pull"'), { send: realm(seen), tokens: new TokenCache(), scopes: ['registry:catalog:*'], credentials: creds, timeoutMs: 1000 });
+    assert.equal(auth, 'Bearer tok');
+    assert.deepEqual(seen.map((u) => u.searchParams.getAll('scope')), [['registry:catalog:*', 'repository:a:pull']]);
+  });
+  it('answers basic with the credentials, and nothing without them or without a challenge', async () => {
+    const ctx = { send: realm([]), tokens: new TokenCache(), scopes: [], timeoutMs: 1000 };
+    assert.equal(await answerChallenge(unauthorized('Basic realm="r"'), { ...ctx, credentials: creds }), `Basic ${Buffer.from('u:p').toString('base64')}`);
+    assert.equal(await answerChallenge(unauthorized('Basic realm="r"'), { ...ctx, credentials: null }), null);
+    assert.equal(await answerChallenge(unauthorized(undefined), { ...ctx, credentials: creds }), null);
   });
 });
 
