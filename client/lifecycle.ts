@@ -3,9 +3,9 @@
 // common notary complaint):
 //   - signRootSuccessor: sign a new root and refuse it unless a client that
 //     trusted the current root would accept it (shared verifyRootUpdate: the
-//     old root's threshold of old keys AND the new root's own threshold);
-//   - assertRootSuccessor: the same proof for a root publish.ts re-signs
-//     (key changes staged in the changelist, notary's near-expiry re-sign);
+//     old root's threshold of old keys AND the new root's own threshold), for
+//     rotations and for every root publish.ts re-signs (key changes staged in
+//     the changelist, notary's near-expiry re-sign);
 //   - expiryWarnings: roles and certificates that expire within 6 months;
 //   - removalBlockers: which cached repositories a key's removal would leave
 //     with fewer signing keys than a role's threshold.
@@ -46,22 +46,14 @@ export async function signRootSuccessor(gun: string, current: Envelope<Root>, ne
   return env;
 }
 
-/**
- * Refuse a new root (an envelope or the bytes about to be uploaded) that a
- * client trusting `current` would reject. publish.ts calls this for every
- * root it re-signs (key changes through the changelist, near-expiry re-sign).
- * @throws {UnsafeKeyChangeError} naming what is missing.
- */
-export function assertRootSuccessor(gun: string, current: Envelope<Root>, next: Envelope<Root> | Uint8Array, now: Date): void {
-  let version = '?';
+/** Refuse a new root that a client trusting `current` would reject. @throws {UnsafeKeyChangeError} naming what is missing. */
+function assertRootSuccessor(gun: string, current: Envelope<Root>, next: Envelope<Root>, now: Date): void {
   try {
-    const env = next instanceof Uint8Array ? notaryCodec.parse(next, 'root') : next;
-    version = String(env.signed.version);
-    verifyRootUpdate(current, env, { gun, now, rules: notaryRootKeyRules, versionSteps: [1] });
+    verifyRootUpdate(current, next, { gun, now, rules: notaryRootKeyRules, versionSteps: [1] });
   } catch (cause) {
     if (!(cause instanceof TrustError)) throw cause;
     throw new UnsafeKeyChangeError(
-      `refusing to publish root version ${version} of ${gun}: a client that trusts version ${current.signed.version} would reject it (${cause.message}). ` +
+      `refusing to publish root version ${next.signed.version} of ${gun}: a client that trusts version ${current.signed.version} would reject it (${cause.message}). ` +
         'Nothing was sent or written. Import the missing root key(s) with `signet key import`, then retry',
       { cause },
     );

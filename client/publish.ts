@@ -25,7 +25,7 @@ import type { Envelope, FileMeta, PublicKey, Root, RoleName, Signer, Snapshot, T
 import { notaryRootKeyRules, TrustedMetadataSet, verifyDelegate } from '../shared/verify/index.js';
 import type { CryptoService } from '../keys/index.js';
 import { applyChanges } from './apply-changes.js';
-import { assertRootSuccessor, publishWarnings } from './lifecycle.js';
+import { publishWarnings, signRootSuccessor } from './lifecycle.js';
 import type { FileChangelist, StoredChange } from './changelist.js';
 import { quietLog, type CliLog } from './log.js';
 import { nextSnapshot, nextTargets, signMetadata } from './metadata.js';
@@ -148,7 +148,8 @@ async function signRoot(ctx: PublishContext, repo: WorkingRepo, state: RepoState
     for (const s of previous) if (!signers.some((x) => x.publicKey.id === s.publicKey.id)) signers.push(s);
   }
   const next: Root = { ...old, version: old.version + 1, expires: expiresAfter(ctx.now, DEFAULT_EXPIRY_SECONDS.root), keys: repo.root.keys, roles: repo.root.roles };
-  return (await signMetadata(next, signers)).raw;
+  // lifecycle: a new root must verify for clients that trust the current one, or nothing is sent
+  return (await signRootSuccessor(ctx.gun, state.root, next, signers, ctx.now)).raw;
 }
 
 function mapBadHierarchy(ctx: PublishContext, e: unknown): unknown {
@@ -205,8 +206,6 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
 
   const files = new Map<RoleName, Buffer>();
   const rootBytes = await signRoot(ctx, repo, state);
-  // lifecycle: a new root must verify for clients that trust the current one, or nothing is sent
-  if (rootBytes !== undefined && rootBytes !== state.root.raw) assertRootSuccessor(ctx.gun, state.root, rootBytes, ctx.now);
   if (rootBytes !== undefined) files.set('root', rootBytes);
   // Parents before children, then by name: a stable upload order.
   const dirty = [...repo.roles].filter(([role, w]) => w.dirty || (state.initial && role === 'targets')).map(([role]) => role);
