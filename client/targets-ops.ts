@@ -6,11 +6,10 @@
 import fs from 'node:fs';
 import { LengthOrHashMismatchError, UsageError } from '../shared/errors.js';
 import { canonicalKeyId } from '../shared/codec/notary-keys.js';
-import { RECOGNISED_HASHES } from '../shared/tuf/file-meta.js';
+import { firstHashMismatch, RECOGNISED_HASHES } from '../shared/tuf/file-meta.js';
 import { isTargetsRoleName } from '../shared/tuf/names.js';
 import type { RoleName, TargetFile } from '../shared/tuf/model.js';
 import { isTargetInScope, parentOf, TARGETS_SCOPE, childScope, type TargetMatch, type TrustedMetadataSet } from '../shared/verify/index.js';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type { CryptoService } from '../keys/index.js';
 import type { Change } from './changelist.js';
 import { targetChange } from './changes.js';
@@ -92,16 +91,11 @@ export function checkContent(content: Buffer, match: TargetMatch): void {
   if (content.length !== target.length) {
     throw new LengthOrHashMismatchError('LENGTH_MISMATCH', `the data is ${content.length} bytes but ${match.name} is ${target.length} bytes in ${match.role}: it is not the trusted content`);
   }
-  let checked = 0;
-  for (const [alg, expected] of target.hashes) {
-    if (!Object.hasOwn(RECOGNISED_HASHES, alg)) continue;
-    const actual = createHash(alg).update(content).digest();
-    if (actual.length !== expected.length || !timingSafeEqual(actual, expected)) {
-      throw new LengthOrHashMismatchError('HASH_MISMATCH', `the data does not match the trusted ${alg} of ${match.name} in ${match.role}: it is not the trusted content`);
-    }
-    checked++;
+  const mismatch = firstHashMismatch(content, target.hashes);
+  if (mismatch === 'unverifiable') throw new LengthOrHashMismatchError('HASH_MISMATCH', `${match.name} has no sha256 or sha512 in ${match.role}, so no content can be verified against it`);
+  if (mismatch !== null) {
+    throw new LengthOrHashMismatchError('HASH_MISMATCH', `the data does not match the trusted ${mismatch.alg} of ${match.name} in ${match.role}: it is not the trusted content`);
   }
-  if (checked === 0) throw new LengthOrHashMismatchError('HASH_MISMATCH', `${match.name} has no sha256 or sha512 in ${match.role}, so no content can be verified against it`);
 }
 
 /**

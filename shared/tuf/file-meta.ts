@@ -37,21 +37,31 @@ export function verifyLengthAndHashes(bytes: Uint8Array, meta: FileMeta, roleNam
       `${roleName} is ${bytes.length} bytes, more than the ${meta.length} bytes recorded for it; the file was altered or the repository is inconsistent`,
     );
   }
-  let checked = 0;
-  for (const [alg, expected] of meta.hashes) {
-    const size = RECOGNISED_HASHES[alg];
-    if (size === undefined || !Object.hasOwn(RECOGNISED_HASHES, alg)) continue;
-    const actual = createHash(alg).update(bytes).digest();
-    // SECURITY: constant-time comparison; a wrong-sized recorded digest can never match.
-    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) {
-      throw new LengthOrHashMismatchError(
-        'HASH_MISMATCH',
-        `${roleName} does not match its recorded ${alg} hash (expected ${expected.toString('hex').slice(0, 16)}…, got ${actual.toString('hex').slice(0, 16)}…); the file was altered or the repository is inconsistent`,
-      );
-    }
-    checked++;
-  }
-  if (checked === 0) {
+  const mismatch = firstHashMismatch(bytes, meta.hashes);
+  if (mismatch === 'unverifiable') {
     throw new LengthOrHashMismatchError('HASH_MISMATCH', `no sha256 or sha512 hash is recorded for ${roleName}, so its bytes cannot be checked`);
   }
+  if (mismatch !== null) {
+    const { alg, expected, actual } = mismatch;
+    throw new LengthOrHashMismatchError(
+      'HASH_MISMATCH',
+      `${roleName} does not match its recorded ${alg} hash (expected ${expected.toString('hex').slice(0, 16)}…, got ${actual.toString('hex').slice(0, 16)}…); the file was altered or the repository is inconsistent`,
+    );
+  }
+}
+
+/**
+ * The first recognised hash in `hashes` that `bytes` do not match; `unverifiable` when none is
+ * recognised (nothing can be checked); null when every recognised one matches.
+ */
+export function firstHashMismatch(bytes: Uint8Array, hashes: ReadonlyMap<string, Buffer>): { alg: string; expected: Buffer; actual: Buffer } | 'unverifiable' | null {
+  let checked = 0;
+  for (const [alg, expected] of hashes) {
+    if (!Object.hasOwn(RECOGNISED_HASHES, alg)) continue;
+    const actual = createHash(alg).update(bytes).digest();
+    // SECURITY: constant-time comparison; a wrong-sized recorded digest can never match.
+    if (expected.length !== actual.length || !timingSafeEqual(expected, actual)) return { alg, expected, actual };
+    checked++;
+  }
+  return checked === 0 ? 'unverifiable' : null;
 }
