@@ -133,30 +133,35 @@ describe('invalidation by another process on the same PostgreSQL database', asyn
   });
 });
 
-describe('a store without notifications: local publishes and deletes still invalidate', () => {
+/** Every method of `s` but subscribe: an app on it cannot hear about writes it did not make itself. */
+function withoutNotifications(s: MetaStore): MetaStore {
+  return {
+    updateMany: (g, u) => s.updateMany(g, u),
+    getCurrent: (g, r) => s.getCurrent(g, r),
+    getCurrentMany: (g, r) => s.getCurrentMany(g, r),
+    getByVersion: (g, r, v) => s.getByVersion(g, r, v),
+    getByChecksum: (g, r, h) => s.getByChecksum(g, r, h),
+    deleteGun: (g) => s.deleteGun(g),
+    getChanges: (q) => s.getChanges(q),
+    latestChangeId: () => s.latestChangeId(),
+    getServerKeys: (g, r) => s.getServerKeys(g, r),
+    addServerKey: (k) => s.addServerKey(k),
+    ping: () => s.ping(),
+    close: () => s.close(),
+  };
+}
+
+/**
+ * An app on an embedded store seen through `view`, holding root v1 and targets v4 of `gun`; the
+ * enclosing describe's hooks open and close it.
+ */
+function appOnRepo(gun: string, view: (s: MetaStore) => MetaStore): { readonly handler: () => TestApp['app']['handler']; readonly store: () => MetaStore; get(p: string): request.Test } {
   let t: TestApp;
   let store: Awaited<ReturnType<typeof embeddedStore>>;
-  const GUN = 'example.com/local';
   before(async () => {
     store = await embeddedStore();
-    const s = store.store;
-    // Everything but subscribe: the app cannot hear about writes it did not make itself.
-    const quiet: MetaStore = {
-      updateMany: (g, u) => s.updateMany(g, u),
-      getCurrent: (g, r) => s.getCurrent(g, r),
-      getCurrentMany: (g, r) => s.getCurrentMany(g, r),
-      getByVersion: (g, r, v) => s.getByVersion(g, r, v),
-      getByChecksum: (g, r, h) => s.getByChecksum(g, r, h),
-      deleteGun: (g) => s.deleteGun(g),
-      getChanges: (q) => s.getChanges(q),
-      latestChangeId: () => s.latestChangeId(),
-      getServerKeys: (g, r) => s.getServerKeys(g, r),
-      addServerKey: (k) => s.addServerKey(k),
-      ping: () => s.ping(),
-      close: () => s.close(),
-    };
-    t = await makeApp({ currentTtlMs: 600_000 }, quiet);
-    await s.updateMany(GUN, [
+    t = await makeApp({ currentTtlMs: 600_000 }, view(store.store));
+    await store.store.updateMany(gun, [
       { role: 'root', version: 1, data: file('1.root.json') },
       { role: 'targets', version: 4, data: file('targets.json') },
     ]);
@@ -165,69 +170,49 @@ describe('a store without notifications: local publishes and deletes still inval
     await t.close();
     await store.cleanup();
   });
-  const get = (p: string): request.Test => raw(request(t.app.handler).get(p));
+  return { handler: () => t.app.handler, store: () => store.store, get: (p) => raw(request(t.app.handler).get(p)) };
+}
+
+describe('a store without notifications: local publishes and deletes still invalidate', () => {
+  const GUN = 'example.com/local';
+  const repo = appOnRepo(GUN, withoutNotifications);
+  const get = (p: string): request.Test => repo.get(p);
 
   test('a publish attempt through this server drops the cached current metadata, even when refused', async () => {
     const p = `/v2/${GUN}/_trust/tuf/targets.json`;
     assert.ok(body(await get(p)).equals(file('targets.json')));
     const newer = file('targets/jenkins.json');
-    await store.store.updateMany(GUN, [{ role: 'targets', version: 5, data: newer }]);
+    await repo.store().updateMany(GUN, [{ role: 'targets', version: 5, data: newer }]);
     assert.ok(body(await get(p)).equals(file('targets.json')), 'unseen write: the cache still answers');
     const { body: b, contentType } = multipartBody([{ filename: 'targets', data: file('targets.json') }]);
-    const refused = await raw(request(t.app.handler).post(`/v2/${GUN}/_trust/tuf/`).set('Content-Type', contentType).send(b));
+    const refused = await raw(request(repo.handler()).post(`/v2/${GUN}/_trust/tuf/`).set('Content-Type', contentType).send(b));
     assert.equal(refused.status, 400);
     assert.ok(body(await get(p)).equals(newer));
   });
   test('a DELETE through this server drops current and consistent copies', async () => {
     assert.equal((await get(`/v2/${GUN}/_trust/tuf/1.root.json`)).status, 200);
     assert.equal((await get(`/v2/${GUN}/_trust/tuf/root.json`)).status, 200);
-    assert.equal((await raw(request(t.app.handler).delete(`/v2/${GUN}/_trust/tuf/`))).status, 200);
+    assert.equal((await raw(request(repo.handler()).delete(`/v2/${GUN}/_trust/tuf/`))).status, 200);
     assert.equal((await get(`/v2/${GUN}/_trust/tuf/1.root.json`)).status, 404);
     assert.equal((await get(`/v2/${GUN}/_trust/tuf/root.json`)).status, 404);
   });
 });
 
 describe('notifications interrupted: no current metadata is cached until they resume', () => {
-  let t: TestApp;
-  let store: Awaited<ReturnType<typeof embeddedStore>>;
   const GUN = 'example.com/gap';
   /** While true, the app hears nothing of writes (as while its LISTEN connection is down). */
   let gap = false;
   let reset: ((listening: boolean) => void) | undefined;
-  before(async () => {
-    store = await embeddedStore();
-    const s = store.store;
-    const gapped: MetaStore = {
-      updateMany: (g, u) => s.updateMany(g, u),
-      getCurrent: (g, r) => s.getCurrent(g, r),
-      getCurrentMany: (g, r) => s.getCurrentMany(g, r),
-      getByVersion: (g, r, v) => s.getByVersion(g, r, v),
-      getByChecksum: (g, r, h) => s.getByChecksum(g, r, h),
-      deleteGun: (g) => s.deleteGun(g),
-      getChanges: (q) => s.getChanges(q),
-      latestChangeId: () => s.latestChangeId(),
-      getServerKeys: (g, r) => s.getServerKeys(g, r),
-      addServerKey: (k) => s.addServerKey(k),
-      ping: () => s.ping(),
-      close: () => s.close(),
-      subscribe: (onChange, onReset) => {
-        reset = onReset;
-        return s.subscribe!((g) => {
-          if (!gap) onChange(g);
-        });
-      },
-    };
-    t = await makeApp({ currentTtlMs: 600_000 }, gapped);
-    await s.updateMany(GUN, [
-      { role: 'root', version: 1, data: file('1.root.json') },
-      { role: 'targets', version: 4, data: file('targets.json') },
-    ]);
-  });
-  after(async () => {
-    await t.close();
-    await store.cleanup();
-  });
-  const get = (p: string): request.Test => raw(request(t.app.handler).get(p));
+  const repo = appOnRepo(GUN, (s) => ({
+    ...withoutNotifications(s),
+    subscribe: (onChange, onReset) => {
+      reset = onReset;
+      return s.subscribe!((g) => {
+        if (!gap) onChange(g);
+      });
+    },
+  }));
+  const get = (p: string): request.Test => repo.get(p);
 
   test('a write missed during the gap is served at once, and caching returns with the notifications', async () => {
     const p = `/v2/${GUN}/_trust/tuf/targets.json`;
@@ -236,13 +221,13 @@ describe('notifications interrupted: no current metadata is cached until they re
     reset!(false);
     assert.ok(body(await get(p)).equals(file('targets.json')));
     const newer = file('targets/jenkins.json');
-    await store.store.updateMany(GUN, [{ role: 'targets', version: 5, data: newer }]);
+    await repo.store().updateMany(GUN, [{ role: 'targets', version: 5, data: newer }]);
     assert.ok(body(await get(p)).equals(newer), 'the unseen write is visible: nothing was cached during the gap');
     gap = false;
     reset!(true);
     assert.ok(body(await get(p)).equals(newer));
     const newest = file('targets/releases.json');
-    await store.store.updateMany(GUN, [{ role: 'targets', version: 6, data: newest }]);
+    await repo.store().updateMany(GUN, [{ role: 'targets', version: 6, data: newest }]);
     assert.ok(body(await get(p)).equals(newest), 'notified again: the write dropped the cached copy');
   });
 });
