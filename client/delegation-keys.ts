@@ -6,7 +6,7 @@
 //                   (validity window incl. expiry with one day of leeway,
 //                   no SHA-1, RSA >= 2048) and stricter (shared/crypto checks);
 //   PUBLIC KEY   -> ecdsa / rsa (ed25519 too), public = base64 of the DER SPKI.
-// Only the first PEM block counts, as in notary.
+// Only the first PEM block counts, as in notary; every block must be well-formed PEM.
 
 import { createPublicKey, X509Certificate } from 'node:crypto';
 import fs from 'node:fs';
@@ -14,9 +14,7 @@ import { UsageError } from '../shared/errors.js';
 import { publicKeyFromCertificatePem, publicKeyFromKeyObject } from '../shared/codec/notary-keys.js';
 import { certificateToPem, checkDelegationCertificate, MIN_RSA_BITS } from '../shared/crypto/index.js';
 import type { PublicKey } from '../shared/tuf/model.js';
-
-const DAY_MS = 24 * 60 * 60 * 1000;
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----\r?\n([\s\S]*?)-----END \1-----/;
+import { parsePemBlocks, PemError } from '../keys/pem.js';
 
 /** @throws {UsageError} naming the file and what is wrong with it. */
 export function readDelegationKey(file: string, now: Date): PublicKey {
@@ -27,26 +25,27 @@ export function readDelegationKey(file: string, now: Date): PublicKey {
     const code = (cause as NodeJS.ErrnoException).code;
     throw new UsageError(code === 'ENOENT' ? `file for public key does not exist: ${file}` : `unable to read public key from file ${file} (${code ?? 'error'})`, { cause });
   }
-  const block = PEM_BLOCK.exec(text);
-  if (block === null) throw new UsageError(`${file} holds no PEM block; give an X.509 certificate (CERTIFICATE) or a public key (PUBLIC KEY)`);
-  const der = Buffer.from(block[2]!.replace(/\s+/g, ''), 'base64');
-  if (block[1] === 'CERTIFICATE') {
+  let block;
+  try {
+    block = parsePemBlocks(text)[0];
+  } catch (cause) {
+    if (!(cause instanceof PemError)) throw cause;
+    throw new UsageError(`${file}: ${cause.message}`, { cause });
+  }
+  if (block === undefined) throw new UsageError(`${file} holds no PEM block; give an X.509 certificate (CERTIFICATE) or a public key (PUBLIC KEY)`);
+  const der = block.bytes;
+  if (block.type === 'CERTIFICATE') {
     let cert: X509Certificate;
     try {
       cert = new X509Certificate(der);
     } catch (cause) {
       throw new UsageError(`${file}: the certificate does not parse`, { cause });
     }
-    const problem = checkDelegationCertificate(cert);
+    const problem = checkDelegationCertificate(cert, now);
     if (problem !== null) throw new UsageError(`${file}: ${problem}`);
-    const notBefore = new Date(cert.validFrom).getTime();
-    const notAfter = new Date(cert.validTo).getTime();
-    if (notBefore > now.getTime() + DAY_MS || now.getTime() > notAfter) {
-      throw new UsageError(`${file}: the certificate is not valid now (valid ${cert.validFrom} to ${cert.validTo}); make a new one`);
-    }
     return publicKeyFromCertificatePem(certificateToPem(der));
   }
-  if (block[1] === 'PUBLIC KEY') {
+  if (block.type === 'PUBLIC KEY') {
     try {
       const ko = createPublicKey({ key: der, format: 'der', type: 'spki' });
       const bits = ko.asymmetricKeyDetails?.modulusLength;
@@ -56,5 +55,5 @@ export function readDelegationKey(file: string, now: Date): PublicKey {
       throw new UsageError(`${file}: the public key cannot be used (${(cause as Error).message}); give an ECDSA, RSA or Ed25519 key`, { cause });
     }
   }
-  throw new UsageError(`${file}: unsupported PEM block type ${JSON.stringify(block[1])}, expected CERTIFICATE or PUBLIC KEY`);
+  throw new UsageError(`${file}: unsupported PEM block type ${JSON.stringify(block.type)}, expected CERTIFICATE or PUBLIC KEY`);
 }

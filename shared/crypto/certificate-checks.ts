@@ -138,25 +138,27 @@ export function checkRootCertificate(cert: X509Certificate, gun: string, now: Da
   if (!matchCommonNameToGun(parsed.commonName, gun)) {
     return `certificate common name ${JSON.stringify(parsed.commonName)} does not match GUN ${JSON.stringify(gun)}`;
   }
-  const problem = basicProblem(cert, parsed);
-  if (problem !== null) return problem;
+  return basicProblem(cert, parsed) ?? windowProblem(parsed, now, 'rotate the root key');
+}
+
+/** Why a certificate is not valid at `now` (notBefore more than a day ahead, notary's clock-skew allowance; or past notAfter), or null. */
+function windowProblem(parsed: ParsedCertificate, now: Date, renew: string): string | null {
   if (parsed.notBefore.getTime() > now.getTime() + DAY_MS) {
     return `certificate is not valid until ${parsed.notBefore.toISOString()}, more than a day after ${now.toISOString()}; check the clock`;
   }
-  if (now.getTime() > parsed.notAfter.getTime()) {
-    return `certificate expired at ${parsed.notAfter.toISOString()}; rotate the root key`;
-  }
+  if (now.getTime() > parsed.notAfter.getTime()) return `certificate expired at ${parsed.notAfter.toISOString()}; ${renew}`;
   return null;
 }
 
 /**
  * Why `cert` cannot be a delegation key certificate, or null. As in notary,
- * expiry is not checked (the delegation role's own expiry governs) and CA
- * certificates are allowed; the validity window, signature algorithm and key
- * strength are.
+ * verification does not check expiry (the delegation role's own expiry
+ * governs) and CA certificates are allowed; the validity window's order,
+ * signature algorithm and key strength are checked. With `addedAt` (notary's
+ * `delegation add`), the certificate must also be valid then.
  */
-export function checkDelegationCertificate(cert: X509Certificate): string | null {
+export function checkDelegationCertificate(cert: X509Certificate, addedAt?: Date): string | null {
   const parsed = parse(cert);
   if (typeof parsed === 'string') return parsed;
-  return basicProblem(cert, parsed);
+  return basicProblem(cert, parsed) ?? (addedAt === undefined ? null : windowProblem(parsed, addedAt, 'make a new certificate for the delegation key'));
 }
