@@ -23,9 +23,12 @@ export interface ParseOptions {
   readonly roleName?: string;
 }
 
+/** A `signed` tree ready to sign: the bytes signatures cover, and the file for a set of signatures. */
 export interface SigningDraft {
   readonly signedTree: JSONObject;
+  /** canonical(signedTree). */
   readonly signedBytes: Buffer;
+  /** The file bytes the dialect writes with these signatures. */
   encode(signatures: readonly Signature[]): Buffer;
 }
 

@@ -16,6 +16,7 @@ import { canonicalString } from '../json/canonical.js';
 import type { JSONObject, JSONValue } from '../json/types.js';
 import { goExpiresText } from '../time.js';
 import type { Delegations, FileMeta, PublicKey, RoleKeys, Signature, Signed, TargetFile } from '../tuf/model.js';
+import type { SigningDraft } from './codec.js';
 import { Base64Digests } from './digests.js';
 import { NOTARY_TYPE_NAMES } from './notary-signed.js';
 
@@ -140,15 +141,6 @@ export function goJsonString(s: string): string {
   return out + '"';
 }
 
-/** A `signed` tree ready to sign: the bytes signatures cover, and the file for a set of signatures. */
-export interface NotaryDraft {
-  readonly signedTree: JSONObject;
-  /** canonical(signedTree). */
-  readonly signedBytes: Buffer;
-  /** The file bytes notary writes with these signatures. */
-  encode(signatures: readonly Signature[]): Buffer;
-}
-
 /**
  * Canonicalise `signedTree` once for both the signature and the file: `{"signed":<canonical,
  * HTML-escaped>,"signatures":[…]}`, no whitespace, no trailing newline.
@@ -156,7 +148,7 @@ export interface NotaryDraft {
  *   character: Go cannot write such a body (its compaction fails), so neither do we.
  * @throws {DeserializationError} (code CANONICAL_JSON) for a non-integer number.
  */
-export function notaryDraft(signedTree: JSONObject): NotaryDraft {
+export function notaryDraft(signedTree: JSONObject): SigningDraft {
   const canonical = canonicalString(signedTree, 'signed');
   if (RAW_CONTROL.test(canonical)) {
     const where = findControlCharacter(signedTree, 'signed') ?? 'signed';
