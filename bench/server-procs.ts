@@ -10,10 +10,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { freePort, sleep } from '../test/support/net.js';
 import { NOTARY_SERVER_PG_SCHEMA } from './notary-pg-schema.js';
 
 export type ServerKind = 'signet' | 'notary' | 'baseline';
@@ -34,18 +34,6 @@ process.once('exit', () => {
   for (const c of children) c.kill('SIGKILL');
 });
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr !== null ? resolve(addr.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 function tail(file: string, bytes = 1500): string {
   try {
