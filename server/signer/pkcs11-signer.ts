@@ -8,7 +8,7 @@
 // signatures across GUNs; server-keys.ts still orders key creation per GUN.
 
 import type { PublicKey, Signer } from '../../shared/tuf/model.js';
-import { openServerTokenStore, type Pkcs11TokenStore, type ServerTokenSettings } from '../../keys/pkcs11/index.js';
+import { openServerTokenStore, type Pkcs11TokenStore, type ServerTokenSettings, type TokenKey } from '../../keys/pkcs11/index.js';
 import type { HeldKey, ServerRole, ServerSigner } from './server-signer.js';
 
 export interface Pkcs11Signer extends ServerSigner {
@@ -20,8 +20,10 @@ export interface Pkcs11Signer extends ServerSigner {
 
 /** A ServerSigner over an open token store (see openPkcs11Signer for the usual way in). */
 export function createPkcs11Signer(store: Pkcs11TokenStore): Pkcs11Signer {
+  // SECURITY: only a usable key labelled for this GUN and role is listed or signs for it.
+  const labelledFor = (k: TokenKey, gun: string, role: ServerRole): boolean => k.role === role && k.gun === gun && k.problem === undefined;
   async function held(gun: string, role: ServerRole): Promise<HeldKey[]> {
-    const keys = (await store.tokenKeys()).filter((k) => k.role === role && k.gun === gun && k.problem === undefined);
+    const keys = (await store.tokenKeys()).filter((k) => labelledFor(k, gun, role));
     keys.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.keyId < b.keyId ? -1 : 1));
     return keys.map((k) => ({ publicKey: k.publicKey, createdAt: k.createdAt }));
   }
@@ -32,8 +34,8 @@ export function createPkcs11Signer(store: Pkcs11TokenStore): Pkcs11Signer {
       return store.generate({ role, gun, algorithm: 'ecdsa' });
     },
     async getSigner(gun: string, role: ServerRole, keyId: string): Promise<Signer | null> {
-      // SECURITY: only a key labelled for this GUN and role signs for it. One listing of the token.
-      const key = (await store.tokenKeys()).find((k) => k.role === role && k.gun === gun && k.problem === undefined && k.publicKey.id === keyId && k.keyId === keyId);
+      // One listing of the token, not one to check the label and another to find the key.
+      const key = (await store.tokenKeys()).find((k) => labelledFor(k, gun, role) && k.publicKey.id === keyId && k.keyId === keyId);
       return key === undefined ? null : store.signerFor(key);
     },
     close: () => store.close(),
