@@ -3,7 +3,7 @@
 // The `signet` executable (package.json bin, copied to dist/bin/signet.cjs by
 // scripts/bundle-cli.mjs). It runs the CLI bundle beside it, signet-cli.cjs,
 // with the V8 code cache the build made for it, signet-cli.cjs.cache: V8 then
-// deserialises bytecode instead of parsing and compiling ~800 KB of JavaScript,
+// deserialises bytecode instead of parsing and compiling ~500 KB of JavaScript,
 // which took ~25 ms of every command (README, "Start-up"). A missing or
 // rejected cache (another Node.js version, say) costs only that time: V8
 // compiles the source as usual. Nothing is written here at run time.

@@ -179,8 +179,8 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
   const repo = new WorkingRepo(state.root, state.targets, state.snapshot);
   const task = progress.begin('applying changes', changes.length, { minTotal: 50 });
   try {
-    // Asked once per staged change; the private keys held do not change during a publish (a token
-    // lists every object per ask), so each key is asked once and later answers come without awaiting.
+    // The private keys held do not change during a publish and a token lists every object per ask:
+    // each key is asked once, later answers come without awaiting.
     const held = new Map<string, boolean>();
     const holdsAny = async (keys: readonly PublicKey[]): Promise<boolean> => {
       for (const k of keys) {

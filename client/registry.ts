@@ -25,14 +25,12 @@ export const MANIFEST_MEDIA_TYPES = [
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const TIMEOUT_MS = 30_000;
 
-export type ImageReference = ImageName;
-
 /**
  * Parse an image reference as docker does (`[registry/]repo[:tag][@digest]`), with the parser the
  * policy checks use (shared/policy/image-reference.ts), so a tag is signed under the GUN they look up.
  * @throws {UsageError} when the reference is malformed.
  */
-export function parseImageReference(ref: string): ImageReference {
+export function parseImageReference(ref: string): ImageName {
   try {
     return parseImageName(ref);
   } catch (cause) {
@@ -92,7 +90,7 @@ export class RegistryClient {
    * @throws {RemoteError} METADATA_NOT_FOUND (unknown tag/repository), AUTH_REQUIRED, NETWORK/TIMEOUT/HTTP_STATUS/RESPONSE_TOO_LARGE.
    * @throws {LengthOrHashMismatchError} when the registry's digest header or the pinned digest does not match the body.
    */
-  async resolveManifest(image: ImageReference): Promise<ResolvedManifest> {
+  async resolveManifest(image: ImageName): Promise<ResolvedManifest> {
     const reference = image.digest ?? image.tag;
     if (reference === undefined) throw new UsageError(`image reference ${image.gun} names no tag; add :<tag> (the tag is the signed target's name)`);
     const base = registryBaseUrl(image.registry, this.options.insecure);
