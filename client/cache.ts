@@ -9,7 +9,6 @@
 // around an upload, renaming only once the server has accepted it.
 
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { metadataDir, roleFile } from './trust-dir.js';
@@ -24,18 +23,21 @@ function removeTemps(planned: readonly PlannedWrite[]): void {
   for (const p of planned) fs.rmSync(p.tmp, { force: true });
 }
 
-/** Every temp file written and synced, on libuv's threads; on failure none is left. */
+/**
+ * Every temp file written and synced, on libuv's threads; on failure none is left.
+ * (fs.promises, not node:fs/promises: the getter loads it, with readline, only when used.)
+ */
 async function writeTemps(planned: readonly PlannedWrite[]): Promise<void> {
   const results = await Promise.allSettled(
     planned.map(async (p) => {
-      await fsp.mkdir(path.dirname(p.file), { recursive: true, mode: 0o700 });
-      const handle = await fsp.open(p.tmp, 'wx', 0o600);
+      await fs.promises.mkdir(path.dirname(p.file), { recursive: true, mode: 0o700 });
+      const handle = await fs.promises.open(p.tmp, 'wx', 0o600);
       try {
         await handle.writeFile(p.bytes);
         await handle.sync();
       } catch (cause) {
         await handle.close();
-        await fsp.rm(p.tmp, { force: true });
+        await fs.promises.rm(p.tmp, { force: true });
         throw cause;
       }
       await handle.close();

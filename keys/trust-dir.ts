@@ -10,7 +10,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
 import fs from 'node:fs';
-import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { KeyStoreError } from '../shared/errors.js';
 import { MAX_KEY_FILE_BYTES } from './key-file.js';
@@ -91,7 +90,7 @@ export function readKeyFileBytes(p: string, keyId: string): Buffer {
 /** Creates `dir` (and missing parents) with mode 0700. Existing directories are left as they are. */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   try {
-    await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
+    await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
   } catch (cause) {
     throw ioError('create', dir, cause);
   }
@@ -111,7 +110,7 @@ export async function writeKeyFileAtomic(dest: string, pemText: string): Promise
   // The temp name does not end in .key, so a crash never leaves a file Notary would list.
   const tmp = path.join(dir, `.${path.basename(dest)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    const fh = await fsp.open(tmp, 'wx', 0o600);
+    const fh = await fs.promises.open(tmp, 'wx', 0o600);
     try {
       await fh.chmod(0o600);
       await fh.writeFile(pemText, 'utf8');
@@ -119,13 +118,13 @@ export async function writeKeyFileAtomic(dest: string, pemText: string): Promise
     } finally {
       await fh.close();
     }
-    await fsp.rename(tmp, dest);
+    await fs.promises.rename(tmp, dest);
   } catch (cause) {
-    await fsp.rm(tmp, { force: true });
+    await fs.promises.rm(tmp, { force: true });
     throw ioError('write', dest, cause);
   }
   try {
-    const d = await fsp.open(dir, 'r');
+    const d = await fs.promises.open(dir, 'r');
     try {
       await d.sync();
     } finally {
@@ -139,7 +138,7 @@ export async function writeKeyFileAtomic(dest: string, pemText: string): Promise
 /** Deletes a key file; ENOENT is not an error (someone else removed it). */
 export async function removeKeyFile(p: string): Promise<void> {
   try {
-    await fsp.rm(p);
+    await fs.promises.rm(p);
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('remove', p, cause);
   }
