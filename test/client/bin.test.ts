@@ -13,6 +13,7 @@ import vm from 'node:vm';
 import nodeModule from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { REPO_ROOT } from '../support/paths.js';
+import { HAS_SCRIPT, terminalRunner } from '../support/terminal.js';
 
 const BIN_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin');
 const BIN = path.join(BIN_DIR, 'signet.cjs');
@@ -61,6 +62,21 @@ test('the policy command and its YAML parser run from the bundle', () => {
     const r = spawnSync(process.execPath, [BIN, '-d', dir, 'policy', 'check', 'example.com/app:1', '--policy', path.join(dir, 'bad.yaml'), '--offline'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', CI: 'true', HOME: dir } });
     assert.equal(r.status, 2, r.stderr);
     assert.match(r.stderr, /bad\.yaml:1/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the bundle prompts on a terminal (readline, which it loads only when asked)', { skip: !HAS_SCRIPT && 'util-linux script not installed' }, async () => {
+  const dir = tempDir();
+  try {
+    const { status, output } = await terminalRunner(BIN)(['-d', dir, 'key', 'generate'], [
+      [/Enter passphrase for new root key [0-9a-f]{7}: /, 'bundle-prompt-secret'],
+      [/Repeat passphrase for new root key/, 'bundle-prompt-secret'],
+    ], { HOME: dir });
+    assert.equal(status, 0, output);
+    assert.doesNotMatch(output, /bundle-prompt-secret/);
+    assert.equal(fs.readdirSync(path.join(dir, 'private')).filter((f) => f.endsWith('.key')).length, 1);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
