@@ -16,7 +16,8 @@
 // snapshot 9 months before. With the defaults one server keeps about
 // 200 × 144 ticks/day × 3.5 days ≈ 100 000 quiet repositories fresh.
 // Cost per tick is bounded by those two limits; nothing is kept per GUN but
-// one number. A failing repository is retried after 6 intervals.
+// one number. A failing repository (or one whose timestamp key the server
+// does not hold at the moment) is retried after 6 intervals.
 
 import { ConfigError } from '../../shared/errors.js';
 import type { MetaStore } from '../storage/meta-store.js';
@@ -105,7 +106,12 @@ export function createTimestampRefresher(options: TimestampRefresherOptions): Ti
       try {
         const result = await options.service.refreshTimestamp(gun, margins);
         if (result === null) due.delete(gun);
-        else {
+        else if (result.blocked !== undefined) {
+          // Not forgotten: once the key is back, a later tick signs it.
+          failed++;
+          due.set(gun, t + RETRY_INTERVALS * intervalMs);
+          options.onError?.(gun, result.blocked);
+        } else {
           due.set(gun, result.nextDueMs);
           if (result.resigned) resigned++;
         }

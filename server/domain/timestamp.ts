@@ -53,8 +53,13 @@ export interface RefreshResult {
   /** The current timestamp after the refresh (re-signed or not). */
   readonly file: StoredFile;
   readonly resigned: boolean;
-  /** When this repository next becomes due, epoch ms (given the same margins). */
+  /** When this repository next becomes due, epoch ms (given the same margins); now when `blocked`. */
   readonly nextDueMs: number;
+  /**
+   * The timestamp is due but was left as it is: the server holds none of the timestamp keys root
+   * lists (a token unplugged, a key store restored without them). Still due: try again later.
+   */
+  readonly blocked?: UpdateRefusalError;
 }
 
 function isDue(expiresMs: number, now: Date, marginMs: number): boolean {
@@ -103,7 +108,7 @@ export async function refreshTimestamp(deps: DomainDeps, gun: string, margins: R
     newTimestamp = await generateTimestamp(deps, view, root.envelope, newSnapshotBytes, now);
   } catch (error) {
     // The root lists no timestamp key this server holds: nothing can be signed, serve what there is.
-    if (error instanceof UpdateRefusalError) return { file: tsFile, resigned: false, nextDueMs: Number.POSITIVE_INFINITY };
+    if (error instanceof UpdateRefusalError) return { file: tsFile, resigned: false, nextDueMs: now.getTime(), blocked: error };
     throw error;
   }
   updates.push({ role: 'timestamp', ...newTimestamp });

@@ -41,7 +41,8 @@ export interface SignetTrustService extends TrustService {
 
 const EXPIRED_ONLY: RefreshMargins = { timestampMs: 0, snapshotMs: 0 };
 const MAX_FRESH_GUNS = 100_000;
-const FRESH_RECHECK_MS = 60_000;
+/** A timestamp that is due but could not be signed is tried again by reads after this long. */
+const BLOCKED_RECHECK_MS = 60_000;
 
 export function createTrustService(options: TrustServiceOptions): SignetTrustService {
   const keys = createServerKeys(options.signer);
@@ -66,7 +67,7 @@ export function createTrustService(options: TrustServiceOptions): SignetTrustSer
   }
 
   // A read re-signs only once something is expired. The check reads timestamp, snapshot and root; its
-  // answer holds for the same timestamp bytes until `until`, so a repeat read of an unchanged
+  // answer holds for the same timestamp bytes until the next expiry, so a repeat read of an unchanged
   // repository costs one query. Keyed by the bytes just read, so it is safe across processes.
   const fresh = new Map<string, { readonly data: Buffer; readonly until: number }>();
   async function currentTimestamp(gun: string): Promise<StoredFile | null> {
@@ -80,8 +81,8 @@ export function createTrustService(options: TrustServiceOptions): SignetTrustSer
       fresh.delete(gun);
     } else {
       if (fresh.size >= MAX_FRESH_GUNS) fresh.clear();
-      // Capped: a signer that was unavailable (a token unplugged) is tried again soon.
-      fresh.set(gun, { data: result.file.data, until: Math.min(result.nextDueMs, deps.now().getTime() + FRESH_RECHECK_MS) });
+      // Blocked (no timestamp key held): stale metadata is served meanwhile, and the signer is tried again soon.
+      fresh.set(gun, { data: result.file.data, until: result.blocked === undefined ? result.nextDueMs : deps.now().getTime() + BLOCKED_RECHECK_MS });
     }
     return result?.file ?? null;
   }

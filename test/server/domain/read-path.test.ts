@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import { ConfigError } from '../../../shared/errors.js';
 import { createTimestampRefresher } from '../../../server/domain/refresher.js';
 import { FIXTURE_NOW } from '../../support/paths.js';
-import { Clock, DAY_MS, Publisher, clientRefresh, openEmbeddedStore, part, testService, type TestStore } from './support.js';
+import { UpdateRefusalError } from '../../../server/domain/errors.js';
+import type { ServerSigner } from '../../../server/signer/server-signer.js';
+import { Clock, DAY_MS, Publisher, clientRefresh, openEmbeddedStore, part, testService, testSigner, type TestStore } from './support.js';
 
 describe('read path: lazy and background re-signing', () => {
   let ts: TestStore;
@@ -24,6 +26,25 @@ describe('read path: lazy and background re-signing', () => {
     if (!serverSnapshot) parts.push(part('snapshot', await p.snapshot(1, { root, targets }, [p.snapshotKey], p.expiresIn(20))));
     await service.applyUpdate(p.gun, parts);
     return p;
+  }
+
+  /** The test signer, with a switch that makes its keys unavailable (a token unplugged). */
+  function unpluggable(): { signer: ServerSigner; plugged: { value: boolean }; asked: { timestamp: number } } {
+    const inner = testSigner(ts.store);
+    const plugged = { value: true };
+    const asked = { timestamp: 0 };
+    return {
+      plugged,
+      asked,
+      signer: {
+        listKeys: (gun, role) => inner.listKeys(gun, role),
+        createKey: (gun, role) => inner.createKey(gun, role),
+        getSigner: async (gun, role, keyId) => {
+          if (role === 'timestamp') asked.timestamp++;
+          return plugged.value ? inner.getSigner(gun, role, keyId) : null;
+        },
+      },
+    };
   }
 
   describe('getCurrent', () => {
@@ -113,6 +134,24 @@ describe('read path: lazy and background re-signing', () => {
       assert.equal((await ts.store.getChanges({ gun: p.gun, changeId: 0, records: 10 })).length, 2);
     });
 
+    it('an expired timestamp whose key is unavailable is served as it is, and re-signed by a read once the key is back', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const { signer, plugged, asked } = unpluggable();
+      const service = testService(ts.store, clock, { signer });
+      const p = await published(clock, service);
+      const stale = (await service.getCurrent(p.gun, 'timestamp'))!;
+      clock.advance(15 * DAY_MS);
+      plugged.value = false;
+      asked.timestamp = 0;
+      assert.deepEqual((await service.getCurrent(p.gun, 'timestamp'))!.data, stale.data, 'stale, not an error');
+      clock.advance(30_000);
+      assert.deepEqual((await service.getCurrent(p.gun, 'timestamp'))!.data, stale.data);
+      assert.equal(asked.timestamp, 1, 'reads within a minute do not ask the missing key again');
+      plugged.value = true;
+      clock.advance(31_000);
+      assert.equal((await service.getCurrent(p.gun, 'timestamp'))!.version, stale.version + 1);
+    });
+
     it('answers null for a repository that does not exist', async () => {
       const service = testService(ts.store, new Clock(FIXTURE_NOW));
       for (const role of ['root', 'targets', 'snapshot', 'timestamp']) assert.equal(await service.getCurrent('example.com/none', role), null);
@@ -143,6 +182,33 @@ describe('read path: lazy and background re-signing', () => {
 
       report = await refresher.tick();
       assert.equal(report.resigned, 0, 'nothing due right after a tick');
+    });
+
+    it('a repository whose timestamp key is unavailable is reported, kept, and re-signed by a later tick', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const { signer, plugged } = unpluggable();
+      const service = testService(ts.store, clock, { signer });
+      const errors: Array<[string, unknown]> = [];
+      const intervalMs = 10 * 60 * 1000;
+      const refresher = createTimestampRefresher({ service, store: ts.store, now: clock.now, intervalMs, maxResignsPerTick: 1000, onError: (gun, e) => errors.push([gun, e]) });
+      const p = await published(clock, service);
+      await refresher.tick();
+      clock.advance(11 * DAY_MS);
+      plugged.value = false;
+      let report = await refresher.tick();
+      assert.ok(report.failed >= 1, JSON.stringify(report));
+      const mine = errors.filter(([gun]) => gun === p.gun);
+      assert.equal(mine.length, 1);
+      assert.ok(mine[0]![1] instanceof UpdateRefusalError && /no timestamp keys exist on the server/.test(mine[0]![1].message), String(mine[0]![1]));
+      assert.equal((await ts.store.getCurrent(p.gun, 'timestamp'))!.version, 1);
+
+      plugged.value = true;
+      clock.advance(intervalMs);
+      report = await refresher.tick();
+      assert.equal((await ts.store.getCurrent(p.gun, 'timestamp'))!.version, 1, 'a failed repository waits its retry interval');
+      clock.advance(6 * intervalMs);
+      report = await refresher.tick();
+      assert.equal((await ts.store.getCurrent(p.gun, 'timestamp'))!.version, 2, 'retried and re-signed once the key is back');
     });
 
     it('bounds the re-signing work of one tick', async () => {
