@@ -88,30 +88,12 @@ export class MetadataCache {
   }
 
   /** Write several roles; all temp files are complete before the first rename. */
-  writeMany(files: ReadonlyMap<string, Uint8Array>): void {
-    const planned = this.#plan(files);
-    const written: string[] = [];
-    try {
-      for (const p of planned) {
-        fs.mkdirSync(path.dirname(p.file), { recursive: true, mode: 0o700 });
-        const fd = fs.openSync(p.tmp, 'wx', 0o600);
-        written.push(p.tmp);
-        try {
-          fs.writeSync(fd, p.bytes);
-          fs.fsyncSync(fd);
-        } finally {
-          fs.closeSync(fd);
-        }
-      }
-    } catch (cause) {
-      for (const tmp of written) fs.rmSync(tmp, { force: true });
-      throw cause;
-    }
-    for (const p of planned) fs.renameSync(p.tmp, p.file);
+  async writeMany(files: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    await this.writeManyAfter(files, async () => undefined);
   }
 
   /**
-   * writeMany for the result of `upload`: the temp files are written and synced while it runs
+   * writeMany around `upload`: the temp files are written and synced while it runs
    * (a publish's upload waits ~40 ms on the server), renamed in only when it succeeds, and
    * removed when it fails, leaving the cache as it was.
    * @returns what `upload` returns. @throws what `upload` throws, or the write's error after a successful upload.

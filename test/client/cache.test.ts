@@ -35,15 +35,15 @@ describe('MetadataCache', () => {
     assert.equal(cache.read('targets/releases')?.toString(), 'v2');
   });
 
-  it('writeMany replaces all roles, and on failure leaves the old files untouched', () => {
+  it('writeMany replaces all roles, and on failure leaves the old files untouched', async () => {
     const trust = tmp();
     const cache = new MetadataCache(trust, 'g');
-    cache.writeMany(new Map([['root', Buffer.from('r1')], ['targets', Buffer.from('t1')]]));
+    await cache.writeMany(new Map([['root', Buffer.from('r1')], ['targets', Buffer.from('t1')]]));
     // a temp file that cannot be created (its name is taken by a directory) fails the batch before any rename
     fs.mkdirSync(path.join(cache.dir, `snapshot.json.${process.pid}.1.tmp`));
-    assert.throws(() => cache.writeMany(new Map([['targets', Buffer.from('t2')], ['snapshot', Buffer.from('s2')]])));
+    await assert.rejects(cache.writeMany(new Map([['targets', Buffer.from('t2')], ['snapshot', Buffer.from('s2')]])));
     fs.rmdirSync(path.join(cache.dir, `snapshot.json.${process.pid}.1.tmp`));
-    assert.throws(() => cache.writeMany(new Map([['targets', Buffer.from('t2')], ['../x', Buffer.from('s2')]])), UsageError);
+    await assert.rejects(cache.writeMany(new Map([['targets', Buffer.from('t2')], ['../x', Buffer.from('s2')]])), UsageError);
     assert.equal(cache.read('targets')?.toString(), 't1');
     assert.deepEqual(fs.readdirSync(cache.dir).sort(), ['root.json', 'targets.json']);
   });
@@ -51,7 +51,7 @@ describe('MetadataCache', () => {
   it('writeManyAfter renames its files in only when the upload succeeds, and leaves no temp file either way', async () => {
     const trust = tmp();
     const cache = new MetadataCache(trust, 'g');
-    cache.writeMany(new Map([['root', Buffer.from('r1')], ['targets', Buffer.from('t1')]]));
+    await cache.writeMany(new Map([['root', Buffer.from('r1')], ['targets', Buffer.from('t1')]]));
     const refused = new Error('server said no');
     await assert.rejects(cache.writeManyAfter(new Map([['targets', Buffer.from('t2')], ['snapshot', Buffer.from('s2')]]), () => Promise.reject(refused)), (e) => e === refused);
     assert.equal(cache.read('targets')?.toString(), 't1');
@@ -68,7 +68,7 @@ describe('MetadataCache', () => {
   it('writeManyAfter: a write that fails after a successful upload is an error and changes no file', async () => {
     const trust = tmp();
     const cache = new MetadataCache(trust, 'g');
-    cache.writeMany(new Map([['targets', Buffer.from('t1')]]));
+    await cache.writeMany(new Map([['targets', Buffer.from('t1')]]));
     const taken = path.join(cache.dir, `snapshot.json.${process.pid}.1.tmp`);
     fs.mkdirSync(taken); // the temp name is taken, so that write fails
     let uploaded = false;
