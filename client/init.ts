@@ -110,7 +110,7 @@ export async function initRepository(ctx: InitContext): Promise<InitResult> {
     ['targets', roleMetaFromBytes(targets.raw)],
   ]);
   const snapshot = await signMetadata(nextSnapshot(undefined, meta, ctx.now), [await keys.getSigner(snapshotKey.id)]);
-  await ctx.cache.writeMany(
+  ctx.cache.writeMany(
     new Map([
       ['root', root.raw],
       ['targets', targets.raw],

@@ -243,14 +243,15 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
   log.info(`uploading ${[...files.keys()].join(', ')} (${size} bytes)`);
   const upload = progress.begin(`publishing ${ctx.gun}`, size, { minTotal: 4 << 20, unit: 'bytes' });
   try {
-    // The cache gets exactly the bytes the server holds, renamed in only once it accepted them.
-    await ctx.cache.writeManyAfter(new Map([...state.downloads, ...files]), () => ctx.remote.publish(files));
+    await ctx.remote.publish(files);
     upload.tick(size);
   } catch (e) {
     throw mapBadHierarchy(ctx, e);
   } finally {
     upload.done();
   }
+  // Only now: the server holds exactly these bytes.
+  ctx.cache.writeMany(new Map([...state.downloads, ...files]));
   for (const role of repo.deleted) ctx.cache.remove(role);
   if (ctx.changes === undefined) ctx.changelist.removeFiles(changes.map((c) => c.file));
   state.warnings.push(...publishWarnings(ctx.gun, state, files, ctx.now));

@@ -186,7 +186,7 @@ export class RepositorySession {
     try {
       const result = await refresh({ gun: this.gun, remote, cache: this.cache, pinning: this.#opts.config.trustPinning, now: this.#now() });
       this.#warnAll(result.warnings);
-      await this.cache.writeMany(result.downloads);
+      this.cache.writeMany(result.downloads);
       return result.set;
     } finally {
       remote.finish();

@@ -212,7 +212,8 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
     const into = new FileKeyStore(ctx.trustDir, { retriever: async () => pass });
     for (const id of fresh.staged) await into.importPem(await staging.exportPem(id, { passphrase: pass }));
   }
-  await ctx.cache.writeManyAfter(new Map([...downloads, ...files]), () => ctx.remote.publish(files));
+  await ctx.remote.publish(files);
+  ctx.cache.writeMany(new Map([...downloads, ...files]));
 
   const retired: string[] = [];
   if (role !== 'root') {

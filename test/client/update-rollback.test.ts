@@ -32,19 +32,19 @@ describe('refresh and the cached targets version', () => {
   it('refuses targets older than the cached copy (the server replays old metadata)', async () => {
     server.override.clear();
     const ctx = context();
-    await ctx.cache.writeMany((await refresh(ctx)).downloads);
+    ctx.cache.writeMany((await refresh(ctx)).downloads);
     const current = fixtureBytes('targets').toString('utf8');
     const version = /"version":(\d+)/.exec(current);
     assert.ok(version !== null);
     // A newer copy in the cache (as after a publish the server then lost): its version is the floor.
-    await ctx.cache.writeMany(new Map([['targets', Buffer.from(current.replace(/"version":\d+/, `"version":${Number(version[1]) + 3}`))]]));
+    ctx.cache.writeMany(new Map([['targets', Buffer.from(current.replace(/"version":\d+/, `"version":${Number(version[1]) + 3}`))]]));
     await assert.rejects(refresh(ctx), (e: unknown) => e instanceof RepositoryError && /lower than the cached version/.test(e.message));
   });
 
   it('trusts a cached copy that is the snapshot\'s without downloading it again', async () => {
     server.override.clear();
     const ctx = context();
-    await ctx.cache.writeMany((await refresh(ctx)).downloads);
+    ctx.cache.writeMany((await refresh(ctx)).downloads);
     const before = server.requests.length;
     const { set } = await refresh(ctx);
     assert.ok(!server.requests.slice(before).some((r) => r.url.includes('targets')));

@@ -53,7 +53,7 @@ describe('refresh (notary-produced repository)', () => {
   it('uses the cache first: a second refresh downloads only the timestamp', async () => {
     server.override.clear();
     const ctx = context();
-    await ctx.cache.writeMany((await refresh(ctx)).downloads);
+    ctx.cache.writeMany((await refresh(ctx)).downloads);
     const before = server.requests.length;
     const { downloads, set } = await refresh(ctx);
     assert.deepEqual(server.requests.slice(before).map((r) => r.url), [`/v2/${GUN}/_trust/tuf/timestamp.json`]);
