@@ -25,16 +25,7 @@ export async function signMetadata<T extends Signed>(signed: T, signers: readonl
   const draft = notaryCodec.draft(signed);
   const signatures = [];
   for (const s of signers) signatures.push(await s.sign(draft.signedBytes));
-  return {
-    signed,
-    // Built only if something reads it: a published targets file's tree is ~7 objects a target.
-    get signedTree() {
-      return draft.signedTree;
-    },
-    signatures,
-    raw: draft.encode(signatures),
-    signedBytes: draft.signedBytes,
-  };
+  return { signed, signedTree: draft.signedTree, signatures, raw: draft.encode(signatures), signedBytes: draft.signedBytes };
 }
 
 export interface InitialKeys {

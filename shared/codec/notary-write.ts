@@ -12,10 +12,10 @@
 // `terminating`, `path_hash_prefixes`, meta `version`) are not written.
 
 import { SerializationError } from '../errors.js';
-import { canonicalPlainString, canonicalString, sortKeys } from '../json/canonical.js';
+import { canonicalString } from '../json/canonical.js';
 import type { JSONObject, JSONValue } from '../json/types.js';
 import { goExpiresText } from '../time.js';
-import type { Delegations, FileMeta, PublicKey, RoleKeys, Signature, Signed, TargetFile, Targets } from '../tuf/model.js';
+import type { Delegations, FileMeta, PublicKey, RoleKeys, Signature, Signed, TargetFile } from '../tuf/model.js';
 import type { SigningDraft } from './codec.js';
 import { Base64Digests } from './digests.js';
 import { NOTARY_TYPE_NAMES } from './notary-signed.js';
@@ -142,78 +142,29 @@ export function goJsonString(s: string): string {
 }
 
 /**
- * canonical(notarySignedTree(t)) of a targets body, written straight from the model: a publish
- * signs the whole targets map, and building a tree of ~7 values per target, then checking and
- * stringifying it, was most of its signing time. Undefined when some value is not plain (a name
- * with a control character or surrogate, a length that is not a safe integer, no length): the
- * tree path then gives the same bytes or the error naming the value.
+ * Canonicalise `signedTree` once for both the signature and the file: `{"signed":<canonical,
+ * HTML-escaped>,"signatures":[…]}`, no whitespace, no trailing newline.
+ * @throws {SerializationError} when a string in `signed` holds a raw control
+ *   character: Go cannot write such a body (its compaction fails), so neither do we.
+ * @throws {DeserializationError} (code CANONICAL_JSON) for a non-integer number.
  */
-function canonicalTargets(t: Targets): string | undefined {
-  const names = sortKeys([...t.targets.keys()]);
-  const parts: string[] = [];
-  for (const name of names) {
-    const m = t.targets.get(name)!;
-    const key = canonicalPlainString(name);
-    if (key === undefined || !Number.isSafeInteger(m.length)) return undefined;
-    const text = m.hashes instanceof Base64Digests ? m.hashes.base64 : undefined;
-    const algs = [...m.hashes.keys()];
-    let hashes = '';
-    for (const alg of algs.length > 1 ? sortKeys(algs) : algs) {
-      const algKey = canonicalPlainString(alg);
-      if (algKey === undefined) return undefined;
-      // base64 text holds no character that needs escaping
-      hashes += `${hashes === '' ? '' : ','}${algKey}:"${text?.get(alg) ?? m.hashes.get(alg)!.toString('base64')}"`;
-    }
-    const custom = m.custom === undefined || m.custom === null ? '' : `"custom":${canonicalString(m.custom, `signed.targets.${name}.custom`)},`;
-    parts.push(`${key}:{${custom}"hashes":{${hashes}},"length":${m.length}}`);
-  }
-  const expires = canonicalPlainString(goExpiresText(t.expires.text, 'expires'));
-  if (expires === undefined) return undefined;
-  const delegations = canonicalString(delegationsToJson(t.delegations), 'signed.delegations');
-  return `{"_type":"${NOTARY_TYPE_NAMES.targets}","delegations":${delegations},"expires":${expires},"targets":{${parts.join(',')}},"version":${t.version}}`;
-}
-
-/**
- * Canonicalise once for both the signature and the file: `{"signed":<canonical, HTML-escaped>,
- * "signatures":[…]}`, no whitespace, no trailing newline. `tree` gives the `signed` tree whose
- * canonical text `canonical` is; it is built only when asked for (or to name a bad value).
- */
-function draftOf(canonical: string, tree: () => JSONObject): SigningDraft {
-  let signedTree: JSONObject | undefined;
-  const treeOnce = (): JSONObject => (signedTree ??= tree());
+export function notaryDraft(signedTree: JSONObject): SigningDraft {
+  const canonical = canonicalString(signedTree, 'signed');
   if (RAW_CONTROL.test(canonical)) {
-    const where = findControlCharacter(treeOnce(), 'signed') ?? 'signed';
+    const where = findControlCharacter(signedTree, 'signed') ?? 'signed';
     throw new SerializationError(
       `${where}: holds a control character (newline, tab, ...); notary cannot write such metadata, so remove it from target names and custom data`,
     );
   }
   const body = canonical.replace(GO_HTML_CHARS, (c) => GO_HTML_ESCAPES[c] ?? c);
   return {
-    get signedTree() {
-      return treeOnce();
-    },
+    signedTree,
     signedBytes: Buffer.from(canonical, 'utf8'),
     encode(signatures) {
       const sigs = signatures.map((s) => `{"keyid":${goJsonString(s.keyId)},"method":${goJsonString(s.method)},"sig":"${s.sig.toString('base64')}"}`);
       return Buffer.from(`{"signed":${body},"signatures":[${sigs.join(',')}]}`, 'utf8');
     },
   };
-}
-
-/**
- * The draft of a `signed` tree (see draftOf).
- * @throws {SerializationError} when a string in `signed` holds a raw control
- *   character: Go cannot write such a body (its compaction fails), so neither do we.
- * @throws {DeserializationError} (code CANONICAL_JSON) for a non-integer number.
- */
-export function notaryDraft(signedTree: JSONObject): SigningDraft {
-  return draftOf(canonicalString(signedTree, 'signed'), () => signedTree);
-}
-
-/** The draft of a model object: notaryDraft(notarySignedTree(signed)), with targets written directly. */
-export function notaryDraftOf(signed: Signed): SigningDraft {
-  const direct = signed.type === 'targets' ? canonicalTargets(signed) : undefined;
-  return direct === undefined ? notaryDraft(notarySignedTree(signed)) : draftOf(direct, () => notarySignedTree(signed));
 }
 
 /** The file bytes notary writes for `signedTree` and `signatures` (see notaryDraft). */

@@ -19,7 +19,7 @@ import type { Envelope, PublicKey, Signature, Signed, SignedType } from '../tuf/
 import type { MetadataCodec, ParseOptions, SignedOf, SigningDraft } from './codec.js';
 import { expectObject, own, parseNotaryKey, parseSignatures } from './notary-fields.js';
 import { parseSignedBody, readType } from './notary-signed.js';
-import { encodeNotary, notaryDraftOf, notaryKeyToJson, notarySignedTree } from './notary-write.js';
+import { encodeNotary, notaryDraft, notaryKeyToJson, notarySignedTree } from './notary-write.js';
 
 export type NotaryParseOptions = ParseOptions;
 
@@ -74,7 +74,7 @@ export const notaryCodec: NotaryCodec = {
   },
 
   draft(signed: Signed): SigningDraft {
-    return notaryDraftOf(signed);
+    return notaryDraft(notarySignedTree(signed));
   },
 
   parseKey(json: unknown, field: string): PublicKey {

@@ -37,20 +37,11 @@ function encodeString(s: string): string {
   return out + '"';
 }
 
-/**
- * The canonical text of `s` when JSON.stringify writes it (no control characters or surrogates),
- * else undefined: for writers that build canonical text themselves and leave the rest to canonicalString.
- */
-export function canonicalPlainString(s: string): string | undefined {
-  return NEEDS_SLOW_PATH.test(s) ? undefined : JSON.stringify(s);
-}
-
 function compareUtf8(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
 
-/** Member names in canonical order (UTF-8 byte order), sorted in place. */
-export function sortKeys(keys: string[]): string[] {
+function sortKeys(keys: string[]): string[] {
   // UTF-16 order equals UTF-8 byte order for ASCII; otherwise compare bytes.
   for (let i = 0; i < keys.length; i++) if (NON_ASCII.test(keys[i]!)) return keys.sort(compareUtf8);
   return keys.sort();
