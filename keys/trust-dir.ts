@@ -9,6 +9,8 @@
 
 import { randomBytes } from 'node:crypto';
 import type { Dirent } from 'node:fs';
+// Writes use fs.promises (a getter), not node:fs/promises: that module, which loads readline, is then
+// loaded only by a command that writes a key, not at every start-up.
 import fs from 'node:fs';
 import path from 'node:path';
 import { KeyStoreError } from '../shared/errors.js';
