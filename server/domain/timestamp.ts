@@ -5,13 +5,14 @@
 // GetOrCreateTimestamp) and from the background refresher (a margin before
 // expiry). It re-signs the timestamp when it is due or when the snapshot it
 // names is due and the server holds the snapshot key (the snapshot is then
-// re-signed with the same meta). What it cannot sign it leaves as it is:
-// serving stale metadata lets clients report "expired", which a 500 would not.
+// re-signed with the same meta). What it cannot sign (no key held, a token
+// gone) it leaves as it is and reports as `blocked`: serving stale metadata
+// lets clients report "expired", which a 500 would not.
 
-import { StorageError } from '../../shared/errors.js';
+import { KeyStoreError, StorageError } from '../../shared/errors.js';
 import { expiresAfter } from '../../shared/time.js';
 import { roleMetaFromBytes } from '../../shared/tuf/file-meta.js';
-import type { Envelope, Root, Timestamp } from '../../shared/tuf/model.js';
+import type { Envelope, Root, Signer, Timestamp } from '../../shared/tuf/model.js';
 import { VersionConflictError, type StoredFile } from '../storage/meta-store.js';
 import { signMetadata, type DomainDeps, type SignedFile } from './deps.js';
 import { UpdateRefusalError } from './errors.js';
@@ -56,11 +57,14 @@ export interface RefreshResult {
   /** When this repository next becomes due, epoch ms (given the same margins); now when `blocked`. */
   readonly nextDueMs: number;
   /**
-   * The timestamp is due but was left as it is: the server holds none of the timestamp keys root
-   * lists (a token unplugged, a key store restored without them). Still due: try again later.
+   * The server's signer could not be used, so nothing was re-signed: it holds none of the keys
+   * root lists (UpdateRefusalError), or its token or key store failed (KeyStoreError, e.g. a token
+   * unplugged). What is stored is served meanwhile; try again later.
    */
-  readonly blocked?: UpdateRefusalError;
+  readonly blocked?: UpdateRefusalError | KeyStoreError;
 }
+
+const cannotSign = (error: unknown): error is UpdateRefusalError | KeyStoreError => error instanceof UpdateRefusalError || error instanceof KeyStoreError;
 
 function isDue(expiresMs: number, now: Date, marginMs: number): boolean {
   // Notary: expired means strictly before now; a margin moves that moment earlier.
@@ -87,7 +91,15 @@ export async function refreshTimestamp(deps: DomainDeps, gun: string, margins: R
   const snapshotBytes = named?.data ?? current.data;
   const snapshot = named === null ? current.envelope.signed : view.parseStored('snapshot', named.data, 'snapshot').signed;
 
-  const snapshotSigner = await deps.keys.signerFor(gun, 'snapshot', root.envelope.signed.roles.get('snapshot')?.keyIds ?? []);
+  const blocked = (error: UpdateRefusalError | KeyStoreError): RefreshResult => ({ file: tsFile, resigned: false, nextDueMs: now.getTime(), blocked: error });
+  let snapshotSigner: Signer | null;
+  try {
+    snapshotSigner = await deps.keys.signerFor(gun, 'snapshot', root.envelope.signed.roles.get('snapshot')?.keyIds ?? []);
+  } catch (error) {
+    // Whether a held snapshot is due cannot be told without the signer: even a timestamp that is not due is served as blocked.
+    if (cannotSign(error)) return blocked(error);
+    throw error;
+  }
   const snapshotDue = snapshotSigner !== null && isDue(snapshot.expires.ms, now, margins.snapshotMs);
   const timestampDue = named === null || isDue(ts.expires.ms, now, margins.timestampMs);
   const nextDue = (tsExpires: number, snapExpires: number): number =>
@@ -97,18 +109,18 @@ export async function refreshTimestamp(deps: DomainDeps, gun: string, margins: R
   const updates: { role: string; version: number; data: Buffer }[] = [];
   let newSnapshotBytes = snapshotBytes;
   let snapshotExpiresMs = snapshot.expires.ms;
-  if (snapshotDue && snapshotSigner !== null) {
-    const resigned = await signSnapshot(deps, snapshotSigner, current.envelope.signed.version + 1, snapshot.meta, now);
-    newSnapshotBytes = resigned.data;
-    snapshotExpiresMs = now.getTime() + deps.lifetimes.snapshot * 1000;
-    updates.push({ role: 'snapshot', ...resigned });
-  }
   let newTimestamp: SignedFile;
   try {
+    if (snapshotDue && snapshotSigner !== null) {
+      const resigned = await signSnapshot(deps, snapshotSigner, current.envelope.signed.version + 1, snapshot.meta, now);
+      newSnapshotBytes = resigned.data;
+      snapshotExpiresMs = now.getTime() + deps.lifetimes.snapshot * 1000;
+      updates.push({ role: 'snapshot', ...resigned });
+    }
     newTimestamp = await generateTimestamp(deps, view, root.envelope, newSnapshotBytes, now);
   } catch (error) {
-    // The root lists no timestamp key this server holds: nothing can be signed, serve what there is.
-    if (error instanceof UpdateRefusalError) return { file: tsFile, resigned: false, nextDueMs: now.getTime(), blocked: error };
+    // No timestamp key held, or the signer failed: nothing is stored, what there is is served.
+    if (cannotSign(error)) return blocked(error);
     throw error;
   }
   updates.push({ role: 'timestamp', ...newTimestamp });

@@ -4,7 +4,7 @@
 // refresher re-signs ahead of expiry with bounded work per tick.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError } from '../../../shared/errors.js';
+import { ConfigError, TokenError } from '../../../shared/errors.js';
 import { createTimestampRefresher } from '../../../server/domain/refresher.js';
 import { FIXTURE_NOW } from '../../support/paths.js';
 import { UpdateRefusalError } from '../../../server/domain/errors.js';
@@ -28,24 +28,39 @@ describe('read path: lazy and background re-signing', () => {
     return p;
   }
 
-  /** The test signer, with a switch that makes its keys unavailable (a token unplugged). */
-  function unpluggable(): { signer: ServerSigner; plugged: { value: boolean }; asked: { timestamp: number } } {
+  type Unplugged = 'missing' | 'failing';
+  /**
+   * The test signer, with a switch that makes its keys unavailable: `missing` as a key store that
+   * holds none of them, `failing` as a token that was unplugged (its calls throw).
+   */
+  function unpluggable(when: Unplugged): { signer: ServerSigner; plugged: { value: boolean }; asked: { calls: number } } {
     const inner = testSigner(ts.store);
     const plugged = { value: true };
-    const asked = { timestamp: 0 };
+    const asked = { calls: 0 };
+    const gone = (): never => {
+      throw new TokenError('TOKEN_MISSING', 'cannot list the keys (CKR_DEVICE_REMOVED): insert the token, then try again');
+    };
     return {
       plugged,
       asked,
       signer: {
-        listKeys: (gun, role) => inner.listKeys(gun, role),
+        listKeys: (gun, role) => {
+          asked.calls++;
+          return plugged.value || when === 'missing' ? inner.listKeys(gun, role) : gone();
+        },
         createKey: (gun, role) => inner.createKey(gun, role),
         getSigner: async (gun, role, keyId) => {
-          if (role === 'timestamp') asked.timestamp++;
-          return plugged.value ? inner.getSigner(gun, role, keyId) : null;
+          asked.calls++;
+          if (plugged.value) return inner.getSigner(gun, role, keyId);
+          return when === 'missing' ? null : gone();
         },
       },
     };
   }
+  const blockedBy: Record<Unplugged, (e: unknown) => boolean> = {
+    missing: (e) => e instanceof UpdateRefusalError && /no timestamp keys exist on the server/.test(e.message),
+    failing: (e) => e instanceof TokenError && e.code === 'TOKEN_MISSING',
+  };
 
   describe('getCurrent', () => {
     it('returns a valid timestamp unchanged and records nothing', async () => {
@@ -134,22 +149,37 @@ describe('read path: lazy and background re-signing', () => {
       assert.equal((await ts.store.getChanges({ gun: p.gun, changeId: 0, records: 10 })).length, 2);
     });
 
-    it('an expired timestamp whose key is unavailable is served as it is, and re-signed by a read once the key is back', async () => {
+    for (const when of ['missing', 'failing'] as const) {
+      it(`an expired timestamp whose key is ${when} is served as it is, and re-signed by a read once the key is back`, async () => {
+        const clock = new Clock(FIXTURE_NOW);
+        const { signer, plugged, asked } = unpluggable(when);
+        const service = testService(ts.store, clock, { signer });
+        const p = await published(clock, service);
+        const stale = (await service.getCurrent(p.gun, 'timestamp'))!;
+        clock.advance(15 * DAY_MS);
+        plugged.value = false;
+        asked.calls = 0;
+        assert.deepEqual((await service.getCurrent(p.gun, 'timestamp'))!.data, stale.data, 'stale, not an error');
+        const calls = asked.calls;
+        assert.ok(calls >= 1);
+        clock.advance(30_000);
+        assert.deepEqual((await service.getCurrent(p.gun, 'timestamp'))!.data, stale.data);
+        assert.equal(asked.calls, calls, 'reads within a minute do not ask the unavailable signer again');
+        plugged.value = true;
+        clock.advance(31_000);
+        assert.equal((await service.getCurrent(p.gun, 'timestamp'))!.version, stale.version + 1);
+      });
+    }
+
+    it('a valid timestamp is served while the token is unplugged, by a server that has not read it before', async () => {
       const clock = new Clock(FIXTURE_NOW);
-      const { signer, plugged, asked } = unpluggable();
-      const service = testService(ts.store, clock, { signer });
-      const p = await published(clock, service);
-      const stale = (await service.getCurrent(p.gun, 'timestamp'))!;
-      clock.advance(15 * DAY_MS);
+      const { signer, plugged } = unpluggable('failing');
+      const p = await published(clock, testService(ts.store, clock, { signer }));
+      const stored = (await ts.store.getCurrent(p.gun, 'timestamp'))!;
       plugged.value = false;
-      asked.timestamp = 0;
-      assert.deepEqual((await service.getCurrent(p.gun, 'timestamp'))!.data, stale.data, 'stale, not an error');
-      clock.advance(30_000);
-      assert.deepEqual((await service.getCurrent(p.gun, 'timestamp'))!.data, stale.data);
-      assert.equal(asked.timestamp, 1, 'reads within a minute do not ask the missing key again');
-      plugged.value = true;
-      clock.advance(31_000);
-      assert.equal((await service.getCurrent(p.gun, 'timestamp'))!.version, stale.version + 1);
+      const restarted = testService(ts.store, clock, { signer });
+      assert.deepEqual((await restarted.getCurrent(p.gun, 'timestamp'))!.data, stored.data);
+      assert.equal((await restarted.getCurrent(p.gun, 'snapshot'))!.version, 1);
     });
 
     it('answers null for a repository that does not exist', async () => {
@@ -184,32 +214,34 @@ describe('read path: lazy and background re-signing', () => {
       assert.equal(report.resigned, 0, 'nothing due right after a tick');
     });
 
-    it('a repository whose timestamp key is unavailable is reported, kept, and re-signed by a later tick', async () => {
-      const clock = new Clock(FIXTURE_NOW);
-      const { signer, plugged } = unpluggable();
-      const service = testService(ts.store, clock, { signer });
-      const errors: Array<[string, unknown]> = [];
-      const intervalMs = 10 * 60 * 1000;
-      const refresher = createTimestampRefresher({ service, store: ts.store, now: clock.now, intervalMs, maxResignsPerTick: 1000, onError: (gun, e) => errors.push([gun, e]) });
-      const p = await published(clock, service);
-      await refresher.tick();
-      clock.advance(11 * DAY_MS);
-      plugged.value = false;
-      let report = await refresher.tick();
-      assert.ok(report.failed >= 1, JSON.stringify(report));
-      const mine = errors.filter(([gun]) => gun === p.gun);
-      assert.equal(mine.length, 1);
-      assert.ok(mine[0]![1] instanceof UpdateRefusalError && /no timestamp keys exist on the server/.test(mine[0]![1].message), String(mine[0]![1]));
-      assert.equal((await ts.store.getCurrent(p.gun, 'timestamp'))!.version, 1);
+    for (const when of ['missing', 'failing'] as const) {
+      it(`a repository whose timestamp key is ${when} is reported, kept, and re-signed by a later tick`, async () => {
+        const clock = new Clock(FIXTURE_NOW);
+        const { signer, plugged } = unpluggable(when);
+        const service = testService(ts.store, clock, { signer });
+        const errors: Array<[string, unknown]> = [];
+        const intervalMs = 10 * 60 * 1000;
+        const refresher = createTimestampRefresher({ service, store: ts.store, now: clock.now, intervalMs, maxResignsPerTick: 1000, onError: (gun, e) => errors.push([gun, e]) });
+        const p = await published(clock, service);
+        await refresher.tick();
+        clock.advance(11 * DAY_MS);
+        plugged.value = false;
+        let report = await refresher.tick();
+        assert.ok(report.failed >= 1, JSON.stringify(report));
+        const mine = errors.filter(([gun]) => gun === p.gun);
+        assert.equal(mine.length, 1);
+        assert.ok(blockedBy[when](mine[0]![1]), String(mine[0]![1]));
+        assert.equal((await ts.store.getCurrent(p.gun, 'timestamp'))!.version, 1);
 
-      plugged.value = true;
-      clock.advance(intervalMs);
-      report = await refresher.tick();
-      assert.equal((await ts.store.getCurrent(p.gun, 'timestamp'))!.version, 1, 'a failed repository waits its retry interval');
-      clock.advance(6 * intervalMs);
-      report = await refresher.tick();
-      assert.equal((await ts.store.getCurrent(p.gun, 'timestamp'))!.version, 2, 'retried and re-signed once the key is back');
-    });
+        plugged.value = true;
+        clock.advance(intervalMs);
+        report = await refresher.tick();
+        assert.equal((await ts.store.getCurrent(p.gun, 'timestamp'))!.version, 1, 'a failed repository waits its retry interval');
+        clock.advance(6 * intervalMs);
+        report = await refresher.tick();
+        assert.equal((await ts.store.getCurrent(p.gun, 'timestamp'))!.version, 2, 'retried and re-signed once the key is back');
+      });
+    }
 
     it('bounds the re-signing work of one tick', async () => {
       const clock = new Clock(FIXTURE_NOW);
