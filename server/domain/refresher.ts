@@ -106,14 +106,15 @@ export function createTimestampRefresher(options: TimestampRefresherOptions): Ti
       try {
         const result = await options.service.refreshTimestamp(gun, margins);
         if (result === null) due.delete(gun);
-        else if (result.blocked !== undefined) {
-          // Not forgotten: once the key is back, a later tick signs it.
-          failed++;
-          due.set(gun, t + RETRY_INTERVALS * intervalMs);
-          options.onError?.(gun, result.blocked);
-        } else {
-          due.set(gun, result.nextDueMs);
+        else {
           if (result.resigned) resigned++;
+          if (result.blocked === undefined) due.set(gun, result.nextDueMs);
+          else {
+            // Not forgotten: once the key is back, a later tick signs it.
+            failed++;
+            due.set(gun, t + RETRY_INTERVALS * intervalMs);
+            options.onError?.(gun, result.blocked);
+          }
         }
       } catch (error) {
         failed++;

@@ -54,12 +54,13 @@ export interface RefreshResult {
   /** The current timestamp after the refresh (re-signed or not). */
   readonly file: StoredFile;
   readonly resigned: boolean;
-  /** When this repository next becomes due, epoch ms (given the same margins); now when `blocked`. */
+  /** When this repository next becomes due, epoch ms (given the same margins; a snapshot key that failed is left out). */
   readonly nextDueMs: number;
   /**
-   * The server's signer could not be used, so nothing was re-signed: it holds none of the keys
-   * root lists (UpdateRefusalError), or its token or key store failed (KeyStoreError, e.g. a token
-   * unplugged). What is stored is served meanwhile; try again later.
+   * The server's signer could not be used: it holds none of the keys root lists
+   * (UpdateRefusalError), or its token or key store failed (KeyStoreError, e.g. a token
+   * unplugged). Nothing was re-signed, or (a snapshot key failing) only the timestamp. What is
+   * stored is served meanwhile; try again later.
    */
   readonly blocked?: UpdateRefusalError | KeyStoreError;
 }
@@ -91,20 +92,25 @@ export async function refreshTimestamp(deps: DomainDeps, gun: string, margins: R
   const snapshotBytes = named?.data ?? current.data;
   const snapshot = named === null ? current.envelope.signed : view.parseStored('snapshot', named.data, 'snapshot').signed;
 
-  const blocked = (error: UpdateRefusalError | KeyStoreError): RefreshResult => ({ file: tsFile, resigned: false, nextDueMs: now.getTime(), blocked: error });
-  let snapshotSigner: Signer | null;
+  const blocked = (error: UpdateRefusalError | KeyStoreError, nextDueMs = now.getTime()): RefreshResult => ({ file: tsFile, resigned: false, nextDueMs, blocked: error });
+  let snapshotSigner: Signer | null = null;
+  // A snapshot key that cannot be used leaves the snapshot as it is, but a due timestamp is still
+  // re-signed; the result is reported as blocked either way, so the key is looked at again.
+  let snapshotProblem: UpdateRefusalError | KeyStoreError | undefined;
   try {
     snapshotSigner = await deps.keys.signerFor(gun, 'snapshot', root.envelope.signed.roles.get('snapshot')?.keyIds ?? []);
   } catch (error) {
-    // Whether a held snapshot is due cannot be told without the signer: even a timestamp that is not due is served as blocked.
-    if (cannotSign(error)) return blocked(error);
-    throw error;
+    if (!cannotSign(error)) throw error;
+    snapshotProblem = error;
   }
   const snapshotDue = snapshotSigner !== null && isDue(snapshot.expires.ms, now, margins.snapshotMs);
   const timestampDue = named === null || isDue(ts.expires.ms, now, margins.timestampMs);
   const nextDue = (tsExpires: number, snapExpires: number): number =>
     Math.min(tsExpires - margins.timestampMs, snapshotSigner === null ? Number.POSITIVE_INFINITY : snapExpires - margins.snapshotMs);
-  if (!snapshotDue && !timestampDue) return { file: tsFile, resigned: false, nextDueMs: nextDue(ts.expires.ms, snapshot.expires.ms) };
+  if (!snapshotDue && !timestampDue) {
+    const nextDueMs = nextDue(ts.expires.ms, snapshot.expires.ms);
+    return snapshotProblem === undefined ? { file: tsFile, resigned: false, nextDueMs } : blocked(snapshotProblem, nextDueMs);
+  }
 
   const updates: { role: string; version: number; data: Buffer }[] = [];
   let newSnapshotBytes = snapshotBytes;
@@ -135,5 +141,6 @@ export async function refreshTimestamp(deps: DomainDeps, gun: string, margins: R
   }
   const stored = await deps.store.getCurrent(gun, 'timestamp');
   if (stored === null) throw new StorageError('STORAGE', `the timestamp just stored for ${gun} cannot be read back`);
-  return { file: stored, resigned: true, nextDueMs: nextDue(now.getTime() + deps.lifetimes.timestamp * 1000, snapshotExpiresMs) };
+  const nextDueMs = nextDue(now.getTime() + deps.lifetimes.timestamp * 1000, snapshotExpiresMs);
+  return { file: stored, resigned: true, nextDueMs, ...(snapshotProblem === undefined ? {} : { blocked: snapshotProblem }) };
 }

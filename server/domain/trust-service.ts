@@ -81,8 +81,12 @@ export function createTrustService(options: TrustServiceOptions): SignetTrustSer
       fresh.delete(gun);
     } else {
       if (fresh.size >= MAX_FRESH_GUNS) fresh.clear();
-      // Blocked (no timestamp key held): stale metadata is served meanwhile, and the signer is tried again soon.
-      fresh.set(gun, { data: result.file.data, until: result.blocked === undefined ? result.nextDueMs : deps.now().getTime() + BLOCKED_RECHECK_MS });
+      // Blocked (a key not held, a token gone): what is stored is served meanwhile, and the signer is
+      // tried again after a minute, or sooner when the stored timestamp becomes due before that.
+      const now = deps.now().getTime();
+      const retry = now + BLOCKED_RECHECK_MS;
+      const until = result.blocked === undefined ? result.nextDueMs : result.nextDueMs > now ? Math.min(result.nextDueMs, retry) : retry;
+      fresh.set(gun, { data: result.file.data, until });
     }
     return result?.file ?? null;
   }

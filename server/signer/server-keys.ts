@@ -10,6 +10,7 @@
 // after creating a key the list is read again and its newest key returned,
 // so callers that raced across processes agree once both rows are committed.
 
+import { KeyStoreError } from '../../shared/errors.js';
 import type { PublicKey, Signer } from '../../shared/tuf/model.js';
 import type { ServerRole, ServerSigner } from './server-signer.js';
 import { createKeyedQueue } from '../keyed-queue.js';
@@ -22,7 +23,10 @@ export interface ServerKeys {
   getOrCreateKey(gun: string, role: ServerRole, rootKeyIds: readonly string[]): Promise<PublicKey>;
   /** Always a new key; it becomes the one used for signing once a root listing it is published. */
   rotateKey(gun: string, role: ServerRole): Promise<PublicKey>;
-  /** A signer for the first of `rootKeyIds` the server holds, or null when it holds none of them. */
+  /**
+   * A signer for the first of `rootKeyIds` the server holds and can use, or null when it holds none of them.
+   * @throws {KeyStoreError} the first key's failure, when keys are held but none can be used.
+   */
   signerFor(gun: string, role: ServerRole, rootKeyIds: readonly string[]): Promise<Signer | null>;
 }
 
@@ -64,10 +68,18 @@ export function createServerKeys(signer: ServerSigner): ServerKeys {
     },
 
     async signerFor(gun, role, rootKeyIds) {
+      // One key that cannot be used (a damaged row, a token object gone) must not hide the others root lists.
+      let failure: KeyStoreError | undefined;
       for (const id of rootKeyIds) {
-        const s = await signer.getSigner(gun, role, id);
-        if (s !== null) return s;
+        try {
+          const s = await signer.getSigner(gun, role, id);
+          if (s !== null) return s;
+        } catch (error) {
+          if (!(error instanceof KeyStoreError)) throw error;
+          failure ??= error;
+        }
       }
+      if (failure !== undefined) throw failure;
       return null;
     },
   };

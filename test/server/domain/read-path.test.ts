@@ -33,7 +33,7 @@ describe('read path: lazy and background re-signing', () => {
    * The test signer, with a switch that makes its keys unavailable: `missing` as a key store that
    * holds none of them, `failing` as a token that was unplugged (its calls throw).
    */
-  function unpluggable(when: Unplugged): { signer: ServerSigner; plugged: { value: boolean }; asked: { calls: number } } {
+  function unpluggable(when: Unplugged, roles: readonly string[] = ['timestamp', 'snapshot']): { signer: ServerSigner; plugged: { value: boolean }; asked: { calls: number } } {
     const inner = testSigner(ts.store);
     const plugged = { value: true };
     const asked = { calls: 0 };
@@ -46,12 +46,12 @@ describe('read path: lazy and background re-signing', () => {
       signer: {
         listKeys: (gun, role) => {
           asked.calls++;
-          return plugged.value || when === 'missing' ? inner.listKeys(gun, role) : gone();
+          return plugged.value || when === 'missing' || !roles.includes(role) ? inner.listKeys(gun, role) : gone();
         },
         createKey: (gun, role) => inner.createKey(gun, role),
         getSigner: async (gun, role, keyId) => {
           asked.calls++;
-          if (plugged.value) return inner.getSigner(gun, role, keyId);
+          if (plugged.value || !roles.includes(role)) return inner.getSigner(gun, role, keyId);
           return when === 'missing' ? null : gone();
         },
       },
@@ -182,6 +182,33 @@ describe('read path: lazy and background re-signing', () => {
       assert.equal((await restarted.getCurrent(p.gun, 'snapshot'))!.version, 1);
     });
 
+    it('a failing snapshot key does not stop an expired timestamp from being re-signed', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const { signer, plugged } = unpluggable('failing', ['snapshot']);
+      const service = testService(ts.store, clock, { signer });
+      const p = await published(clock, service);
+      clock.advance(15 * DAY_MS);
+      plugged.value = false;
+      assert.equal((await service.getCurrent(p.gun, 'timestamp'))!.version, 2);
+      const set = await clientRefresh(service, p.gun, clock.now());
+      assert.equal(set.timestamp!.signed.expires.ms, clock.now().getTime() + 14 * DAY_MS);
+    });
+
+    it('a timestamp served while the signer is unavailable is re-checked when it expires, even within the minute', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const { signer, plugged } = unpluggable('failing');
+      const service = testService(ts.store, clock, { signer });
+      const p = await published(clock, service);
+      const first = (await ts.store.getCurrent(p.gun, 'timestamp'))!;
+      clock.advance(14 * DAY_MS - 30_000); // 30 s before the timestamp expires
+      plugged.value = false;
+      const restarted = testService(ts.store, clock, { signer });
+      assert.deepEqual((await restarted.getCurrent(p.gun, 'timestamp'))!.data, first.data);
+      plugged.value = true;
+      clock.advance(40_000);
+      assert.equal((await restarted.getCurrent(p.gun, 'timestamp'))!.version, first.version + 1);
+    });
+
     it('answers null for a repository that does not exist', async () => {
       const service = testService(ts.store, new Clock(FIXTURE_NOW));
       for (const role of ['root', 'targets', 'snapshot', 'timestamp']) assert.equal(await service.getCurrent('example.com/none', role), null);
@@ -242,6 +269,22 @@ describe('read path: lazy and background re-signing', () => {
         assert.equal((await ts.store.getCurrent(p.gun, 'timestamp'))!.version, 2, 'retried and re-signed once the key is back');
       });
     }
+
+    it('a failing snapshot key is reported while the due timestamp is re-signed', async () => {
+      const clock = new Clock(FIXTURE_NOW);
+      const { signer, plugged } = unpluggable('failing', ['snapshot']);
+      const service = testService(ts.store, clock, { signer });
+      const errors: unknown[] = [];
+      const refresher = createTimestampRefresher({ service, store: ts.store, now: clock.now, maxResignsPerTick: 1000, onError: (gun, e) => gun === p.gun && errors.push(e) });
+      const p = await published(clock, service);
+      await refresher.tick();
+      clock.advance(11 * DAY_MS);
+      plugged.value = false;
+      await refresher.tick();
+      assert.equal((await ts.store.getCurrent(p.gun, 'timestamp'))!.version, 2);
+      assert.equal(errors.length, 1);
+      assert.ok(errors[0] instanceof TokenError, String(errors[0]));
+    });
 
     it('bounds the re-signing work of one tick', async () => {
       const clock = new Clock(FIXTURE_NOW);

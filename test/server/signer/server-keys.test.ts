@@ -5,7 +5,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeNotaryPublicKey } from '../../../shared/codec/notary-keys.js';
 import { FIXTURE_NOW } from '../../support/paths.js';
-import { Clock, Publisher, openEmbeddedStore, part, testService, uniqueGun, type TestStore } from '../domain/support.js';
+import { KeyStoreError } from '../../../shared/errors.js';
+import { createServerKeys } from '../../../server/signer/server-keys.js';
+import { Clock, Publisher, openEmbeddedStore, part, testService, testSigner, uniqueGun, type TestStore } from '../domain/support.js';
 
 describe('server keys: get-or-create and rotate', () => {
   let ts: TestStore;
@@ -77,5 +79,27 @@ describe('server keys: get-or-create and rotate', () => {
     const created = await service.getOrCreateKey(p.gun, 'snapshot');
     assert.notEqual(makeNotaryPublicKey(created.keyType, created.publicValue).id, p.snapshotKey.publicKey.id);
     assert.deepEqual(await service.getOrCreateKey(p.gun, 'snapshot'), created);
+  });
+
+  it('a held key that fails does not hide the next key root lists; if every held key fails, the first failure is thrown', async () => {
+    const service = testService(ts.store, clock);
+    const gun = uniqueGun();
+    const a = await service.getOrCreateKey(gun, 'timestamp');
+    const b = await service.rotateKey(gun, 'timestamp');
+    const inner = testSigner(ts.store);
+    const ids = [a, b].map((k) => makeNotaryPublicKey(k.keyType, k.publicValue).id);
+    const broken = new Set([ids[0]]);
+    const keys = createServerKeys({
+      listKeys: (g, role) => inner.listKeys(g, role),
+      createKey: (g, role) => inner.createKey(g, role),
+      getSigner: async (g, role, keyId) => {
+        if (broken.has(keyId)) throw new KeyStoreError('KEY_FILE_INVALID', `key ${keyId} cannot be decrypted`);
+        return inner.getSigner(g, role, keyId);
+      },
+    });
+    assert.equal((await keys.signerFor(gun, 'timestamp', ids))?.publicKey.id, ids[1]);
+    broken.add(ids[1]);
+    await assert.rejects(keys.signerFor(gun, 'timestamp', ids), (e: unknown) => e instanceof KeyStoreError && e.message.includes(ids[0]!));
+    assert.equal(await keys.signerFor(gun, 'timestamp', ['ab'.repeat(32)]), null, 'no listed key held');
   });
 });
