@@ -12,6 +12,21 @@ import path from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { metadataDir, roleFile } from './trust-dir.js';
 
+/**
+ * Create a temp file that must not exist. One that does was left by a run that died (the name holds
+ * our PID, so its writer is gone): it is removed and the create tried once more, still exclusively,
+ * so a planted symlink is never followed.
+ */
+function openNew(tmp: string): number {
+  try {
+    return fs.openSync(tmp, 'wx', 0o600);
+  } catch (cause) {
+    if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') throw cause;
+    fs.unlinkSync(tmp);
+    return fs.openSync(tmp, 'wx', 0o600);
+  }
+}
+
 export class MetadataCache {
   readonly dir: string;
 
@@ -51,7 +66,7 @@ export class MetadataCache {
     try {
       for (const p of planned) {
         fs.mkdirSync(path.dirname(p.file), { recursive: true, mode: 0o700 });
-        const fd = fs.openSync(p.tmp, 'wx', 0o600);
+        const fd = openNew(p.tmp);
         written.push(p.tmp);
         try {
           fs.writeSync(fd, p.bytes);
@@ -64,7 +79,28 @@ export class MetadataCache {
       for (const tmp of written) fs.rmSync(tmp, { force: true });
       throw cause;
     }
-    for (const p of planned) fs.renameSync(p.tmp, p.file);
+    try {
+      for (const p of planned) fs.renameSync(p.tmp, p.file);
+    } catch (cause) {
+      for (const tmp of written) fs.rmSync(tmp, { force: true });
+      throw cause;
+    }
+  }
+
+  /**
+   * Cache what the server has just accepted (and drop `removed` roles). The server already holds
+   * it, so a local failure is returned as a warning instead of failing the command: nothing read
+   * from here is trusted by itself, and the next command downloads what the cache lacks.
+   */
+  recordAccepted(files: ReadonlyMap<string, Uint8Array>, removed: Iterable<string> = []): string | undefined {
+    try {
+      this.writeMany(files);
+      for (const role of removed) this.remove(role);
+      return undefined;
+    } catch (cause) {
+      const why = cause instanceof Error ? cause.message : String(cause);
+      return `the server accepted the update of ${this.gun}, but the local cache in ${this.dir} could not be updated (${why}); the next command downloads it again`;
+    }
   }
 
   remove(role: string): void {

@@ -13,8 +13,9 @@
 //   - sign a new snapshot if we hold the snapshot key, else leave it to the
 //     server (ErrBadHierarchy from a server without it becomes a message
 //     naming `key rotate <gun> snapshot -r`);
-//   - POST; only after the server accepted it, write the cache and remove the
-//     applied change files. Any failure before that changes nothing locally.
+//   - POST; only after the server accepted it, remove the applied change files
+//     and write the cache (a cache that cannot be written is then a warning).
+//     Any failure before that changes nothing locally.
 
 import { KeyStoreError, RemoteError, RepositoryError, UsageError } from '../shared/errors.js';
 import { notaryCodec } from '../shared/codec/notary.js';
@@ -250,10 +251,11 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
   } finally {
     upload.done();
   }
-  // Only now: the server holds exactly these bytes.
-  ctx.cache.writeMany(new Map([...state.downloads, ...files]));
-  for (const role of repo.deleted) ctx.cache.remove(role);
+  // Only now: the server holds exactly these bytes. The applied changes go first, so that a local
+  // failure after this point cannot leave them staged to be applied a second time.
   if (ctx.changes === undefined) ctx.changelist.removeFiles(changes.map((c) => c.file));
+  const uncached = ctx.cache.recordAccepted(new Map([...state.downloads, ...files]), repo.deleted);
+  if (uncached !== undefined) state.warnings.push(uncached);
   state.warnings.push(...publishWarnings(ctx.gun, state, files, ctx.now));
   return { roles: [...files.keys()], applied: changes.length, warnings: state.warnings };
 }

@@ -213,7 +213,7 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
     for (const id of fresh.staged) await into.importPem(await staging.exportPem(id, { passphrase: pass }));
   }
   await ctx.remote.publish(files);
-  ctx.cache.writeMany(new Map([...downloads, ...files]));
+  const uncached = ctx.cache.recordAccepted(new Map([...downloads, ...files]));
 
   const retired: string[] = [];
   if (role !== 'root') {
@@ -230,6 +230,6 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
   const targetsRoles = new Map<RoleName, Envelope<Targets>>();
   for (const r of set.loadedTargetsRoles) targetsRoles.set(r, set.getTargets(r)!);
   if (targets !== undefined) targetsRoles.set('targets', targets);
-  const warnings = [...state.warnings, ...pinWarnings, ...expiryWarnings({ gun, root: newRoot, snapshot: snapshot ?? set.snapshot, targets: targetsRoles }, now)];
+  const warnings = [...state.warnings, ...pinWarnings, ...(uncached === undefined ? [] : [uncached]), ...expiryWarnings({ gun, root: newRoot, snapshot: snapshot ?? set.snapshot, targets: targetsRoles }, now)];
   return { role, newKeyIds: fresh.keys.map((k) => k.id), rootVersion: newRoot.signed.version, published: [...files.keys()], retired, warnings };
 }

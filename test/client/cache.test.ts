@@ -48,6 +48,25 @@ describe('MetadataCache', () => {
     assert.deepEqual(fs.readdirSync(cache.dir).sort(), ['root.json', 'targets.json']);
   });
 
+  it('writeMany replaces a temp file a dead run of the same PID left behind', () => {
+    const cache = new MetadataCache(tmp(), 'g');
+    fs.mkdirSync(cache.dir, { recursive: true });
+    fs.writeFileSync(path.join(cache.dir, `targets.json.${process.pid}.0.tmp`), 'half-written');
+    cache.writeMany(new Map([['targets', Buffer.from('t1')]]));
+    assert.equal(cache.read('targets')?.toString(), 't1');
+    assert.deepEqual(fs.readdirSync(cache.dir), ['targets.json']);
+  });
+
+  it('recordAccepted turns a failed write into a warning naming the GUN', () => {
+    const cache = new MetadataCache(tmp(), 'example.com/g');
+    fs.mkdirSync(path.join(cache.dir, `targets.json.${process.pid}.0.tmp`), { recursive: true });
+    const warning = cache.recordAccepted(new Map([['targets', Buffer.from('t1')]]));
+    assert.match(warning ?? '', /^the server accepted the update of example\.com\/g, but the local cache in .* could not be updated/);
+    assert.equal(cache.read('targets'), null);
+    assert.equal(cache.recordAccepted(new Map([['snapshot', Buffer.from('s1')]])), undefined);
+    assert.equal(cache.read('snapshot')?.toString(), 's1');
+  });
+
   it('refuses GUNs and roles that would escape the trust directory', () => {
     const trust = tmp();
     for (const gun of ['../etc', 'a/../../b', '/abs', 'a//b', 'a\\b', '', 'a/.']) {

@@ -166,6 +166,25 @@ describe('signet CLI with notary', () => {
     assert.equal((await signet(s(dirs.a, 'status', gun))).stdout, `No unpublished changes for ${gun}\n`);
   });
 
+  it('a publish the server accepted but whose cache cannot be written: a warning, and the changes are not left staged', async () => {
+    const gun = 'example.com/signet-made';
+    assert.equal((await signet(s(dirs.a, 'add', gun, 'v4', payload))).code, 0);
+    // Every temp name the cache write could use is taken by a directory, so that write fails.
+    const meta = path.join(dirs.a, 'tuf', 'example.com', 'signet-made', 'metadata');
+    const blockers = ['root', 'targets', 'snapshot', 'timestamp'].flatMap((r) => [0, 1, 2, 3, 4].map((i) => path.join(meta, `${r}.json.${process.pid}.${i}.tmp`)));
+    for (const b of blockers) fs.mkdirSync(b);
+    try {
+      const r = await signet(s(dirs.a, 'publish', gun));
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /the server accepted the update of example\.com\/signet-made, but the local cache in .* could not be updated/);
+      assert.equal((await signet(s(dirs.a, 'status', gun))).stdout, `No unpublished changes for ${gun}\n`);
+    } finally {
+      for (const b of blockers) fs.rmdirSync(b);
+    }
+    assert.match((await signet(s(dirs.a, 'list', gun))).stdout, /^v4\s/m);
+    assert.equal((await signet(s(dirs.a, 'add', gun, 'v5', payload, '-p'))).code, 0, 'the next publish works from the stale cache');
+  });
+
   it('refuses a replayed older timestamp once a newer one is cached (rollback, exit 4)', async () => {
     const gun = 'example.com/rollback';
     const dir = path.join(tmp, 'rollback');
