@@ -8,10 +8,10 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 
-/** Write `bytes` to `file` (mode 0600): temp file in `tmpDir`, fsync, rename over `file`. */
-export function writeFileAtomic(file: string, bytes: Uint8Array, tmpDir = path.dirname(file)): void {
+/** Write `bytes` to a new temp file for `name` in `tmpDir` (mode 0600) and fsync it; returns its path. */
+export function writeTempFile(name: string, bytes: Uint8Array, tmpDir: string): string {
   fs.mkdirSync(tmpDir, { recursive: true, mode: 0o700 });
-  const tmp = path.join(tmpDir, `.${path.basename(file)}.${randomUUID()}.tmp`);
+  const tmp = path.join(tmpDir, `.${name}.${randomUUID()}.tmp`);
   const fd = fs.openSync(tmp, 'wx', 0o600);
   try {
     fs.writeSync(fd, bytes);
@@ -22,6 +22,12 @@ export function writeFileAtomic(file: string, bytes: Uint8Array, tmpDir = path.d
     throw cause;
   }
   fs.closeSync(fd);
+  return tmp;
+}
+
+/** Write `bytes` to `file` (mode 0600): temp file in `tmpDir`, fsync, rename over `file`. */
+export function writeFileAtomic(file: string, bytes: Uint8Array, tmpDir = path.dirname(file)): void {
+  const tmp = writeTempFile(path.basename(file), bytes, tmpDir);
   try {
     fs.renameSync(tmp, file);
   } catch (cause) {

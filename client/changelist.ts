@@ -18,7 +18,7 @@ import { DeserializationError, UsageError } from '../shared/errors.js';
 import { decodeBase64Strict } from '../shared/codec/base64.js';
 import { isJSONObject } from '../shared/json/types.js';
 import { parseJson } from '../shared/json/parse.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeTempFile } from './atomic-file.js';
 import { goJsonString } from '../shared/codec/notary-write.js';
 import { changelistDir } from './trust-dir.js';
 
@@ -168,11 +168,35 @@ export class FileChangelist {
 
   /** Stage a change; returns its file name. */
   add(change: Change): string {
-    const file = changeFileName(nowNanos());
+    return this.addAll([change])[0]!;
+  }
+
+  /**
+   * Stage several changes, all or none (a delegation's keys and paths, a target for several
+   * roles): every file is written and synced before the first is renamed into the directory, and
+   * a failure removes what this call wrote. Returns the file names, in order.
+   */
+  addAll(changes: readonly Change[]): string[] {
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    // The temp file sits beside the directory, never in it: notary lists every file there.
-    writeFileAtomic(path.join(this.dir, file), encodeChange(change), path.dirname(this.dir));
-    return file;
+    // Temp files sit beside the directory, never in it: notary lists every file there.
+    const tmpDir = path.dirname(this.dir);
+    const staged: Array<{ readonly file: string; readonly tmp: string }> = [];
+    const moved: string[] = [];
+    try {
+      for (const c of changes) {
+        const file = changeFileName(nowNanos());
+        staged.push({ file, tmp: writeTempFile(file, encodeChange(c), tmpDir) });
+      }
+      for (const s of staged) {
+        fs.renameSync(s.tmp, this.#path(s.file));
+        moved.push(s.file);
+      }
+    } catch (cause) {
+      for (const f of moved) unlinkIfPresent(this.#path(f));
+      for (const s of staged) fs.rmSync(s.tmp, { force: true });
+      throw cause;
+    }
+    return staged.map((s) => s.file);
   }
 
   /**

@@ -151,15 +151,13 @@ export class RepositorySession {
     };
     const custom = options.customFile === undefined ? undefined : checkCustomData(read(options.customFile, 'custom data file').toString('utf8'), options.customFile);
     const data = encodeFileMeta(targetFileFromBytes(read(file, 'target file'), custom));
-    return roles.map((role) => {
-      const stored = this.changelist.add({ action: 'create', role, type: 'target', path: name, data });
-      return { action: 'create', role, type: 'target', path: name, data, file: stored };
-    });
+    return this.stage(roles.map((role) => ({ action: 'create', role, type: 'target', path: name, data })));
   }
 
-  /** Stage changes as they are (the commands build them, see changes.ts). */
+  /** Stage changes as they are (the commands build them, see changes.ts), all or none. */
   stage(changes: readonly Change[]): StoredChange[] {
-    return changes.map((c) => ({ ...c, file: this.changelist.add(c) }));
+    const files = this.changelist.addAll(changes);
+    return changes.map((c, i) => ({ ...c, file: files[i]! }));
   }
 
   /** Publish the staged changes, or exactly `changes` (leaving the changelist alone). */

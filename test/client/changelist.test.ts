@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -215,5 +215,39 @@ describe('changelist interop with the notary binary', () => {
     assert.deepEqual([r!.action, r!.path, r!.data], ['delete', 'old', null]);
     // and our encoding of notary's own file is byte-identical
     assert.deepEqual(encodeChange(a!), fs.readFileSync(path.join(FileChangelist.forGun(trustDir, gun).dir, a!.file)));
+  });
+});
+
+describe('staging several changes is all or none', () => {
+  // A full disk or a vanished directory cannot be had on demand here: fs is made to fail at the Nth call.
+  function failing(method: 'openSync' | 'renameSync', nth: number): void {
+    let calls = 0;
+    const real = fs[method] as (...args: unknown[]) => unknown;
+    mock.method(fs, method, (...args: unknown[]) => {
+      if (++calls === nth) throw Object.assign(new Error(`ENOSPC: no space left on device, ${method}`), { code: 'ENOSPC' });
+      return real.apply(fs, args);
+    });
+  }
+  afterEach(() => mock.restoreAll());
+
+  for (const [method, nth] of [['openSync', 2], ['renameSync', 2]] as const) {
+    it(`a failure at the ${method} of the second change leaves the changelist and its parent as they were`, () => {
+      const root = tmp();
+      const list = new FileChangelist(path.join(root, 'tuf', 'example.com', 'app', 'changelist'));
+      list.add(targetChange('kept', 'x'));
+      const parent = fs.readdirSync(path.dirname(list.dir)).sort();
+      failing(method, nth);
+      assert.throws(() => list.addAll([targetChange('a', '1'), targetChange('b', '2'), targetChange('c', '3')]), /ENOSPC/);
+      mock.restoreAll();
+      assert.deepEqual(list.list().map((c) => c.path), ['kept']);
+      assert.deepEqual(fs.readdirSync(path.dirname(list.dir)).sort(), parent, 'no temp file left beside the directory');
+    });
+  }
+
+  it('names come back in the order given, and list applies them in that order', () => {
+    const list = new FileChangelist(path.join(tmp(), 'changelist'));
+    const files = list.addAll(['a', 'b', 'c'].map((n) => targetChange(n, n)));
+    assert.deepEqual(list.fileNames(), files);
+    assert.deepEqual(list.list().map((c) => c.path), ['a', 'b', 'c']);
   });
 });
