@@ -18,7 +18,7 @@
 // the cache, and retire the replaced private keys (never root keys: they sign
 // the next rotation).
 
-import { TrustError, UnsafeKeyChangeError, UsageError } from '../shared/errors.js';
+import { RemoteError, TrustError, UnsafeKeyChangeError, UsageError } from '../shared/errors.js';
 import { notaryCodec } from '../shared/codec/notary.js';
 import { canonicalKeyId, publicKeyFromCertificatePem } from '../shared/codec/notary-keys.js';
 import { createSelfSignedCertificate, p1363ToDer } from '../shared/crypto/index.js';
@@ -120,6 +120,27 @@ async function newKeysFor(ctx: RotationContext, role: TopLevelRole, req: Rotatio
   return { keys, signers, staged: token === undefined ? plain.map((p) => p.id) : [] };
 }
 
+/**
+ * A rotation upload failed. When the server answered with a refusal the rotation did not happen,
+ * so the key files written for it are removed again. Without such an answer (the connection broke,
+ * a gateway gave up) the server may hold the new root: the new keys stay, and the error says so.
+ */
+async function afterFailedUpload(ctx: RotationContext, e: unknown, written: readonly string[]): Promise<unknown> {
+  if (written.length === 0 || !(e instanceof RemoteError)) return e;
+  const refused = e.serverCode !== undefined || (e.httpStatus !== undefined && e.httpStatus >= 400 && e.httpStatus < 500);
+  if (refused) {
+    const store = new FileKeyStore(ctx.trustDir, { retriever: ctx.retriever });
+    for (const id of written) await store.remove(id);
+    return e;
+  }
+  return new RemoteError(
+    e.code,
+    `${e.message}. Whether the server applied the rotation is unknown, so the new key(s) ${written.map((id) => id.slice(0, 12)).join(', ')} stay in ${ctx.trustDir}/private; ` +
+      `check with \`signet key list\` and \`signet list ${ctx.gun}\` before rotating again`,
+    { cause: e, ...(e.httpStatus === undefined ? {} : { httpStatus: e.httpStatus }), ...(e.serverCode === undefined ? {} : { serverCode: e.serverCode }) },
+  );
+}
+
 /** Root with `role`'s keys replaced; keys no other role uses are dropped, except old root certificates (notary keeps them). */
 function rotatedRoot(root: Root, role: TopLevelRole, keys: readonly PublicKey[], now: Date): Root {
   const entry = root.roles.get(role)!;
@@ -207,12 +228,22 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
 
   // Verified: store the new private keys before the server can depend on them
   // (moved encrypted, with the passphrase chosen above).
+  const written: string[] = [];
   if (fresh.staged.length > 0) {
     const pass = chosen!;
     const into = new FileKeyStore(ctx.trustDir, { retriever: async () => pass });
-    for (const id of fresh.staged) await into.importPem(await staging.exportPem(id, { passphrase: pass }));
+    for (const id of fresh.staged) {
+      // A key already in private/ (one imported earlier, named with --key) is left exactly as it is.
+      if (await into.has(id)) continue;
+      await into.importPem(await staging.exportPem(id, { passphrase: pass }));
+      written.push(id);
+    }
   }
-  await ctx.remote.publish(files);
+  try {
+    await ctx.remote.publish(files);
+  } catch (e) {
+    throw await afterFailedUpload(ctx, e, written);
+  }
   const uncached = ctx.cache.recordAccepted(new Map([...downloads, ...files]));
 
   const retired: string[] = [];

@@ -17,7 +17,8 @@ import { nextSnapshot, nextTargets, signMetadata } from '../../client/metadata.j
 import { NotaryRemote } from '../../client/remote.js';
 import { checkRotationRequest, rotateKey, type RotationRequest } from '../../client/rotation.js';
 import { NOTARY_PASSPHRASES, startNotaryServer, type NotaryServer } from './support/notary.js';
-import { signet, snapshotTree, tmp } from './key-helpers.js';
+import { keyFiles, signet, snapshotTree, tmp } from './key-helpers.js';
+import { startStub, type Stub } from './support/http-stub.js';
 
 const NO_PINNING = { certs: new Map(), ca: new Map(), disableTofu: false };
 const retriever = envPassphraseRetriever(NOTARY_PASSPHRASES);
@@ -117,6 +118,51 @@ describe('rotation safety', () => {
     assert.equal(published.keyIds.length, 2);
     const signedBy = notaryCodec.parse(await serverRole(gun, 'targets'), 'targets').signatures.map((x) => x.keyId).sort();
     assert.deepEqual(signedBy, [...published.keyIds].sort());
+  });
+
+  it('an upload the server refuses leaves private/ and the cache as they were; one whose answer is lost keeps the new key and says so', async () => {
+    const gun = 'example.com/rotation-upload';
+    const owner = path.join(work, 'owner-upload');
+    assert.equal((await signet(s(owner, 'init', gun, '-p'))).code, 0);
+    // A key imported earlier and named with --key: its file must stay exactly as it is.
+    const earlier = path.join(work, 'earlier');
+    assert.equal((await signet(['key', 'generate', '--role', 'targets', '--gun', gun, '-o', earlier])).code, 0);
+    const imported = await signet(['-d', owner, 'key', 'import', `${earlier}-key.pem`]);
+    assert.equal(imported.code, 0, imported.stderr);
+    let mode: 'refuse' | 'drop' = 'refuse';
+    // Reads go to the real server; the upload is refused with notary's answer, or its connection dropped.
+    const proxy: Stub = await startStub((req, res) => {
+      if (req.method === 'POST') {
+        if (mode === 'drop') {
+          res.socket?.destroy();
+          return;
+        }
+        res.writeHead(400, { 'content-type': 'application/json; charset=utf-8' });
+        res.end('{"errors":[{"code":"VERSION","message":"A newer version of metadata is already available.","detail":{}}]}\n');
+        return;
+      }
+      void fetch(server.url + req.url).then(async (r) => {
+        res.writeHead(r.status);
+        res.end(Buffer.from(await r.arrayBuffer()));
+      });
+    });
+    try {
+      const p = (...args: string[]): string[] => ['-s', proxy.url, '-d', owner, ...args];
+      const before = snapshotTree(owner);
+      for (const args of [['targets'], ['root', '-y'], ['targets', '--key', `${earlier}-key.pem`]]) {
+        const r = await signet(p('key', 'rotate', gun, ...args));
+        assert.notEqual(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+        assert.deepEqual(snapshotTree(owner), before, `${args.join(' ')}: nothing changed`);
+      }
+      mode = 'drop';
+      const keysBefore = keyFiles(owner);
+      const lost = await signet(p('key', 'rotate', gun, 'targets'));
+      assert.equal(lost.code, 5, lost.stderr);
+      assert.match(lost.stderr, /Whether the server applied the rotation is unknown, so the new key\(s\) [0-9a-f]{12} stay in /);
+      assert.equal(keyFiles(owner).length, keysBefore.length + 1);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('refuses the combinations notary refuses, before any request', async () => {
