@@ -54,7 +54,8 @@ export function createApp(options: AppOptions): App {
   let unsubscribe: (() => void) | null = null;
 
   // Without notifications another process's publish would go unseen until the TTL ends: then the
-  // current cache is off (immutable responses stay safe, local publishes still invalidate).
+  // current cache is off (local publishes still invalidate; on a shared store every cached answer,
+  // immutable ones included, is also checked against the changefeed first, see http/revalidate.ts).
   const subscribe = store.subscribe?.bind(store);
   let ready: Promise<void>;
   if (subscribe === undefined) {

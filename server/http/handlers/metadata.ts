@@ -71,7 +71,9 @@ export async function getCurrentHandler(ctx: RequestContext): Promise<void> {
 
 async function immutable(ctx: RequestContext, key: string, load: () => Promise<StoredFile | null>): Promise<void> {
   const { gun } = ctx.match;
-  const { cache, metrics } = ctx.deps;
+  const { cache, metrics, sharedStore } = ctx.deps;
+  // Content never changes, but a DELETE in another process must make it disappear: checked as for current metadata.
+  if (sharedStore) await revalidator(ctx.deps).sync();
   const hit = cache.getImmutable(gun, key);
   metrics.cacheLookup('immutable', hit !== undefined);
   if (hit !== undefined) return send(ctx, hit);

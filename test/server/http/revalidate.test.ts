@@ -7,6 +7,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import request from 'supertest';
 import { createApp, type App } from '../../../server/app.js';
 import { createMetrics } from '../../../server/metrics.js';
@@ -162,5 +163,20 @@ describe('current metadata across processes on PostgreSQL', { skip: pgSkip }, ()
     await initGun(OTHER);
     await targetsVia(reader, GUN);
     assert.equal((await hits(reader)) - before, 3, "another GUN's publish dropped this GUN's entry");
+  });
+
+  test("metadata by version and by checksum is not served from the cache after another process's delete", async () => {
+    const gun = 'example.com/revalidate-deleted';
+    await initGun(gun);
+    const root = await request(reader.handler).get(`/v2/${gun}/_trust/tuf/root.json`);
+    const sha = createHash('sha256').update(root.text).digest('hex');
+    for (const p of [`/v2/${gun}/_trust/tuf/1.root.json`, `/v2/${gun}/_trust/tuf/root.${sha}.json`]) {
+      assert.equal((await request(reader.handler).get(p)).status, 200);
+      assert.equal((await request(reader.handler).get(p)).status, 200); // now cached
+    }
+    assert.equal((await request(writer.handler).delete(`/v2/${gun}/_trust/tuf/`)).status, 200);
+    for (const p of [`/v2/${gun}/_trust/tuf/1.root.json`, `/v2/${gun}/_trust/tuf/root.${sha}.json`]) {
+      assert.equal((await request(reader.handler).get(p)).status, 404, p);
+    }
   });
 });
