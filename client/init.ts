@@ -94,14 +94,38 @@ export async function initRepository(ctx: InitContext): Promise<InitResult> {
   const retriever: PassphraseRetriever = async (req) => (req.createNew && chosen.has(req.role) ? chosen.get(req.role)! : ctx.retriever(req));
   const keys = new CryptoService(stores(retriever));
 
+  // A failure after a key was made removes the keys this call made, so a retry does not pile up
+  // unused keys (an existing root key stays).
+  const created: string[] = [];
+  const create = async (options: Parameters<CryptoService['create']>[0]): Promise<PublicKey> => {
+    const key = await keys.create(options);
+    created.push(key.id);
+    return key;
+  };
+  try {
+    return await initWithKeys(ctx, keys, existingRoot, create, timestampKey);
+  } catch (error) {
+    for (const id of created) await keys.remove(id).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function initWithKeys(
+  ctx: InitContext,
+  keys: CryptoService,
+  existingRoot: string | undefined,
+  create: (options: Parameters<CryptoService['create']>[0]) => Promise<PublicKey>,
+  timestampKey: PublicKey,
+): Promise<InitResult> {
+  const { gun } = ctx;
   // An existing root key is unlocked before anything new is created.
-  const rootPlain = existingRoot === undefined ? await keys.create({ role: 'root', algorithm: 'ecdsa' }) : undefined;
+  const rootPlain = existingRoot === undefined ? await create({ role: 'root', algorithm: 'ecdsa' }) : undefined;
   const rootKeyId = existingRoot ?? rootPlain!.id;
   const plainSigner = await keys.getSigner(rootKeyId);
   const rootCert = await certificateKey(gun, plainSigner, ctx.now);
   const rootSigner = await keys.getSigner(canonicalKeyId(rootCert), rootCert);
-  const targetsKey = await keys.create({ role: 'targets', gun, algorithm: 'ecdsa' });
-  const snapshotKey = await keys.create({ role: 'snapshot', gun, algorithm: 'ecdsa' });
+  const targetsKey = await create({ role: 'targets', gun, algorithm: 'ecdsa' });
+  const snapshotKey = await create({ role: 'snapshot', gun, algorithm: 'ecdsa' });
 
   const root = await signMetadata(newRoot({ root: [rootCert], targets: targetsKey, snapshot: snapshotKey, timestamp: timestampKey }, ctx.now), [rootSigner]);
   const targets = await signMetadata(newTargets(ctx.now), [await keys.getSigner(targetsKey.id)], 'targets');

@@ -55,12 +55,13 @@ function importableBlock(block: PemBlock): string {
 }
 
 /**
- * Import every private key block of `files` into `store`.
+ * Import every private key block of `files` into `store`. Every file is read and parsed first, so
+ * an unreadable one stops the command before anything is imported.
  * @throws {UsageError} when a file cannot be read or holds no private key at all.
+ * @throws {KeyStoreError} PASSPHRASE_REQUIRED when a passphrase is missing, naming the keys imported before it.
  */
 export async function importKeyFiles(store: KeyStore, files: readonly string[], options: { role?: string; gun?: string }): Promise<ImportReport> {
-  const imported: ImportedKey[] = [];
-  const failures: string[] = [];
+  const pending: Array<{ readonly source: string; readonly block: PemBlock }> = [];
   for (const file of files) {
     let text: string;
     try {
@@ -75,18 +76,25 @@ export async function importKeyFiles(store: KeyStore, files: readonly string[], 
       throw new UsageError(`${file} is not PEM: ${cause instanceof PemError ? cause.message : 'unreadable'}`, { cause });
     }
     if (blocks.length === 0) throw new UsageError(`${file} holds no PEM private key block (a certificate or public key cannot be imported)`);
-    for (const [i, block] of blocks.entries()) {
-      const source = blocks.length === 1 ? file : `${file} (key ${i + 1} of ${blocks.length})`;
-      try {
-        const publicKey = await store.importPem(importableBlock(block), {
-          ...(options.role === undefined ? {} : { role: options.role }),
-          ...(options.gun === undefined ? {} : { gun: options.gun }),
-        });
-        imported.push({ source, keyId: canonicalKeyId(publicKey), publicKey });
-      } catch (e) {
-        if (!(e instanceof KeyStoreError) || e.code === 'PASSPHRASE_REQUIRED') throw e;
-        failures.push(`${source}: ${e.message}`);
+    for (const [i, block] of blocks.entries()) pending.push({ source: blocks.length === 1 ? file : `${file} (key ${i + 1} of ${blocks.length})`, block });
+  }
+  const imported: ImportedKey[] = [];
+  const failures: string[] = [];
+  for (const { source, block } of pending) {
+    try {
+      const publicKey = await store.importPem(importableBlock(block), {
+        ...(options.role === undefined ? {} : { role: options.role }),
+        ...(options.gun === undefined ? {} : { gun: options.gun }),
+      });
+      imported.push({ source, keyId: canonicalKeyId(publicKey), publicKey });
+    } catch (e) {
+      if (!(e instanceof KeyStoreError)) throw e;
+      if (e.code === 'PASSPHRASE_REQUIRED') {
+        if (imported.length === 0) throw e;
+        const done = imported.map((k) => `${k.keyId.slice(0, 12)} from ${k.source}`).join(', ');
+        throw new KeyStoreError('PASSPHRASE_REQUIRED', `${source}: ${e.message} (already imported: ${done})`, { cause: e });
       }
+      failures.push(`${source}: ${e.message}`);
     }
   }
   return { imported, failures };

@@ -185,6 +185,22 @@ describe('signet CLI with notary', () => {
     assert.equal((await signet(s(dirs.a, 'add', gun, 'v5', payload, '-p'))).code, 0, 'the next publish works from the stale cache');
   });
 
+  it('an init whose metadata cannot be written removes the keys it made, so a retry leaves exactly one set', async () => {
+    const gun = 'example.com/init-fails';
+    const dir = path.join(tmp, 'init-fails');
+    const meta = path.join(dir, 'tuf', 'example.com', 'init-fails', 'metadata');
+    const blockers = ['root', 'targets', 'snapshot'].flatMap((r) => [0, 1, 2].map((i) => path.join(meta, `${r}.json.${process.pid}.${i}.tmp`)));
+    for (const b of blockers) fs.mkdirSync(b, { recursive: true });
+    const keyFiles = (): string[] => (fs.existsSync(path.join(dir, 'private')) ? fs.readdirSync(path.join(dir, 'private')).filter((f) => f.endsWith('.key')) : []);
+    const failed = await signet(s(dir, 'init', gun));
+    assert.notEqual(failed.code, 0, failed.stderr);
+    assert.deepEqual(keyFiles(), []);
+    for (const b of blockers) fs.rmdirSync(b);
+    const ok = await signet(s(dir, 'init', gun));
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(keyFiles().length, 3);
+  });
+
   it('refuses a replayed older timestamp once a newer one is cached (rollback, exit 4)', async () => {
     const gun = 'example.com/rollback';
     const dir = path.join(tmp, 'rollback');

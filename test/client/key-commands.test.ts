@@ -127,6 +127,20 @@ describe('key import / export', () => {
     assert.doesNotMatch(byGun.stdout, /role: root/);
   });
 
+  it('imports nothing when one of the files cannot be read; a passphrase missing half-way names the keys already imported', async () => {
+    const dir = tmp();
+    const missing = await signet(['-d', dir, 'key', 'import', fixture('delegate-keys', 'releases.key'), path.join(tmp(), 'no-such.pem'), '--role', 'targets/releases']);
+    assert.equal(missing.code, 2, missing.stderr);
+    assert.match(missing.stderr, /cannot read .*no-such\.pem/);
+    assert.equal(fs.existsSync(path.join(dir, 'private')) ? fs.readdirSync(path.join(dir, 'private')).length : 0, 0);
+    const rootKey = path.join(copyFixtureTrustDir('owner'), 'private', '9d2559cdded5e3c64f751bcf617fdcb9de1b4d6e105be53c54dafa62606321ac.key');
+    const half = await signet(['-d', dir, 'key', 'import', fixture('delegate-keys', 'releases.key'), rootKey], {
+      env: { NOTARY_DELEGATION_PASSPHRASE: 'interop-delegation-pass' },
+    });
+    assert.equal(half.code, 3, half.stderr);
+    assert.match(half.stderr, /NOTARY_ROOT_PASSPHRASE.*\(already imported: [0-9a-f]{12} from .*releases\.key\)/);
+  });
+
   it('refuses unknown IDs, --key with --gun, and non-key files; a bad block fails the command but not the others', async () => {
     const src = copyFixtureTrustDir('owner');
     assert.equal((await signet(['-d', src, 'key', 'export', '--key', 'f'.repeat(64)])).code, 2);
