@@ -165,6 +165,22 @@ function mapBadHierarchy(ctx: PublishContext, e: unknown): unknown {
   return e;
 }
 
+// Failures after which the upload may have reached the server (the connection broke or timed out mid-exchange).
+const MAYBE_SENT = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/** An upload without an answer may have been applied: say so, and how to find out, instead of only "cannot reach". */
+function mapLostAnswer(ctx: PublishContext, e: unknown): unknown {
+  if (!(e instanceof RemoteError)) return e;
+  const cause = e.cause instanceof Error ? (e.cause as NodeJS.ErrnoException).code : undefined;
+  if (e.code !== 'TIMEOUT' && !(e.code === 'NETWORK' && cause !== undefined && MAYBE_SENT.has(cause))) return e;
+  return new RemoteError(
+    e.code,
+    `${e.message}. The upload may have reached the server, so whether it was applied is unknown: your changes stay staged; ` +
+      `check with \`signet list ${ctx.gun}\`, and drop the changes that were applied (\`signet status ${ctx.gun}\`, \`signet reset ${ctx.gun} -n <index>\`) before publishing again`,
+    { cause: e },
+  );
+}
+
 /**
  * Publish the staged changes of `ctx.gun` (or `ctx.changes`).
  * @throws {ChangeNotApplicableError} (a UsageError) for a change that no longer applies;
@@ -247,7 +263,7 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
     await ctx.remote.publish(files);
     upload.tick(size);
   } catch (e) {
-    throw mapBadHierarchy(ctx, e);
+    throw mapLostAnswer(ctx, mapBadHierarchy(ctx, e));
   } finally {
     upload.done();
   }

@@ -166,6 +166,32 @@ describe('signet CLI with notary', () => {
     assert.equal((await signet(s(dirs.a, 'status', gun))).stdout, `No unpublished changes for ${gun}\n`);
   });
 
+  it('a publish whose answer is lost says the outcome is unknown and keeps the changes staged (exit 5)', async () => {
+    const gun = 'example.com/signet-made';
+    assert.equal((await signet(s(dirs.a, 'add', gun, 'v-lost', payload))).code, 0);
+    // The upload reaches the real server, which applies it; the answer never comes back.
+    const proxy: Stub = await startStub((req, res) => {
+      void fetch(server.url + req.url, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? '' }, ...(req.method === 'POST' ? { body: req.body } : {}) }).then(async (r) => {
+        if (req.method === 'POST') {
+          res.socket?.destroy();
+          return;
+        }
+        res.writeHead(r.status);
+        res.end(Buffer.from(await r.arrayBuffer()));
+      });
+    });
+    try {
+      const r = await signet(['-s', proxy.url, '-d', dirs.a, 'publish', gun]);
+      assert.equal(r.code, EXIT.NETWORK, r.stderr);
+      assert.match(r.stderr, /The upload may have reached the server, so whether it was applied is unknown: your changes stay staged/);
+    } finally {
+      await proxy.close();
+    }
+    assert.match((await signet(s(dirs.a, 'status', gun))).stdout, /v-lost/);
+    assert.match((await signet(s(dirs.a, 'list', gun))).stdout, /^v-lost\s/m, 'the server did apply it');
+    assert.equal((await signet(s(dirs.a, 'publish', gun))).code, 0, 'publishing the same addition again is harmless');
+  });
+
   it('a publish the server accepted but whose cache cannot be written: a warning, and the changes are not left staged', async () => {
     const gun = 'example.com/signet-made';
     assert.equal((await signet(s(dirs.a, 'add', gun, 'v4', payload))).code, 0);
