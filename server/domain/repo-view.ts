@@ -26,7 +26,7 @@ export class RepoView {
 
   constructor(
     private readonly store: MetaStore,
-    private readonly codec: NotaryCodec,
+    readonly codec: NotaryCodec,
     readonly gun: string,
   ) {}
 

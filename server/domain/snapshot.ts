@@ -8,7 +8,7 @@
 // loaded roles' entries refreshed from their exact bytes (notary hashes a Go
 // re-serialisation instead; Signet hashes what it stores and serves).
 
-import { RepositoryError } from '../../shared/errors.js';
+import { RepositoryError, SerializationError } from '../../shared/errors.js';
 import { expiresAfter } from '../../shared/time.js';
 import { roleMetaFromBytes, verifyLengthAndHashes } from '../../shared/tuf/file-meta.js';
 import type { Envelope, FileMeta, Root, Snapshot } from '../../shared/tuf/model.js';
@@ -42,6 +42,15 @@ export async function verifySuppliedSnapshot(view: RepoView, snapshot: Uploaded<
       const stored = await view.file(role);
       if (stored === null) throw new RepositoryError('MISSING_META', `it lists ${role}, which has no metadata on the server; upload ${role} or drop it from the snapshot`);
       verifyLengthAndHashes(stored.data, meta, role);
+    }
+    // Its entries are copied into the snapshots this server signs later: one it could not write
+    // again (custom data holding a raw control character, which Go cannot write either) would make
+    // every such publish fail.
+    try {
+      view.codec.draft(signed);
+    } catch (cause) {
+      if (!(cause instanceof SerializationError)) throw cause;
+      throw new RepositoryError('CANONICAL_JSON', `it cannot be written again (${cause.message}); remove the control character from its meta`, { cause });
     }
   } catch (error) {
     throw UpdateRefusalError.wrap('ErrBadSnapshot', 'snapshot', error);

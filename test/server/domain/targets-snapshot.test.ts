@@ -5,7 +5,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { DeserializationError } from '../../../shared/errors.js';
-import type { PublicKey } from '../../../shared/tuf/model.js';
+import { notaryCodec } from '../../../shared/codec/notary.js';
+import { formatExpires, parseExpires } from '../../../shared/time.js';
+import { roleMetaFromBytes } from '../../../shared/tuf/file-meta.js';
+import type { FileMeta, PublicKey } from '../../../shared/tuf/model.js';
 import { FIXTURE_NOW } from '../../support/paths.js';
 import { RepositorySimulator, type SimKey } from '../../support/repository-simulator.js';
 import { Clock, DAY_MS, Publisher, assertCode, assertRefused, clientRefresh, openEmbeddedStore, part, testService, type TestStore } from './support.js';
@@ -195,6 +198,16 @@ describe('applyUpdate: targets, delegations and client snapshots', () => {
       );
       await assertRefused(service.applyUpdate(p.gun, [part('snapshot', await p.snapshot(2, { root, targets, 'targets/ghost': targets }))]), 'ErrBadSnapshot', 'MISSING_META', /ghost/);
       await service.applyUpdate(p.gun, [part('snapshot', await p.snapshot(2, { root, targets }))]);
+    });
+
+    it('refuses a snapshot whose meta carries custom data the server could not write into a snapshot of its own', async () => {
+      const { p, root, targets } = await clientSnapshotRepo();
+      // Signed over canonical bytes (control characters raw), as a non-Go client could; notary's writer cannot make this file.
+      const meta = new Map<string, FileMeta>([['root', roleMetaFromBytes(root)], ['targets', { ...roleMetaFromBytes(targets), custom: { note: 'a\u0001b' } } as FileMeta]]);
+      const tree = notaryCodec.toSignedTree({ type: 'snapshot', version: 2, expires: parseExpires(formatExpires(new Date(FIXTURE_NOW.getTime() + 30 * DAY_MS)), 'expires'), meta });
+      const sig = await p.snapshotKey.signer.sign(notaryCodec.signedBytes(tree));
+      const file = Buffer.from(JSON.stringify({ signed: tree, signatures: [{ keyid: sig.keyId, method: sig.method, sig: sig.sig.toString('base64') }] }));
+      await assertRefused(service.applyUpdate(p.gun, [part('snapshot', file)]), 'ErrBadSnapshot', 'CANONICAL_JSON', /control character/);
     });
 
     it('refuses a snapshot signed by a key root does not list for snapshot', async () => {
