@@ -29,7 +29,7 @@ import type { Envelope, FileMeta, PublicKey, RoleName, Root, Signer, Snapshot, T
 import { verifyDelegate } from '../shared/verify/index.js';
 import { FileKeyStore, MemoryKeyStore, type CryptoService, type KeyStore, type PassphraseRetriever } from '../keys/index.js';
 import { newKeyNeedsPassphrase, tokenStoreFor } from '../keys/pkcs11/index.js';
-import { expiryWarnings, rootRoleKeys, signRootSuccessor } from './lifecycle.js';
+import { expiryWarnings, removalBlockers, rootRoleKeys, signRootSuccessor } from './lifecycle.js';
 import { nextSnapshot, nextTargets, signMetadata } from './metadata.js';
 import { checkRootPinning } from './trust-pinning.js';
 import { refresh, RepositoryMissingError, type RefreshContext } from './update.js';
@@ -251,9 +251,12 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
     const keep = new Set(fresh.keys.map(canonicalKeyId));
     const store = new FileKeyStore(ctx.trustDir, { retriever: ctx.retriever });
     const labelled = new Map((await store.list()).map((k) => [k.keyId, k]));
+    const held = new Set(labelled.keys());
     for (const old of roleKeys(current.signed, role).map(canonicalKeyId)) {
       const info = labelled.get(old);
       if (keep.has(old) || info === undefined || info.role !== role || info.gun !== gun) continue;
+      // Still needed where the cache shows it (a delegation signed with the same key): kept.
+      if (removalBlockers(ctx.trustDir, old, held).length > 0) continue;
       await store.remove(old);
       retired.push(old);
     }

@@ -125,6 +125,24 @@ describe('key rotate', () => {
     assert.match(theirs.stdout, /after/);
   });
 
+  it('targets: an old key that also signs a delegation is kept, and the delegation stays publishable', async () => {
+    const gun = 'example.com/rotate-shared-key';
+    const owner = path.join(work, 'owner-shared');
+    assert.equal((await signet(s(owner, 'init', gun, '-p'))).code, 0);
+    const root = notaryCodec.parse(await serverRoot(gun), 'root').signed;
+    const oldTargets = root.keys.get(root.roles.get('targets')!.keyIds[0]!)!;
+    // The same key is delegated targets/shared (its public key as notary writes it: base64 SPKI DER).
+    const pub = path.join(work, 'shared-pub.pem');
+    fs.writeFileSync(pub, `-----BEGIN PUBLIC KEY-----\n${oldTargets.publicValue.replace(/(.{64})/g, '$1\n')}\n-----END PUBLIC KEY-----\n`);
+    const add = await signet(s(owner, 'delegation', 'add', gun, 'targets/shared', pub, '--all-paths', '-p'));
+    assert.equal(add.code, 0, add.stderr);
+    const r = await signet(s(owner, 'key', 'rotate', gun, 'targets'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(keyFiles(owner).includes(`${canonicalKeyId(oldTargets)}.key`), 'the delegation key is not retired');
+    const signed = await signet(s(owner, 'add', gun, 'via-delegation', payload, '--roles', 'targets/shared', '-p'));
+    assert.equal(signed.code, 0, signed.stderr);
+  });
+
   it('root: a new CN=GUN certificate, signed by old and new keys; signet and notary clients that trusted the old root follow, twice', async () => {
     const gun = 'example.com/rotate-root';
     const owner = path.join(work, 'owner-root');
