@@ -13,6 +13,7 @@
 import { generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { notaryCodec } from '../shared/codec/notary.js';
 import { publicKeyFromCertificatePem, publicKeyFromKeyObject } from '../shared/codec/notary-keys.js';
+import { signEnvelope } from '../shared/codec/sign-envelope.js';
 import { createKeyObjectSigner } from '../shared/crypto/sign.js';
 import { certificateSignerFromKeyObject, createSelfSignedCertificate } from '../shared/crypto/x509.js';
 import { expiresAfter } from '../shared/time.js';
@@ -50,8 +51,7 @@ export async function rootCertificateKey(cn: string, now: Date): Promise<KeyPair
 }
 
 export async function sign(signed: Signed, signer: Signer): Promise<Buffer> {
-  const draft = notaryCodec.draft(signed);
-  return draft.encode([await signer.sign(draft.signedBytes)]);
+  return (await signEnvelope(notaryCodec, signed, [signer])).raw;
 }
 
 /** A target entry for made-up content (only its hashes and length travel). */

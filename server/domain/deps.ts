@@ -4,6 +4,7 @@
 // createTrustService; tests build it with a fixed clock.
 
 import type { NotaryCodec } from '../../shared/codec/notary.js';
+import { signEnvelope } from '../../shared/codec/sign-envelope.js';
 import type { Signed, Signer } from '../../shared/tuf/model.js';
 import type { RootKeyRules } from '../../shared/verify/root-key-rules.js';
 import type { ServerKeys } from '../signer/server-keys.js';
@@ -35,6 +36,5 @@ export interface SignedFile {
 
 /** Wire bytes of `signed`, signed by one server key, exactly as notary-server writes them. */
 export async function signMetadata(codec: NotaryCodec, signer: Signer, signed: Signed): Promise<Buffer> {
-  const draft = codec.draft(signed);
-  return draft.encode([await signer.sign(draft.signedBytes)]);
+  return (await signEnvelope(codec, signed, [signer])).raw;
 }
