@@ -155,11 +155,10 @@ async function signRoot(ctx: PublishContext, repo: WorkingRepo, state: RepoState
 
 function mapBadHierarchy(ctx: PublishContext, e: unknown): unknown {
   if (e instanceof RemoteError && e.detailName === 'ErrBadHierarchy') {
-    return new RemoteError(
-      'SERVER_REJECTED',
+    return e.withMessage(
       `${ctx.gun}: the server cannot sign a snapshot for this update (it does not hold the snapshot key) and you do not hold it either. ` +
         `The repository owner must let the server manage the snapshot key: \`signet key rotate ${ctx.gun} snapshot -r\` (or \`notary key rotate ${ctx.gun} snapshot -r\`); your changes stay staged, publish again afterwards`,
-      { cause: e, ...(e.httpStatus === undefined ? {} : { httpStatus: e.httpStatus }), ...(e.serverCode === undefined ? {} : { serverCode: e.serverCode }), detailName: 'ErrBadHierarchy' },
+      'SERVER_REJECTED',
     );
   }
   return e;
@@ -173,11 +172,9 @@ function mapLostAnswer(ctx: PublishContext, e: unknown): unknown {
   if (!(e instanceof RemoteError)) return e;
   const cause = e.cause instanceof Error ? (e.cause as NodeJS.ErrnoException).code : undefined;
   if (e.code !== 'TIMEOUT' && !(e.code === 'NETWORK' && cause !== undefined && MAYBE_SENT.has(cause))) return e;
-  return new RemoteError(
-    e.code,
+  return e.withMessage(
     `${e.message}. The upload may have reached the server, so whether it was applied is unknown: your changes stay staged; ` +
       `check with \`signet list ${ctx.gun}\`, and drop the changes that were applied (\`signet status ${ctx.gun}\`, \`signet reset ${ctx.gun} -n <index>\`) before publishing again`,
-    { cause: e },
   );
 }
 

@@ -133,11 +133,9 @@ async function afterFailedUpload(ctx: RotationContext, e: unknown, written: read
     for (const id of written) await store.remove(id);
     return e;
   }
-  return new RemoteError(
-    e.code,
+  return e.withMessage(
     `${e.message}. Whether the server applied the rotation is unknown, so the new key(s) ${written.map((id) => id.slice(0, 12)).join(', ')} stay in ${ctx.trustDir}/private; ` +
       `check with \`signet key list\` and \`signet list ${ctx.gun}\` before rotating again`,
-    { cause: e, ...(e.httpStatus === undefined ? {} : { httpStatus: e.httpStatus }), ...(e.serverCode === undefined ? {} : { serverCode: e.serverCode }) },
   );
 }
 

@@ -159,6 +159,16 @@ export class RemoteError extends TrustError {
     this.serverCode = options?.serverCode;
     this.detailName = options?.detailName;
   }
+
+  /** The same failure told differently (what it means for the command, what to do), with this one as its cause. */
+  withMessage(message: string, code: ErrorCode = this.code): RemoteError {
+    return new RemoteError(code, message, {
+      cause: this,
+      ...(this.httpStatus === undefined ? {} : { httpStatus: this.httpStatus }),
+      ...(this.serverCode === undefined ? {} : { serverCode: this.serverCode }),
+      ...(this.detailName === undefined ? {} : { detailName: this.detailName }),
+    });
+  }
 }
 
 /**
