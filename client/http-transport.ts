@@ -14,15 +14,11 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
-import type https from 'node:https';
-import { createRequire } from 'node:module';
+// node:https (with node:tls) takes ~4 ms to load: in the CLI bundle `request` is a stand-in that
+// loads it on first use (scripts/bundle-cli.mjs), so only a run that talks TLS pays for it.
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { ConfigError, RemoteError } from '../shared/errors.js';
 import type { TlsConfig } from './config.js';
-
-// node:https (with node:tls) takes ~4 ms to load: only a run that talks TLS pays for it.
-const require = createRequire(import.meta.url);
-let httpsModule: typeof https | undefined;
-const loadHttps = (): typeof https => (httpsModule ??= require('node:https') as typeof https);
 
 /** Error bodies are only read for their message. */
 export const MAX_ERROR_BODY = 16 * 1024;
@@ -62,7 +58,7 @@ function where(url: URL): string {
  * @throws {ConfigError} when a TLS file cannot be read.
  */
 export function createHttpSend(tls: TlsConfig = { skipVerify: false }): HttpSend {
-  const tlsOptions: https.RequestOptions = { rejectUnauthorized: !tls.skipVerify };
+  const tlsOptions: RequestOptions = { rejectUnauthorized: !tls.skipVerify };
   if (tls.caFile !== undefined) tlsOptions.ca = readFileFor(tls.caFile, 'TLS CA bundle');
   if (tls.certFile !== undefined) tlsOptions.cert = readFileFor(tls.certFile, 'TLS client certificate');
   if (tls.keyFile !== undefined) tlsOptions.key = readFileFor(tls.keyFile, 'TLS client key');
@@ -72,7 +68,7 @@ export function createHttpSend(tls: TlsConfig = { skipVerify: false }): HttpSend
       const isHttps = req.url.protocol === 'https:';
       const headers: Record<string, string> = { 'user-agent': 'signet', ...req.headers };
       if (req.body !== undefined) headers['content-length'] = String(req.body.length);
-      const options: https.RequestOptions = { method: req.method, headers, ...(isHttps ? tlsOptions : {}) };
+      const options: RequestOptions = { method: req.method, headers, ...(isHttps ? tlsOptions : {}) };
       let settled = false;
       const fail = (e: RemoteError): void => {
         if (settled) return;
@@ -81,7 +77,7 @@ export function createHttpSend(tls: TlsConfig = { skipVerify: false }): HttpSend
         request.destroy();
         reject(e);
       };
-      const request = (isHttps ? loadHttps() : http).request(req.url, options, (res) => {
+      const request = (isHttps ? httpsRequest : http.request)(req.url, options, (res) => {
         const status = res.statusCode ?? 0;
         const ok = status >= 200 && status < 300;
         const cap = ok ? req.maxBytes : MAX_ERROR_BODY;

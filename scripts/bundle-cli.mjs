@@ -25,11 +25,12 @@ const bundle = path.join(outDir, 'signet-cli.cjs');
 // Outputs of earlier layouts (an ES module bundle with chunks) must not linger beside this one.
 fs.rmSync(outDir, { recursive: true, force: true });
 
-// Node built-ins that dependencies require when loaded but use only on paths signet rarely takes:
-// commander's child_process (executable subcommands; signet has none) and read's readline (only when
-// prompting). Loading them took ~4 ms of every command; these stand-ins load them on first call.
-// A dependency that starts importing another name fails this build ("No matching export").
-const LAZY_BUILTINS = { child_process: ['spawn'], readline: ['createInterface'] };
+// Node built-ins that are imported when a module loads but used only on paths a command rarely takes:
+// commander's child_process (executable subcommands; signet has none), read's readline (only when
+// prompting) and https for the transport (only for TLS servers). Loading them cost every command
+// a few milliseconds; these stand-ins load them on first call. Code that starts importing another
+// name from them fails this build ("No matching export").
+const LAZY_BUILTINS = { child_process: ['spawn'], readline: ['createInterface'], https: ['request'] };
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {

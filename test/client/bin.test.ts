@@ -81,3 +81,15 @@ test('the bundle prompts on a terminal (readline, which it loads only when asked
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the bundle talks TLS through node:https, which it loads only when asked', () => {
+  const dir = tempDir();
+  try {
+    // Nothing listens on port 1: the https request is made (and refused), not a stand-in failure.
+    const r = spawnSync(process.execPath, [BIN, '-s', 'https://127.0.0.1:1', '-d', dir, 'list', 'example.com/app'], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', CI: 'true', HOME: dir } });
+    assert.equal(r.status, 5, r.stderr);
+    assert.match(r.stderr, /cannot reach the trust server at https:\/\/127\.0\.0\.1:1 \(ECONNREFUSED/);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
