@@ -6,7 +6,10 @@
 //   2. `signet list` vs `notary list` of it, each from its own warm trust dir
 //      (after one untimed run that fills the cache), median of several runs;
 //   3. a 1,000-target publish: signet into a signet-made GUN, notary into a
-//      notary-made GUN, the same kind of 1,000 staged changes, median of rounds.
+//      notary-made GUN, the same kind of 1,000 staged changes, median of rounds;
+//   4. the same publish into the 10,000-target repository, both CLIs on the
+//      owner's one trust dir, each round's additions removed again (untimed),
+//      so that every timed publish starts from 10,000 targets.
 // Wall-clock times of whole CLI processes (node start-up included). Runtime
 // about a minute on two shared cores; the server is always stopped.
 
@@ -53,14 +56,14 @@ const median = (xs: readonly number[]): number => {
  * format (both CLIs publish them). Written directly, without the per-file
  * fsync FileChangelist.add does: staging is setup here, not what is measured.
  */
-function stage(trustDir: string, gun: string, prefix: string, count: number): void {
+function stage(trustDir: string, gun: string, prefix: string, count: number, action: 'create' | 'delete' = 'create'): void {
   const dir = changelistDir(trustDir, gun);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const base = BigInt(Date.now()) * 1_000_000n;
   for (let i = 0; i < count; i++) {
     const name = `${prefix}/${String(i).padStart(5, '0')}`;
-    const data = encodeFileMeta(targetFileFromBytes(Buffer.from(`payload of ${name}\n`)));
-    fs.writeFileSync(path.join(dir, changeFileName(base + BigInt(i))), encodeChange({ action: 'create', role: 'targets', type: 'target', path: name, data }), { mode: 0o600 });
+    const data = action === 'create' ? encodeFileMeta(targetFileFromBytes(Buffer.from(`payload of ${name}\n`))) : null;
+    fs.writeFileSync(path.join(dir, changeFileName(base + BigInt(i))), encodeChange({ action, role: 'targets', type: 'target', path: name, data }), { mode: 0o600 });
   }
 }
 
@@ -108,6 +111,20 @@ async function main(): Promise<void> {
       nPub.push(notary(nOwner, 'publish', nGun));
     }
     rows.push([`publish, ${PUBLISH_TARGETS} staged targets (median of ${PUBLISH_ROUNDS})`, median(sPub), median(nPub)]);
+
+    // Where the two lines cross: the per-target work of a publish against its fixed start-up cost.
+    const sBig: number[] = [];
+    const nBig: number[] = [];
+    for (let round = 0; round < PUBLISH_ROUNDS; round++) {
+      for (const [who, times] of [['signet', sBig], ['notary', nBig]] as const) {
+        const prefix = `big-${who}${round}`;
+        stage(owner, big, prefix, PUBLISH_TARGETS);
+        times.push(who === 'signet' ? signet(owner, 'publish', big) : notary(owner, 'publish', big));
+        stage(owner, big, prefix, PUBLISH_TARGETS, 'delete');
+        signet(owner, 'publish', big);
+      }
+    }
+    rows.push([`publish, ${PUBLISH_TARGETS} staged into ${LIST_TARGETS} (median of ${PUBLISH_ROUNDS})`, median(sBig), median(nBig)]);
   } finally {
     await server.stop();
     fs.rmSync(work, { recursive: true, force: true });
