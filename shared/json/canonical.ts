@@ -13,6 +13,11 @@
 import { DeserializationError } from '../errors.js';
 import type { JSONValue } from './types.js';
 
+// Deeper nesting is refused. Notary's metadata is at most six levels deep outside custom data;
+// the encoder recurses, and at ~10,000 levels (Go's own decoder limit) Node's default stack
+// overflows with a RangeError that no caller could report as bad input.
+export const MAX_JSON_DEPTH = 1000;
+
 // Strings with none of these characters canonicalise exactly as JSON.stringify
 // writes them; the rest (control characters, surrogates) take the slow path.
 const NEEDS_SLOW_PATH = /[\u0000-\u001f\ud800-\udfff]/;
@@ -54,7 +59,7 @@ class BadValue {
   constructor(readonly message: string) {}
 }
 
-function encode(v: JSONValue): string {
+function encode(v: JSONValue, depth: number): string {
   switch (typeof v) {
     case 'string':
       return encodeString(v);
@@ -66,12 +71,13 @@ function encode(v: JSONValue): string {
       return Object.is(v, -0) ? '0' : String(v);
     case 'object': {
       if (v === null) return 'null';
+      if (depth >= MAX_JSON_DEPTH) throw new BadValue(`is nested deeper than ${MAX_JSON_DEPTH} levels`);
       if (Array.isArray(v)) {
         let out = '[';
         for (let i = 0; i < v.length; i++) {
           if (i > 0) out += ',';
           try {
-            out += encode(v[i] as JSONValue);
+            out += encode(v[i] as JSONValue, depth + 1);
           } catch (e) {
             if (e instanceof BadValue) e.segments.push(`[${i}]`);
             throw e;
@@ -85,7 +91,7 @@ function encode(v: JSONValue): string {
         const k = keys[i]!;
         if (i > 0) out += ',';
         try {
-          out += encodeString(k) + ':' + encode(v[k] as JSONValue);
+          out += encodeString(k) + ':' + encode(v[k] as JSONValue, depth + 1);
         } catch (e) {
           if (e instanceof BadValue) e.segments.push(`.${k}`);
           throw e;
@@ -104,7 +110,8 @@ function encode(v: JSONValue): string {
 // JSON.stringify (native) writes exactly the canonical text. Checking is ~3x
 // cheaper than encoding in JS; anything else takes the general encoder.
 // With `plain` (the text had hasPlainStrings) the per-string tests are skipped.
-function stringifyIsCanonical(v: JSONValue, plain: boolean): boolean {
+// Too deep a tree is left to the general encoder, which refuses it with its path.
+function stringifyIsCanonical(v: JSONValue, plain: boolean, depth: number): boolean {
   switch (typeof v) {
     case 'string':
       return plain || !NEEDS_SLOW_PATH.test(v);
@@ -114,8 +121,9 @@ function stringifyIsCanonical(v: JSONValue, plain: boolean): boolean {
       return true;
     case 'object': {
       if (v === null) return true;
+      if (depth >= MAX_JSON_DEPTH) return false;
       if (Array.isArray(v)) {
-        for (let i = 0; i < v.length; i++) if (!stringifyIsCanonical(v[i] as JSONValue, plain)) return false;
+        for (let i = 0; i < v.length; i++) if (!stringifyIsCanonical(v[i] as JSONValue, plain, depth + 1)) return false;
         return true;
       }
       let previous: string | undefined;
@@ -123,7 +131,7 @@ function stringifyIsCanonical(v: JSONValue, plain: boolean): boolean {
       for (const k in v) {
         if (previous !== undefined && !(previous < k)) return false;
         if (!plain && (NON_ASCII.test(k) || NEEDS_SLOW_PATH.test(k))) return false;
-        if (!stringifyIsCanonical(v[k] as JSONValue, plain)) return false;
+        if (!stringifyIsCanonical(v[k] as JSONValue, plain, depth + 1)) return false;
         previous = k;
       }
       return true;
@@ -142,17 +150,20 @@ export interface CanonicalOptions {
 }
 
 function encodeAt(v: JSONValue, path: string, plain: boolean): string {
-  if (stringifyIsCanonical(v, plain)) return JSON.stringify(v);
+  if (stringifyIsCanonical(v, plain, 0)) return JSON.stringify(v);
   return canonicalStringGeneric(v, path);
 }
+
+const MAX_FIELD_TEXT = 120;
 
 /** The general encoder (no fast path); canonicalString gives the same text. Exported for tests. */
 export function canonicalStringGeneric(v: JSONValue, path = ''): string {
   try {
-    return encode(v);
+    return encode(v, 0);
   } catch (e) {
     if (!(e instanceof BadValue)) throw e;
-    const field = (path + e.segments.reverse().join('')).replace(/^\./, '');
+    let field = (path + e.segments.reverse().join('')).replace(/^\./, '');
+    if (field.length > MAX_FIELD_TEXT) field = `${field.slice(0, MAX_FIELD_TEXT)}…`; // a deep path would fill the screen
     throw new DeserializationError(field, e.message, { code: 'CANONICAL_JSON' });
   }
 }

@@ -39,6 +39,11 @@ describe('target meta', () => {
     it(`refuses custom data with ${name}`, () => assert.throws(() => checkCustomData(text, 'c.json'), UsageError));
   }
 
+  it('refuses custom data nested beyond the stack, saying so', () => {
+    const deep = `{"a":${'['.repeat(20_000)}${']'.repeat(20_000)}}`;
+    assert.throws(() => checkCustomData(deep, 'c.json'), (e: unknown) => e instanceof UsageError && /c\.json cannot be signed: a\[0\].*: is nested deeper than 1000 levels/.test(e.message));
+  });
+
   it('refuses unusable target names', () => {
     assert.throws(() => checkTargetName(''), UsageError);
     assert.throws(() => checkTargetName('a\tb'), UsageError);

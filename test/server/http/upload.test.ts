@@ -16,7 +16,7 @@ import { envelopeVersion, isRfc3339, isValidRole, roleFromFilename } from '../..
 import { parseMediaType } from '../../../server/http/multipart.js';
 import { invalidUpdateDetail } from '../../../server/http/handlers/update.js';
 import { notaryErrorBody } from '../../../server/http/errors.js';
-import { captureLogger, embeddedStore, multipartBody, testService } from './harness.js';
+import { captureLogger, embeddedStore, makeApp, multipartBody, testService } from './harness.js';
 import { assertMatchesCapture, body, raw } from './capture-assert.js';
 
 const TARGETS = fs.readFileSync(fixture('server', 'targets.json'));
@@ -254,5 +254,20 @@ describe('refusals say why', () => {
     assert.equal(parsed.errors[0]?.code, 'INVALID_UPDATE');
     assert.equal(parsed.errors[0]?.detail.Name, 'ErrValidation');
     assert.match(parsed.errors[0]?.detail.Error.Msg ?? '', /signatures\[1\]/);
+  });
+});
+
+describe('nesting', () => {
+  test('a part nested beyond the stack (Go stops at 10,000 levels) is a 400 naming the field, not a 500', async (t) => {
+    const app = await makeApp();
+    t.after(() => app.close());
+    const depth = 10_000;
+    const deep = Buffer.from(TARGETS.toString().replace('"signed":{', `"signed":{"x":${'['.repeat(depth)}1${']'.repeat(depth)},`));
+    const { body: b, contentType } = multipartBody([{ filename: 'targets', data: deep }]);
+    const res = await raw(request(app.app.handler).post(S).set('Content-Type', contentType).send(b));
+    assert.equal(res.status, 400, body(res).toString());
+    const parsed = JSON.parse(body(res).toString()) as { errors: { code: string; detail: { Name: string; Error: { Msg: string } } }[] };
+    assert.equal(parsed.errors[0]?.code, 'INVALID_UPDATE');
+    assert.match(parsed.errors[0]?.detail.Error.Msg ?? '', /signed\.x\[0\].*: is nested deeper than 1000 levels/);
   });
 });

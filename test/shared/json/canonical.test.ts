@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import fc from 'fast-check';
-import { canonicalize, canonicalString, canonicalStringGeneric } from '../../../shared/json/canonical.js';
+import { canonicalize, canonicalString, canonicalStringGeneric, MAX_JSON_DEPTH } from '../../../shared/json/canonical.js';
 import { hasPlainStrings, parseJson } from '../../../shared/json/parse.js';
 import { DeserializationError } from '../../../shared/errors.js';
 import type { JSONValue } from '../../../shared/json/types.js';
@@ -64,6 +64,27 @@ describe('canonicalize rules', () => {
   });
   test('names the path of a bad number', () => {
     assert.throws(() => canonicalize({ a: [{ b: 1.5 }] }), /a\[0\]\.b: canonical JSON allows integers only/);
+  });
+});
+
+describe('nesting depth', () => {
+  // `depth` containers inside one another, the innermost holding 1; from text, as an upload arrives.
+  const nested = (depth: number, open = '[', close = ']'): JSONValue => parseJson(`{"x":${open.repeat(depth - 1)}1${close.repeat(depth - 1)}}`);
+  test(`${MAX_JSON_DEPTH} levels canonicalise; one more is refused with a typed error naming where`, () => {
+    assert.equal(canonicalString(nested(MAX_JSON_DEPTH)), `{"x":${'['.repeat(MAX_JSON_DEPTH - 1)}1${']'.repeat(MAX_JSON_DEPTH - 1)}}`);
+    for (const encode of [canonicalString, canonicalStringGeneric]) {
+      assert.throws(
+        () => encode(nested(MAX_JSON_DEPTH + 1), 'signed'),
+        (e: unknown) => e instanceof DeserializationError && e.code === 'CANONICAL_JSON' && /signed\.x\[0\]\[0\].*…: is nested deeper than 1000 levels/.test(e.message) && e.message.length < 300,
+      );
+    }
+  });
+  test('nesting far beyond the stack (Go stops at 10,000) is bad input, not a RangeError', () => {
+    for (const depth of [10_000, 100_000]) {
+      for (const [open, close] of [['[', ']'], ['{"a":', '}']] as const) {
+        assert.throws(() => canonicalize(nested(depth, open, close), 'signed', { plainStrings: true }), (e: unknown) => e instanceof DeserializationError && e.code === 'CANONICAL_JSON');
+      }
+    }
   });
 });
 
