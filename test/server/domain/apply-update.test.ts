@@ -140,6 +140,27 @@ describe('applyUpdate: parsing, root, server-signed snapshot and timestamp', () 
       assert.equal((await service.getCurrent(p.gun, 'root'))!.version, 2);
     });
 
+    it('refuses a rotation signed only by the old root key: the new root must vouch for itself too', async () => {
+      const p = await initialised();
+      const newRoot = await Publisher.rootKeyFor(p.gun, clock);
+      await assertRefused(service.applyUpdate(p.gun, [part('root', await p.root({ version: 2, rootKeys: [newRoot], signers: [p.rootKey] }))]), 'ErrBadRoot', 'THRESHOLD_NOT_MET');
+      assert.equal((await service.getCurrent(p.gun, 'root'))!.version, 1);
+    });
+
+    it('refuses a root older than the stored one (rollback), even validly signed', async () => {
+      const p = await initialised();
+      const v1 = (await service.getCurrent(p.gun, 'root'))!.data;
+      await service.applyUpdate(p.gun, [part('root', await p.root({ version: 2 }))]);
+      await assertRefused(service.applyUpdate(p.gun, [part('root', v1)]), 'ErrBadRoot', 'VERSION_ROLLBACK');
+      assert.equal((await service.getCurrent(p.gun, 'root'))!.version, 2);
+    });
+
+    it('refuses an uploaded root that has expired', async () => {
+      const p = await initialised();
+      await assertRefused(service.applyUpdate(p.gun, [part('root', await p.root({ version: 2, expires: new Date(clock.now().getTime() - DAY_MS) }))]), 'ErrBadRoot', 'EXPIRED');
+      assert.equal((await service.getCurrent(p.gun, 'root'))!.version, 1);
+    });
+
     it('refuses a root whose root key is not a certificate for the GUN', async () => {
       const p = await Publisher.create(service, clock, { serverSnapshot: true });
       const wrongCn = await Publisher.rootKeyFor('example.com/other', clock);

@@ -184,7 +184,7 @@ export class Publisher {
     return notaryCodec.encode(tree, await Promise.all(signers.map((k) => k.signer.sign(bytes))));
   }
 
-  async root(options: { version?: number; signers?: readonly SimKey[]; rootKeys?: readonly SimKey[]; targets?: RoleKeys & { keys: readonly PublicKey[] }; timestampKey?: PublicKey } = {}): Promise<Buffer> {
+  async root(options: { version?: number; signers?: readonly SimKey[]; rootKeys?: readonly SimKey[]; targets?: RoleKeys & { keys: readonly PublicKey[] }; timestampKey?: PublicKey; expires?: Date } = {}): Promise<Buffer> {
     const rootKeys = options.rootKeys ?? [this.rootKey];
     const snapshotKey = this.snapshotOnServer ?? this.snapshotKey.publicKey;
     const timestampKey = options.timestampKey ?? this.timestampKey;
@@ -197,7 +197,7 @@ export class Publisher {
       ['snapshot', { keyIds: [snapshotKey.id], threshold: 1 }],
       ['timestamp', { keyIds: [timestampKey.id], threshold: 1 }],
     ]);
-    return this.sign({ type: 'root', version: options.version ?? 1, expires: expiry(this.expiresIn(3650)), keys, roles, consistentSnapshot: false }, options.signers ?? rootKeys);
+    return this.sign({ type: 'root', version: options.version ?? 1, expires: expiry(options.expires ?? this.expiresIn(3650)), keys, roles, consistentSnapshot: false }, options.signers ?? rootKeys);
   }
 
   async targets(role: string, spec: TargetsSpec): Promise<Buffer> {

@@ -10,6 +10,7 @@ import { formatExpires, parseExpires } from '../../../shared/time.js';
 import { roleMetaFromBytes } from '../../../shared/tuf/file-meta.js';
 import type { FileMeta, PublicKey } from '../../../shared/tuf/model.js';
 import { FIXTURE_NOW } from '../../support/paths.js';
+import { VersionConflictError } from '../../../server/storage/meta-store.js';
 import { RepositorySimulator, type SimKey } from '../../support/repository-simulator.js';
 import { Clock, DAY_MS, Publisher, assertCode, assertRefused, clientRefresh, openEmbeddedStore, part, testService, type TestStore } from './support.js';
 
@@ -208,6 +209,20 @@ describe('applyUpdate: targets, delegations and client snapshots', () => {
       const sig = await p.snapshotKey.signer.sign(notaryCodec.signedBytes(tree));
       const file = Buffer.from(JSON.stringify({ signed: tree, signatures: [{ keyid: sig.keyId, method: sig.method, sig: sig.sig.toString('base64') }] }));
       await assertRefused(service.applyUpdate(p.gun, [part('snapshot', file)]), 'ErrBadSnapshot', 'CANONICAL_JSON', /control character/);
+    });
+
+    it('refuses an expired client snapshot', async () => {
+      const { p, root, targets } = await clientSnapshotRepo();
+      const expired = await p.snapshot(2, { root, targets }, [p.snapshotKey], new Date(clock.now().getTime() - DAY_MS));
+      await assertRefused(service.applyUpdate(p.gun, [part('snapshot', expired)]), 'ErrBadSnapshot', 'EXPIRED');
+      assert.equal((await service.getCurrent(p.gun, 'snapshot'))!.version, 1);
+    });
+
+    it('refuses a client snapshot older than the stored one: the store keeps versions rising (VERSION to the client)', async () => {
+      const { p, root, targets } = await clientSnapshotRepo();
+      await service.applyUpdate(p.gun, [part('snapshot', await p.snapshot(3, { root, targets }))]);
+      await assert.rejects(service.applyUpdate(p.gun, [part('snapshot', await p.snapshot(2, { root, targets }))]), VersionConflictError);
+      assert.equal((await service.getCurrent(p.gun, 'snapshot'))!.version, 3);
     });
 
     it('refuses a snapshot signed by a key root does not list for snapshot', async () => {
