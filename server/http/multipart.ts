@@ -9,7 +9,10 @@
 // part costs a validation and notary clients send one per changed role.
 // A body without a closing boundary gets MALFORMED_UPLOAD (notary's handler
 // panics and drops the connection). Busboy skips parts whose
-// Content-Disposition is missing or not form-data; notary answers NO_FILENAME.
+// Content-Disposition is missing or not form-data, which made such a publish an
+// empty update answered 200; the delimiters are counted apart, and a body with
+// more parts than busboy announced gets notary's NO_FILENAME (after the other
+// parts' checks, where notary would answer at that part).
 
 import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
@@ -41,6 +44,50 @@ export function parseMediaType(value: string): { type: string; params: Map<strin
   return { type, params };
 }
 
+/**
+ * Counts the parts of a multipart body as its delimiter lines (`--boundary` at the start of the
+ * body or after CRLF) up to the closing one (`--boundary--`), across chunk boundaries.
+ */
+export class PartCounter {
+  readonly #needle: Buffer;
+  // A virtual CRLF before the body, so a first delimiter at offset 0 matches like the others.
+  #carry: Buffer = Buffer.from('\r\n');
+  #delimiters = 0;
+  #closed = false;
+
+  constructor(boundary: string) {
+    this.#needle = Buffer.from(`\r\n--${boundary}`, 'latin1');
+  }
+
+  /** Parts seen so far: delimiters before the closing one. */
+  get parts(): number {
+    return Math.max(0, this.#delimiters - (this.#closed ? 1 : 0));
+  }
+
+  push(chunk: Buffer): void {
+    if (this.#closed) return; // the epilogue is not parsed
+    const buf = this.#carry.length === 0 ? chunk : Buffer.concat([this.#carry, chunk]);
+    let from = 0;
+    for (;;) {
+      const at = buf.indexOf(this.#needle, from);
+      if (at === -1) break;
+      const after = at + this.#needle.length;
+      if (after + 2 > buf.length) {
+        this.#carry = buf.subarray(at); // whether it closes is in the next chunk
+        return;
+      }
+      this.#delimiters++;
+      if (buf[after] === 0x2d && buf[after + 1] === 0x2d) {
+        this.#closed = true;
+        return;
+      }
+      from = after;
+    }
+    // Keep what could be the start of a delimiter that continues in the next chunk.
+    this.#carry = buf.subarray(Math.max(from, buf.length - this.#needle.length - 1));
+  }
+}
+
 const malformed = (detail?: string): PartFailure => (detail === undefined ? { code: 'MALFORMED_UPLOAD' } : { code: 'MALFORMED_UPLOAD', detail });
 
 export function readUpload(req: IncomingMessage, limits: UploadLimits): Promise<UploadResult> {
@@ -58,6 +105,8 @@ export function readUpload(req: IncomingMessage, limits: UploadLimits): Promise<
     const parts: UpdatePart[] = [];
     let done = false;
     let received = 0;
+    let announced = 0;
+    const counter = new PartCounter(boundary);
     const bb = busboy({
       // Busboy only knows form-data; multipart/mixed has the same framing.
       headers: { 'content-type': `multipart/form-data; boundary="${boundary}"` },
@@ -82,6 +131,7 @@ export function readUpload(req: IncomingMessage, limits: UploadLimits): Promise<
 
     const count = (chunk: Buffer): void => {
       received += chunk.length;
+      counter.push(chunk);
       if (received > limits.maxBodyBytes) fail(malformed(`request body exceeds ${limits.maxBodyBytes} bytes (--max-upload-bytes)`), true);
     };
     req.on('data', count);
@@ -95,6 +145,7 @@ export function readUpload(req: IncomingMessage, limits: UploadLimits): Promise<
     };
 
     bb.on('file', (_field, stream, info) => {
+      announced++;
       const named = roleFromFilename(info.filename);
       const chunks: Buffer[] = [];
       let tooLarge = false;
@@ -119,7 +170,7 @@ export function readUpload(req: IncomingMessage, limits: UploadLimits): Promise<
     bb.on('field', () => inOrder(() => fail({ code: 'NO_FILENAME' })));
     bb.on('filesLimit', () => fail(malformed(`more than ${limits.maxParts} parts (--max-upload-parts)`), true));
     bb.on('error', () => fail(malformed()));
-    bb.on('close', () => inOrder(() => finish({ ok: true, parts })));
+    bb.on('close', () => inOrder(() => (counter.parts > announced ? fail({ code: 'NO_FILENAME' }) : finish({ ok: true, parts }))));
     req.pipe(bb);
   });
 }

@@ -13,7 +13,7 @@ import { createApp } from '../../../server/app.js';
 import { createMetrics } from '../../../server/metrics.js';
 import type { TrustService, UpdatePart } from '../../../server/domain/service.js';
 import { envelopeVersion, isRfc3339, isValidRole, roleFromFilename } from '../../../server/http/upload-parts.js';
-import { parseMediaType } from '../../../server/http/multipart.js';
+import { parseMediaType, PartCounter } from '../../../server/http/multipart.js';
 import { invalidUpdateDetail } from '../../../server/http/handlers/update.js';
 import { notaryErrorBody } from '../../../server/http/errors.js';
 import { captureLogger, embeddedStore, makeApp, multipartBody, testService } from './harness.js';
@@ -110,6 +110,40 @@ describe('multipart framing', () => {
     assert.match(body(res).toString(), /MALFORMED_JSON/);
     const res2 = await post([{ filename: 'Bad', data: TARGETS }, { filename: 'targets', data: 'nope' }]);
     assert.match(body(res2).toString(), /INVALID_ROLE/);
+  });
+  test('a part without Content-Disposition (which busboy skips) is NO_FILENAME, not an empty update', async () => {
+    const headerless = (b: string): Buffer => Buffer.from(`--${b}\r\nContent-Type: application/octet-stream\r\n\r\n${TARGETS.toString()}\r\n`);
+    // alone, and after a part busboy announces (whose own checks run first)
+    for (const afterValidPart of [false, true]) {
+      received = [];
+      const b = `skipb${afterValidPart}`;
+      const good = !afterValidPart ? Buffer.alloc(0) : multipartBody([{ filename: 'targets', data: TARGETS }], b).body.subarray(0, -`--${b}--\r\n`.length);
+      const res = await raw(request(handler).post(S).set('Content-Type', `multipart/form-data; boundary=${b}`).send(Buffer.concat([good, headerless(b), Buffer.from(`--${b}--\r\n`)])));
+      assert.equal(res.status, 400);
+      assert.equal(body(res).toString(), '{"errors":[{"code":"NO_FILENAME","message":"No file/role name provided."}]}\n');
+      assert.deepEqual(received, [], 'nothing reached the domain');
+    }
+  });
+  test('the part count follows the delimiter lines through any chunking, preamble and epilogue', () => {
+    const boundary = 'q-b';
+    const part = fc.uint8Array({ maxLength: 40 }).map((u) => Buffer.from(u).toString('latin1').replaceAll('\r\n--q-b', '\r\n-q-b'));
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 6 }), fc.boolean(), fc.array(fc.nat(200), { maxLength: 8 }), (datas, epilogue, cuts) => {
+        let text = 'preamble --q-b not at a line start\r\n';
+        for (const d of datas) text += `--${boundary}\r\nContent-Disposition: form-data; name="f"\r\n\r\n${d}\r\n`;
+        text += `--${boundary}--${epilogue ? `\r\n--${boundary}\r\n--${boundary}--` : ''}`;
+        const bytes = Buffer.from(text, 'latin1');
+        const counter = new PartCounter(boundary);
+        let at = 0;
+        for (const c of [...cuts].sort((a, b) => a - b)) {
+          const to = Math.min(c, bytes.length);
+          if (to > at) counter.push(bytes.subarray(at, to));
+          at = Math.max(at, to);
+        }
+        counter.push(bytes.subarray(at));
+        assert.equal(counter.parts, datas.length);
+      }),
+    );
   });
   test('an empty multipart reaches the domain with no parts', async () => {
     received = [];
