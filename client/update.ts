@@ -8,7 +8,9 @@
 //            snapshot's root hash differs from the trusted root, walk the root
 //            versions to the new one and start over;
 //   3        targets by hash (cache first), then delegations depth-first in
-//            pre-order, skipping (with a warning) those that fail, as notary does.
+//            pre-order, skipping (with a warning) those that expired or fall
+//            short of their threshold, as notary does; any other failure of a
+//            delegation fails the refresh.
 // A verification failure with the cached root triggers one root refresh and
 // one retry (the root may have rotated keys). Nothing is written here: the
 // caller persists `downloads` once it is done, so a failed command leaves the
@@ -18,7 +20,7 @@ import { notaryCodec } from '../shared/codec/notary.js';
 import { RemoteError, RepositoryError, ExpiredMetadataError, EqualVersionError, LengthOrHashMismatchError } from '../shared/errors.js';
 import type { FileMeta, RoleName } from '../shared/tuf/model.js';
 import { verifyLengthAndHashes } from '../shared/tuf/file-meta.js';
-import { delegationOrder, isExpired, notaryRootKeyRules, TrustedMetadataSet } from '../shared/verify/index.js';
+import { delegationOrder, isExpired, isSkippableDelegationFailure, notaryRootKeyRules, TrustedMetadataSet } from '../shared/verify/index.js';
 import type { MetadataCache } from './cache.js';
 import type { TrustPinningConfig } from './config.js';
 import { MAX_DOWNLOAD_LENGTH, type NotaryRemote } from './remote.js';
@@ -151,7 +153,7 @@ async function updateOnce(ctx: RefreshContext, set: TrustedMetadataSet, download
   }
   if (set.rootUpdateNeeded()) throw new RootChanged(set.rootMeta()!);
   await loadTargetsRole(ctx, set, 'targets', 'root', downloads);
-  // Delegations in notary's download order; one that fails is skipped (it then vouches for nothing).
+  // Delegations in notary's download order; an expired or under-signed one is skipped (it then vouches for nothing).
   const walk = delegationOrder(set);
   for (let step = walk.next(); step.done !== true; ) {
     const item = step.value;
@@ -159,8 +161,8 @@ async function updateOnce(ctx: RefreshContext, set: TrustedMetadataSet, download
       await loadTargetsRole(ctx, set, item.role, item.parent, downloads);
       step = walk.next(true);
     } catch (e) {
-      if (!(e instanceof RepositoryError) && !(e instanceof RemoteError && e.code === 'METADATA_NOT_FOUND')) throw e;
-      warnings.push(`skipping ${item.role}: ${e.message}`);
+      if (!isSkippableDelegationFailure(e)) throw e;
+      warnings.push(`skipping ${item.role}: ${(e as Error).message}`);
       step = walk.next(false);
     }
   }

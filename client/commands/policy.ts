@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import { notaryCodec } from '../../shared/codec/notary.js';
 import { PolicyError, RemoteError, RepositoryError, TrustError, UsageError } from '../../shared/errors.js';
-import { delegationOrder, notaryRootKeyRules, TrustedMetadataSet } from '../../shared/verify/index.js';
+import { delegationOrder, isSkippableDelegationFailure, notaryRootKeyRules, TrustedMetadataSet } from '../../shared/verify/index.js';
 import {
   decide,
   decideWithoutMetadata,
@@ -84,7 +84,7 @@ export function verifiedFromCache(cache: MetadataCache, gun: string, now: Date):
   if (set.rootUpdateNeeded()) throw new RepositoryError('BAD_ROOT', `the cached snapshot of ${gun} names a newer root than the cached one; check without --offline to update`);
   set.updateTargets(need('targets'));
   const warnings: string[] = [];
-  // Delegations in notary's download order; one that fails is skipped (it then vouches for nothing), as in a refresh.
+  // Delegations in notary's download order; an expired or under-signed one is skipped (it then vouches for nothing), as in a refresh.
   const walk = delegationOrder(set);
   for (let step = walk.next(); step.done !== true; ) {
     const item = step.value;
@@ -92,8 +92,8 @@ export function verifiedFromCache(cache: MetadataCache, gun: string, now: Date):
       set.updateDelegatedTargets(need(item.role), item.role, item.parent);
       step = walk.next(true);
     } catch (e) {
-      if (!(e instanceof RepositoryError)) throw e;
-      warnings.push(`skipping ${item.role}: ${e.message}`);
+      if (!isSkippableDelegationFailure(e)) throw e;
+      warnings.push(`skipping ${item.role}: ${(e as Error).message}`);
       step = walk.next(false);
     }
   }

@@ -21,4 +21,4 @@ export {
 } from './delegations.js';
 export { DEFAULT_WALK_LIMITS, listTargets, lookupTarget, type LookupOptions, type TargetMatch, type TargetsSource, type WalkLimits } from './lookup.js';
 export { TrustedMetadataSet, type RoleAwareCodec, type TargetsUpdateOptions, type TrustedSetOptions } from './trusted-set.js';
-export { delegationOrder, type DelegationStep } from './walk.js';
+export { delegationOrder, isSkippableDelegationFailure, type DelegationStep } from './walk.js';

@@ -4,6 +4,7 @@
 // parent lists them, only roles the trusted snapshot records. One definition for
 // every caller (the CLI refresh, offline checks, the server's policy checker).
 
+import { ExpiredMetadataError, UnsignedMetadataError } from '../errors.js';
 import type { RoleName } from '../tuf/model.js';
 import type { TrustedMetadataSet } from './trusted-set.js';
 
@@ -31,4 +32,15 @@ export function* delegationOrder(set: TrustedMetadataSet): Generator<DelegationS
     const loaded = yield step;
     if (loaded === true) pushChildren(step.role);
   }
+}
+
+/**
+ * Whether a client skips a delegation that failed to load, with a warning, and goes on: only when
+ * it has expired or its valid signatures fall short of the threshold (notary's downloadTargets).
+ * Anything else (bytes that do not match the snapshot, a rollback, a file the server does not
+ * have, metadata that does not parse, no signatures at all) fails the whole update: skipping it
+ * would let a server hide one delegation so that a lower-priority one answers for its targets.
+ */
+export function isSkippableDelegationFailure(e: unknown): boolean {
+  return e instanceof ExpiredMetadataError || (e instanceof UnsignedMetadataError && e.code === 'THRESHOLD_NOT_MET');
 }

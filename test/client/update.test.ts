@@ -8,9 +8,12 @@ import { MetadataCache } from '../../client/cache.js';
 import type { TrustPinningConfig } from '../../client/config.js';
 import { NotaryRemote } from '../../client/remote.js';
 import { refresh, RepositoryMissingError, type RefreshContext } from '../../client/update.js';
-import { ExpiredMetadataError, LengthOrHashMismatchError, RepositoryError } from '../../shared/errors.js';
+import { createHash } from 'node:crypto';
+import { BadVersionError, ExpiredMetadataError, LengthOrHashMismatchError, RemoteError, RepositoryError } from '../../shared/errors.js';
 import { FIXTURE_NOW, fixture } from '../support/paths.js';
+import { RepositorySimulator } from '../support/repository-simulator.js';
 import { fixtureBytes, startFixtureServer, type FixtureServer } from './support/fixture-server.js';
+import { startStub, type Stub } from './support/http-stub.js';
 
 const GUN = 'example.com/app';
 const ROOT_CERT_ID = 'efb000413ad5ca5493e0553395ada497db84ac22a4b371ffadd9096506e9e01a';
@@ -83,13 +86,10 @@ describe('refresh (notary-produced repository)', () => {
     }
   });
 
-  it('skips a delegation that fails verification, with a warning, as notary does', async () => {
+  it('refuses a delegation whose bytes do not match the snapshot, as notary does (not skipped)', async () => {
     server.override.set('targets/jenkins', Buffer.from(fixtureBytes('targets/jenkins').toString().replace('build-42', 'build-43')));
     try {
-      const { set, warnings } = await refresh(context());
-      assert.equal(warnings.length, 1);
-      assert.match(warnings[0]!, /skipping targets\/jenkins/);
-      assert.deepEqual(set.listTargets().map((t) => t.name).sort(), ['release-1.0.0', 'v1.0.0']);
+      await assert.rejects(refresh(context()), (e: unknown) => e instanceof LengthOrHashMismatchError && /targets\/jenkins/.test(e.message));
     } finally {
       server.override.clear();
     }
@@ -121,5 +121,104 @@ describe('refresh (notary-produced repository)', () => {
       ctx.cache.write('root', fixtureBytes('root'));
       assert.equal((await refresh(ctx)).set.listTargets().length, 3);
     });
+  });
+});
+
+// Two delegations vouch for every path and both list `app`; releases is listed first, so it
+// answers for `app`. If a failing releases were skipped, ci would answer instead: only what
+// notary's client skips (expired, signatures short of the threshold) may be skipped.
+describe('a delegation that fails to load (simulated server)', () => {
+  const GUN_SIM = 'example.com/sim';
+  const NO_PINS_SIM: TrustPinningConfig = { certs: new Map(), ca: new Map(), disableTofu: false };
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+  let sim: RepositorySimulator;
+  let stub: Stub;
+  /** Served instead of targets/releases (by name and by any hash); null answers 404. */
+  let releases: Buffer | null | undefined;
+  const dirs: string[] = [];
+
+  before(async () => {
+    stub = await startStub((req, res) => {
+      const file = decodeURIComponent(req.url).replace(`/v2/${GUN_SIM}/_trust/tuf/`, '');
+      const m = /^(?:(\d+)\.)?(root|targets(?:\/[a-z]+)?|snapshot|timestamp)(?:\.([0-9a-f]{64}))?\.json$/.exec(file);
+      const role = m?.[2];
+      let body: Buffer | undefined;
+      if (role === 'targets/releases' && releases !== undefined) body = releases ?? undefined;
+      else if (role !== undefined) {
+        const versions = [...(sim.files.get(role)?.entries() ?? [])];
+        body = m![1] !== undefined ? sim.files.get(role)?.get(Number(m![1])) : m![3] !== undefined ? versions.find(([, b]) => sha(b) === m![3])?.[1] : versions.at(-1)?.[1];
+      }
+      res.writeHead(body === undefined ? 404 : 200);
+      res.end(body ?? '{"errors":[{"code":"METADATA_NOT_FOUND","message":"You have requested metadata that does not exist."}]}');
+    });
+  });
+  after(async () => {
+    await stub.close();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  async function repository(): Promise<void> {
+    releases = undefined;
+    sim = await RepositorySimulator.create({ gun: GUN_SIM });
+    await sim.addDelegation('targets/releases', { paths: [''] });
+    await sim.addDelegation('targets/ci', { paths: [''] });
+    sim.addTarget('targets/releases', 'app', 'released build');
+    sim.addTarget('targets/ci', 'app', 'unreviewed ci build');
+    await sim.publish();
+  }
+  function context(): RefreshContext {
+    const trustDir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-update-sim-'));
+    dirs.push(trustDir);
+    return { gun: GUN_SIM, remote: new NotaryRemote({ serverUrl: stub.url, gun: GUN_SIM }), cache: new MetadataCache(trustDir, GUN_SIM), pinning: NO_PINS_SIM, now: sim.now };
+  }
+  const appRole = async (ctx: RefreshContext): Promise<string | undefined> => (await refresh(ctx)).set.lookupTarget('app')?.role;
+
+  it('releases answers for app when it loads', async () => {
+    await repository();
+    assert.equal(await appRole(context()), 'targets/releases');
+  });
+
+  it('bytes that do not match the snapshot fail the refresh', async () => {
+    await repository();
+    releases = Buffer.from(sim.file('targets/releases').toString().replace('"app"', '"apq"'));
+    await assert.rejects(appRole(context()), LengthOrHashMismatchError);
+  });
+
+  it('a delegation the server does not have fails the refresh', async () => {
+    await repository();
+    releases = null;
+    await assert.rejects(appRole(context()), (e: unknown) => e instanceof RemoteError && e.code === 'METADATA_NOT_FOUND');
+  });
+
+  it('a delegation rolled back below the cached version fails the refresh', async () => {
+    await repository();
+    const ctx = context();
+    ctx.cache.writeMany((await refresh(ctx)).downloads);
+    sim.addTarget('targets/releases', 'app', 'released build 2');
+    await sim.publish();
+    ctx.cache.writeMany((await refresh(ctx)).downloads);
+    // A server holding the snapshot and timestamp keys serves the older, validly signed releases.
+    sim.serveOldVersion('targets/releases', 1);
+    sim.bumpVersion('targets/ci');
+    await sim.publish();
+    await assert.rejects(appRole(ctx), BadVersionError);
+  });
+
+  it('an expired delegation is skipped with a warning, as notary does', async () => {
+    await repository();
+    sim.expire('targets/releases');
+    await sim.publish();
+    const { set, warnings } = await refresh(context());
+    assert.equal(set.lookupTarget('app')?.role, 'targets/ci');
+    assert.match(warnings.join('\n'), /skipping targets\/releases: .*expired/);
+  });
+
+  it('a delegation whose signatures fall short of its threshold is skipped with a warning, as notary does', async () => {
+    await repository();
+    sim.signWith('targets/releases', [RepositorySimulator.newKey('ecdsa')]);
+    await sim.publish();
+    const { set, warnings } = await refresh(context());
+    assert.equal(set.lookupTarget('app')?.role, 'targets/ci');
+    assert.match(warnings.join('\n'), /skipping targets\/releases: .*threshold/);
   });
 });
