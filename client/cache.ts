@@ -9,6 +9,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
+import { TrustDirError } from '../shared/errors.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { metadataDir, roleFile } from './trust-dir.js';
 
@@ -27,6 +28,8 @@ function openNew(tmp: string): number {
   }
 }
 
+const errnoOf = (cause: unknown): string => (cause as NodeJS.ErrnoException | undefined)?.code ?? String(cause);
+
 export class MetadataCache {
   readonly dir: string;
 
@@ -39,13 +42,20 @@ export class MetadataCache {
     return roleFile(this.dir, role);
   }
 
-  /** Cached bytes of a role, or null when not cached. */
+  /**
+   * Cached bytes of a role, or null when not cached.
+   * @throws {TrustDirError} when the path exists but cannot be read (a directory, no permission).
+   */
   read(role: string): Buffer | null {
+    const file = this.fileOf(role);
     try {
-      return fs.readFileSync(this.fileOf(role));
+      return fs.readFileSync(file);
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw cause;
+      throw new TrustDirError(
+        `cannot read the cached ${role} of ${this.gun}, ${file} (${errnoOf(cause)}); it must be a file you can read: move it away and the next online command downloads and verifies it again`,
+        { cause },
+      );
     }
   }
 
@@ -77,14 +87,19 @@ export class MetadataCache {
       }
     } catch (cause) {
       for (const tmp of written) fs.rmSync(tmp, { force: true });
-      throw cause;
+      throw this.#writeError(cause);
     }
     try {
       for (const p of planned) fs.renameSync(p.tmp, p.file);
     } catch (cause) {
       for (const tmp of written) fs.rmSync(tmp, { force: true });
-      throw cause;
+      throw this.#writeError(cause);
     }
+  }
+
+  #writeError(cause: unknown): TrustDirError {
+    const where = (cause as NodeJS.ErrnoException | undefined)?.path ?? this.dir;
+    return new TrustDirError(`cannot write the metadata cache of ${this.gun} at ${where} (${errnoOf(cause)}); ${this.dir} must be a directory of yours holding only files`, { cause });
   }
 
   /**

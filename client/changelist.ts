@@ -9,12 +9,14 @@
 // file is written and fsynced under a temporary name outside the directory,
 // then renamed in, so notary never lists a half-written change.
 // Stricter than notary: an unreadable change file is an error naming the file
-// and how to remove it, not a warning followed by a publish without it.
+// and how to remove it, not a warning followed by a publish without it. Entries
+// that are not regular files are opened non-blocking, so a FIFO among them reads
+// as empty (and is refused) instead of hanging the command as it hangs notary.
 
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { DeserializationError, UsageError } from '../shared/errors.js';
+import { DeserializationError, TrustDirError, UsageError } from '../shared/errors.js';
 import { decodeBase64Strict } from '../shared/codec/base64.js';
 import { isJSONObject } from '../shared/json/types.js';
 import { parseJson } from '../shared/json/parse.js';
@@ -110,7 +112,20 @@ function unlinkIfPresent(p: string): void {
   }
 }
 
+/** Bytes of a listed entry that is not a regular file (a symlink, a FIFO): opened non-blocking, so a FIFO reads as empty at once. */
+function readNonBlocking(file: string): Buffer {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export class FileChangelist {
+  /** Entries of the last listing that are not regular files (read with readNonBlocking). */
+  #special = new Set<string>();
+
   constructor(readonly dir: string) {}
 
   /** Path of a listed file: readdir names hold no separator, so no path.join normalisation (~6 µs a file). */
@@ -124,6 +139,7 @@ export class FileChangelist {
    * again as bytes, for the strict decoder to refuse or accept.
    */
   #read(file: string): string | Buffer {
+    if (this.#special.has(file)) return readNonBlocking(this.#path(file));
     const text = fs.readFileSync(this.#path(file), 'utf8');
     return text.includes('\uFFFD') ? fs.readFileSync(this.#path(file)) : text;
   }
@@ -139,9 +155,11 @@ export class FileChangelist {
       entries = fs.readdirSync(this.dir, { withFileTypes: true });
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw cause;
+      const code = (cause as NodeJS.ErrnoException).code ?? String(cause);
+      throw new TrustDirError(`cannot list the staged changes in ${this.dir} (${code}); it must be a directory you can read: move aside whatever is at that path`, { cause });
     }
     const names = entries.filter((e) => !e.isDirectory()).map((e) => e.name);
+    this.#special = new Set(entries.filter((e) => !e.isDirectory() && !e.isFile()).map((e) => e.name));
     // Go sorts by bytes; for ASCII names (every name either tool writes) that is the default sort.
     if (names.every((n) => !NON_ASCII.test(n))) return names.sort();
     return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
@@ -156,12 +174,11 @@ export class FileChangelist {
       try {
         return { ...parseChange(this.#read(file), file), file };
       } catch (cause) {
-        if (!(cause instanceof DeserializationError)) throw cause;
-        throw new DeserializationError(
-          file,
-          `change #${index} in ${this.dir} is unreadable (${cause.message}); remove it with \`reset <gun> -n ${index}\``,
-          { cause },
-        );
+        const remedy = `remove it with \`reset <gun> -n ${index}\``;
+        if (cause instanceof DeserializationError) throw new DeserializationError(file, `change #${index} in ${this.dir} is unreadable (${cause.message}); ${remedy}`, { cause });
+        const code = (cause as NodeJS.ErrnoException).code;
+        if (code === undefined) throw cause;
+        throw new TrustDirError(`${file}: change #${index} in ${this.dir} cannot be read (${code}: not a readable file); ${remedy}`, { cause });
       }
     });
   }

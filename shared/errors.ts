@@ -69,7 +69,9 @@ export type ErrorCode =
   | 'TOKEN_LOCKED'
   | 'TOKEN_FULL'
   // deploy policy (shared/policy): a policy file that cannot be used
-  | 'POLICY_INVALID';
+  | 'POLICY_INVALID'
+  // the client's trust directory: a cache or changelist path that cannot be read or written
+  | 'TRUST_DIR_IO';
 
 export interface TrustErrorOptions {
   cause?: unknown;
@@ -121,6 +123,13 @@ export class StateError extends TrustError {
 
 /** Key store failures (missing key, passphrase problems, hardware token problems). */
 export class KeyStoreError extends TrustError {}
+
+/** A file or directory of the local trust dir cannot be read or written; the message names it and the remedy. */
+export class TrustDirError extends TrustError {
+  constructor(message: string, options?: TrustErrorOptions) {
+    super('TRUST_DIR_IO', message, options);
+  }
+}
 
 /** Server storage failures; `VERSION_CONFLICT` is Notary's `VERSION` error. */
 export class StorageError extends TrustError {}

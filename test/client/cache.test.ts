@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MetadataCache } from '../../client/cache.js';
 import { changelistDir, gunDir } from '../../client/trust-dir.js';
-import { UsageError } from '../../shared/errors.js';
+import { TrustDirError, UsageError } from '../../shared/errors.js';
 import { fixture } from '../support/paths.js';
 
 function tmp(): string {
@@ -14,6 +14,19 @@ function tmp(): string {
 }
 
 describe('MetadataCache', () => {
+  it('a cache path it cannot read or write is a TrustDirError naming the path and the remedy, not a crash', () => {
+    const trust = tmp();
+    const cache = new MetadataCache(trust, 'example.com/app');
+    fs.mkdirSync(cache.fileOf('root'), { recursive: true });
+    assert.throws(() => cache.read('root'), (e: unknown) => e instanceof TrustDirError && e.message.includes(cache.fileOf('root')) && /EISDIR.*move it away/.test(e.message));
+    assert.throws(() => cache.writeMany(new Map([['root', Buffer.from('{}')]])), (e: unknown) => e instanceof TrustDirError && /EISDIR/.test(e.message));
+    fs.rmSync(cache.dir, { recursive: true });
+    fs.writeFileSync(cache.dir, 'a file where the metadata directory belongs');
+    assert.throws(() => cache.writeMany(new Map([['timestamp', Buffer.from('{}')]])), (e: unknown) => e instanceof TrustDirError && /(ENOTDIR|EEXIST)/.test(e.message) && e.message.includes(cache.dir));
+    // what recordAccepted turns into a warning after a publish
+    assert.match(cache.recordAccepted(new Map([['timestamp', Buffer.from('{}')]])) ?? '', /could not be updated/);
+  });
+
   it('reads notary\'s cache layout, delegations below targets/', () => {
     const cache = new MetadataCache(fixture('trust_dir', 'owner'), 'example.com/app');
     for (const role of ['root', 'targets', 'snapshot', 'timestamp', 'targets/releases', 'targets/jenkins']) {

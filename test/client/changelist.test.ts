@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 import { after, afterEach, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { changeFileName, encodeChange, FileChangelist, parseChange, type Change } from '../../client/changelist.js';
-import { DeserializationError, UsageError } from '../../shared/errors.js';
+import { DeserializationError, TrustDirError, UsageError } from '../../shared/errors.js';
 import { fixture } from '../support/paths.js';
 import { NOTARY_PASSPHRASES, runNotary } from './support/notary.js';
 
@@ -149,6 +150,30 @@ describe('FileChangelist', () => {
     );
     cl.remove([1]);
     assert.equal(cl.list().length, 1);
+  });
+
+  it('refuses entries that are not readable files, naming each with its reset index; a FIFO does not hang the listing', { timeout: 20_000 }, () => {
+    const dir = path.join(tmp(), 'cl');
+    const cl = new FileChangelist(dir);
+    cl.add(targetChange('a', 'a'));
+    const target = path.join(dir, '..', 'a-directory');
+    fs.mkdirSync(target);
+    fs.symlinkSync(target, path.join(dir, '99999999999999999997_dirlink.change'));
+    fs.symlinkSync(path.join(dir, '..', 'gone'), path.join(dir, '99999999999999999998_dangling.change'));
+    execFileSync('mkfifo', [path.join(dir, '99999999999999999999_fifo.change')]);
+    // Each is change #1 in turn once the one before it is removed with its reset index.
+    for (const [name, kind] of [['dirlink', TrustDirError], ['dangling', TrustDirError], ['fifo', DeserializationError]] as const) {
+      assert.throws(() => cl.list(), (e: unknown) => e instanceof kind && new RegExp(`_${name}\\.change.*-n 1\\b`).test(e.message), name);
+      cl.remove([1]);
+    }
+    assert.equal(cl.list().length, 1);
+    assert.ok(fs.statSync(target).isDirectory(), 'removing the link left its target alone');
+  });
+
+  it('a changelist path that is a file is a TrustDirError naming it, not a crash', () => {
+    const dir = path.join(tmp(), 'cl');
+    fs.writeFileSync(dir, 'not a directory');
+    assert.throws(() => new FileChangelist(dir).list(), (e: unknown) => e instanceof TrustDirError && e.message.includes(dir) && /ENOTDIR/.test(e.message));
   });
 
   it('refuses a change file that is not UTF-8 or starts with a byte-order mark, and reads a real U+FFFD', () => {
