@@ -10,9 +10,11 @@
 //   3. else TOFU: every root certificate counts, but with `disable_tofu` a
 //      first root (nothing cached) is refused.
 // The root must then be signed by its own threshold of the counting keys.
-// As in notary, pins (1, 2) are enforced on root rotations too, not only on
-// first use. This module does not check CN, expiry or self-signatures; the
-// verifier does.
+// Pins (1, 2) are enforced on every root the client walks to, not only on first
+// use. Stricter than notary, which drops the pins once a valid root is cached
+// (client.bootstrapClient): here a rotation to keys outside the pins is refused
+// until the operator updates trust_pinning, which is what a pin asks for. This
+// module does not check CN, expiry or self-signatures; the verifier does.
 
 import fs from 'node:fs';
 import { X509Certificate } from 'node:crypto';

@@ -20,7 +20,7 @@ import { notaryCodec } from '../shared/codec/notary.js';
 import { RemoteError, RepositoryError, ExpiredMetadataError, EqualVersionError, LengthOrHashMismatchError } from '../shared/errors.js';
 import type { FileMeta, RoleName } from '../shared/tuf/model.js';
 import { verifyLengthAndHashes } from '../shared/tuf/file-meta.js';
-import { delegationOrder, isExpired, isSkippableDelegationFailure, notaryRootKeyRules, TrustedMetadataSet } from '../shared/verify/index.js';
+import { delegationOrder, isExpired, isSkippableDelegationFailure, MAX_ROOT_VERSIONS_WALKED, notaryRootKeyRules, TrustedMetadataSet } from '../shared/verify/index.js';
 import type { MetadataCache } from './cache.js';
 import type { TrustPinningConfig } from './config.js';
 import { MAX_DOWNLOAD_LENGTH, type NotaryRemote } from './remote.js';
@@ -173,6 +173,9 @@ async function walkRoot(ctx: RefreshContext, set: TrustedMetadataSet, newest: Bu
   const target = notaryCodec.parse(newest, 'root').signed.version;
   const trusted = set.root.signed.version;
   if (target <= trusted) return null;
+  if (target - trusted > MAX_ROOT_VERSIONS_WALKED) {
+    throw new RepositoryError('BAD_ROOT', `the server names root version ${target} of ${ctx.gun}, more than ${MAX_ROOT_VERSIONS_WALKED} versions past the trusted ${trusted}; refusing to walk that far (delete the cached root only if you trust the server's current root)`);
+  }
   const walker = newSet(ctx, set.root.raw);
   for (let v = trusted + 1; v <= target; v++) {
     const bytes = v === target ? newest : await ctx.remote.getRoleByVersion('root', v);

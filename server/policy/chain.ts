@@ -12,6 +12,7 @@ import { notaryCodec } from '../../shared/codec/notary.js';
 import type { SignedOf } from '../../shared/codec/codec.js';
 import { RepositoryError, TrustError } from '../../shared/errors.js';
 import type { FileMeta, PublicKey, RoleName } from '../../shared/tuf/model.js';
+import { MAX_ROOT_VERSIONS_WALKED } from '../../shared/verify/root.js';
 import { notaryRootKeyRules } from '../../shared/verify/root-key-rules.js';
 import { TrustedMetadataSet } from '../../shared/verify/trusted-set.js';
 import { delegationOrder } from '../../shared/verify/walk.js';
@@ -20,7 +21,6 @@ import type { TrustService } from '../domain/service.js';
 import type { StoredFile } from '../storage/meta-store.js';
 
 /** Most root versions walked in one check, and most delegations loaded. */
-const MAX_ROOT_STEPS = 1000;
 const MAX_ROLES = 512;
 
 export interface VerifiedChain {
@@ -103,7 +103,7 @@ export async function buildChain(service: TrustService, gun: string, now: Date, 
   const anchorRootKeys = anchor?.anchorRootKeys ?? rootRoleKeys(set);
   // Follow legitimate rotations one version at a time, each signed by the previous root.
   const newest = newestBytes.equals(startBytes) ? set.root.signed.version : notaryCodec.parse(newestBytes, 'root').signed.version;
-  if (newest - set.root.signed.version > MAX_ROOT_STEPS) throw new RepositoryError('BAD_ROOT', `${gun} has more than ${MAX_ROOT_STEPS} root versions to walk`);
+  if (newest - set.root.signed.version > MAX_ROOT_VERSIONS_WALKED) throw new RepositoryError('BAD_ROOT', `${gun} has more than ${MAX_ROOT_VERSIONS_WALKED} root versions to walk`);
   const versions = Array.from({ length: Math.max(0, newest - set.root.signed.version) }, (_, i) => set.root.signed.version + 1 + i);
   const roots = await Promise.all(versions.map((v) => rootVersion(v)));
   for (const [i, next] of roots.entries()) {

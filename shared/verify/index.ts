@@ -6,7 +6,7 @@
 export { getVerificationResult, verifyDelegate, type ThresholdOptions, type VerificationFailure, type VerificationResult } from './threshold.js';
 export { isExpired, verifyNotExpired } from './expiry.js';
 export { notaryRootKeyRules, plainRootKeyRules, type RootKeyRules } from './root-key-rules.js';
-export { verifyFinalRoot, verifyRootUpdate, type RootUpdateOptions } from './root.js';
+export { MAX_ROOT_VERSIONS_WALKED, verifyFinalRoot, verifyRootUpdate, type RootUpdateOptions } from './root.js';
 export {
   TARGETS_SCOPE,
   childScope,

@@ -23,6 +23,13 @@ import { verifyNotExpired } from './expiry.js';
 import type { RootKeyRules } from './root-key-rules.js';
 import { getVerificationResult, verifyDelegate, type ThresholdOptions } from './threshold.js';
 
+/**
+ * Most root versions one update walks (each fetched and checked in turn). Only holders of the root
+ * keys can make the chain longer, but a bound keeps a runaway chain from tying up a client or the
+ * policy checker. python-tuf stops at 32; notary has no bound.
+ */
+export const MAX_ROOT_VERSIONS_WALKED = 1000;
+
 export interface RootUpdateOptions extends ThresholdOptions {
   readonly gun: string;
   readonly now: Date;

@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import { BadVersionError, ExpiredMetadataError, LengthOrHashMismatchError, RemoteError, RepositoryError } from '../../shared/errors.js';
 import { FIXTURE_NOW, fixture } from '../support/paths.js';
 import { RepositorySimulator } from '../support/repository-simulator.js';
+import { MAX_ROOT_VERSIONS_WALKED } from '../../shared/verify/index.js';
 import { fixtureBytes, startFixtureServer, type FixtureServer } from './support/fixture-server.js';
 import { startStub, type Stub } from './support/http-stub.js';
 
@@ -127,7 +128,7 @@ describe('refresh (notary-produced repository)', () => {
 // Two delegations vouch for every path and both list `app`; releases is listed first, so it
 // answers for `app`. If a failing releases were skipped, ci would answer instead: only what
 // notary's client skips (expired, signatures short of the threshold) may be skipped.
-describe('a delegation that fails to load (simulated server)', () => {
+describe('refresh against a simulated server: delegations that fail, root walks', () => {
   const GUN_SIM = 'example.com/sim';
   const NO_PINS_SIM: TrustPinningConfig = { certs: new Map(), ca: new Map(), disableTofu: false };
   const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -166,10 +167,10 @@ describe('a delegation that fails to load (simulated server)', () => {
     sim.addTarget('targets/ci', 'app', 'unreviewed ci build');
     await sim.publish();
   }
-  function context(): RefreshContext {
+  function context(pinning: TrustPinningConfig = NO_PINS_SIM): RefreshContext {
     const trustDir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-update-sim-'));
     dirs.push(trustDir);
-    return { gun: GUN_SIM, remote: new NotaryRemote({ serverUrl: stub.url, gun: GUN_SIM }), cache: new MetadataCache(trustDir, GUN_SIM), pinning: NO_PINS_SIM, now: sim.now };
+    return { gun: GUN_SIM, remote: new NotaryRemote({ serverUrl: stub.url, gun: GUN_SIM }), cache: new MetadataCache(trustDir, GUN_SIM), pinning, now: sim.now };
   }
   const appRole = async (ctx: RefreshContext): Promise<string | undefined> => (await refresh(ctx)).set.lookupTarget('app')?.role;
 
@@ -220,5 +221,29 @@ describe('a delegation that fails to load (simulated server)', () => {
     const { set, warnings } = await refresh(context());
     assert.equal(set.lookupTarget('app')?.role, 'targets/ci');
     assert.match(warnings.join('\n'), /skipping targets\/releases: .*threshold/);
+  });
+
+  it('a root rotation to keys outside the pinned certificate IDs is refused (stricter than notary, which drops pins once a root is cached)', async () => {
+    await repository();
+    const oldId = sim.root.keys[0]!.publicKey.id;
+    const pinned = (ids: string[]): TrustPinningConfig => ({ certs: new Map([[GUN_SIM, ids]]), ca: new Map(), disableTofu: false });
+    const ctx = context(pinned([oldId]));
+    ctx.cache.writeMany((await refresh(ctx)).downloads);
+    const [newKey] = await sim.rotateKeys('root');
+    await sim.publishRoot();
+    await sim.publish();
+    await assert.rejects(refresh(ctx), (e: unknown) => e instanceof RepositoryError && e.code === 'UNTRUSTED_ROOT' && /root version 2 .*pin is out of date/.test(e.message));
+    assert.equal((await refresh({ ...ctx, pinning: pinned([oldId, newKey!.publicKey.id]) })).set.root.signed.version, 2);
+  });
+
+  it(`a root more than ${MAX_ROOT_VERSIONS_WALKED} versions ahead is refused before walking`, async () => {
+    await repository();
+    const ctx = context();
+    ctx.cache.writeMany((await refresh(ctx)).downloads);
+    await sim.publishRoot({ version: MAX_ROOT_VERSIONS_WALKED + 2 });
+    await sim.publish();
+    const before = stub.requests.length;
+    await assert.rejects(refresh(ctx), (e: unknown) => e instanceof RepositoryError && e.code === 'BAD_ROOT' && new RegExp(`root version ${MAX_ROOT_VERSIONS_WALKED + 2} .*more than ${MAX_ROOT_VERSIONS_WALKED} versions`).test(e.message));
+    assert.ok(!stub.requests.slice(before).some((r) => /\/2\.root\.json$/.test(r.url)), 'no version was fetched one by one');
   });
 });
