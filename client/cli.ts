@@ -99,10 +99,12 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
     .description('initialize a trusted collection locally (online: asks the server for its timestamp key)')
     .argument('<gun>')
     .option('-p, --publish', 'publish right away')
-    .action((gun: string, o: { publish?: boolean }) =>
+    .option('--rootkey <file>', 'encrypted root private key to initialize the repository with (imported into the key store with the root passphrase)')
+    .option('--rootcert <file>', 'root certificate to use instead of a self-signed one (e.g. issued by a CA pinned with trust_pinning.ca); must match the root key: the --rootkey one, else one in the key store')
+    .action((gun: string, o: { publish?: boolean; rootkey?: string; rootcert?: string }) =>
       run(async (g) => {
         const s = session(gun);
-        const r = await s.init();
+        const r = await s.init({ ...(o.rootkey === undefined ? {} : { rootKeyFile: o.rootkey }), ...(o.rootcert === undefined ? {} : { rootCertFile: o.rootcert }) });
         if (g.output === 'json') json({ gun, rootKeyId: r.rootKeyId, rootKeyCreated: r.rootKeyCreated });
         else out(`${r.rootKeyCreated ? 'Root key created' : 'Root key found'}, using: ${r.rootKeyId}\n`);
         if (o.publish === true) await publishAndReport(s, g, out, json, true);

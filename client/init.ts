@@ -10,15 +10,26 @@
 // its timestamp key, the existing root key is unlocked, and every new key's
 // passphrase is obtained, before any key file or metadata is written; so a
 // missing passphrase in CI leaves the trust directory untouched.
+// notary's `--rootkey FILE` (an encrypted root key, imported into the key
+// store with the root passphrase) and `--rootcert FILE` (the root certificate
+// to use instead of a self-signed one, e.g. one a CA issued for
+// trust_pinning.ca; it must match the root key: the --rootkey one, else one in
+// the key store). Stricter than notary: the certificate is checked as clients
+// will check it (CN = GUN, validity, algorithms) before anything is written,
+// where notary initialises and then fails at the first publish.
 
-import { RemoteError, UsageError } from '../shared/errors.js';
+import fs from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { DeserializationError, RemoteError, UsageError } from '../shared/errors.js';
 import { notaryCodec } from '../shared/codec/notary.js';
 import { canonicalKeyId, publicKeyFromCertificatePem } from '../shared/codec/notary-keys.js';
-import { createSelfSignedCertificate, p1363ToDer } from '../shared/crypto/index.js';
+import { certificateToPem, checkRootCertificate, createSelfSignedCertificate, p1363ToDer } from '../shared/crypto/index.js';
+import { notaryRootKeyRules, verifyFinalRoot } from '../shared/verify/index.js';
 import { parseJson } from '../shared/json/parse.js';
 import type { PublicKey, Signer } from '../shared/tuf/model.js';
 import { CryptoService, FileKeyStore, type KeyStore, type PassphraseRetriever } from '../keys/index.js';
 import { newKeyNeedsPassphrase } from '../keys/pkcs11/index.js';
+import { parsePemBlocks, PemError } from '../keys/pem.js';
 import type { MetadataCache } from './cache.js';
 import { roleMetaFromBytes } from '../shared/tuf/file-meta.js';
 import { newRoot, newTargets, nextSnapshot, signMetadata } from './metadata.js';
@@ -33,6 +44,10 @@ export interface InitContext {
   readonly now: Date;
   /** The key stores around the file store (a PKCS#11 token first: the new root key then goes on it). */
   readonly keyStores?: (files: FileKeyStore) => KeyStore[];
+  /** `--rootkey`: an encrypted root private key file to initialise with. */
+  readonly rootKeyFile?: string;
+  /** `--rootcert`: the root certificate to use; it must match the root key. */
+  readonly rootCertFile?: string;
 }
 
 export interface InitResult {
@@ -50,8 +65,63 @@ async function existingRootKey(stores: readonly KeyStore[]): Promise<string | un
   return undefined;
 }
 
+function readFileText(file: string, flag: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (cause) {
+    throw new UsageError(`cannot read ${flag} ${file} (${(cause as NodeJS.ErrnoException).code ?? 'error'}); check the path`, { cause });
+  }
+}
+
+/** The root key PEM of `--rootkey`: encrypted only, as notary requires (a root key is never taken in the clear). */
+function readRootKeyFile(file: string): string {
+  const text = readFileText(file, '--rootkey');
+  let blocks;
+  try {
+    blocks = parsePemBlocks(text).filter((b) => b.type.endsWith('PRIVATE KEY'));
+  } catch (cause) {
+    throw new UsageError(`--rootkey ${file} is not PEM: ${cause instanceof PemError ? cause.message : 'unreadable'}`, { cause });
+  }
+  if (blocks.length !== 1) throw new UsageError(`--rootkey ${file} must hold exactly one PEM private key, found ${blocks.length}`);
+  const block = blocks[0]!;
+  if (block.type !== 'ENCRYPTED PRIVATE KEY' && block.headers.get('Proc-Type') !== '4,ENCRYPTED') {
+    throw new UsageError(
+      `--rootkey ${file} is not encrypted; only encrypted root keys are imported (as in notary). Encrypt it first, e.g. \`openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA1 -in ${file} -out root-encrypted.pem\``,
+    );
+  }
+  return text;
+}
+
+/**
+ * The root key of `--rootcert`: the file's first certificate, written as Go writes it, after the
+ * checks every client makes of a root certificate for `gun`.
+ */
+function readRootCertificate(file: string, gun: string, now: Date): PublicKey {
+  const text = readFileText(file, '--rootcert');
+  const first = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(text);
+  if (first === null) throw new UsageError(`--rootcert ${file} holds no PEM certificate`);
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(first[0]);
+  } catch (cause) {
+    throw new UsageError(`--rootcert ${file}: the certificate does not parse`, { cause });
+  }
+  const problem = checkRootCertificate(cert, gun, now);
+  if (problem !== null) throw new UsageError(`--rootcert ${file} cannot be the root certificate of ${gun}: ${problem}`);
+  try {
+    return publicKeyFromCertificatePem(certificateToPem(cert.raw));
+  } catch (cause) {
+    if (cause instanceof DeserializationError) throw new UsageError(`--rootcert ${file}: ${cause.message}`, { cause });
+    throw cause;
+  }
+}
+
 async function certificateKey(gun: string, signer: Signer, now: Date): Promise<PublicKey> {
   if (signer.publicKey.spki === null) throw new UsageError('the root key has no usable public key');
+  // The self-signed certificate is signed as ECDSA; other root keys come with their certificate.
+  if (signer.publicKey.keyType !== 'ecdsa') {
+    throw new UsageError(`the root key is ${signer.publicKey.keyType}; signet makes self-signed root certificates for ECDSA keys only, so give this key's certificate with --rootcert`);
+  }
   const pem = await createSelfSignedCertificate({
     commonName: gun,
     publicKeySpki: signer.publicKey.spki,
@@ -77,6 +147,9 @@ export async function initRepository(ctx: InitContext): Promise<InitResult> {
     if (!(e instanceof RemoteError && e.code === 'METADATA_NOT_FOUND')) throw e;
   }
   const timestampKey = notaryCodec.parseKey(parseJson(await ctx.remote.getKey('timestamp'), 'timestamp key'), 'timestamp.key');
+  // The files named by flags are read and checked before anything is asked for or written.
+  const rootKeyPem = ctx.rootKeyFile === undefined ? undefined : readRootKeyFile(ctx.rootKeyFile);
+  const rootCert = ctx.rootCertFile === undefined ? undefined : readRootCertificate(ctx.rootCertFile, gun, ctx.now);
 
   // Obtain every new passphrase up front, so that nothing is written without all of them.
   const stores = (retriever: PassphraseRetriever): KeyStore[] => {
@@ -84,8 +157,16 @@ export async function initRepository(ctx: InitContext): Promise<InitResult> {
     return ctx.keyStores?.(files) ?? [files];
   };
   const probe = stores(ctx.retriever);
-  const existingRoot = await existingRootKey(probe);
-  const newRoles = existingRoot === undefined ? ['root', 'targets', 'snapshot'] : ['targets', 'snapshot'];
+  let existingRoot: string | undefined;
+  if (rootKeyPem === undefined && rootCert !== undefined) {
+    existingRoot = canonicalKeyId(rootCert);
+    if (!(await new CryptoService(probe).has(existingRoot))) {
+      throw new UsageError(
+        `no root key matching --rootcert ${ctx.rootCertFile} (key ID ${existingRoot}) is in the key store; give the key with --rootkey, or import it first with \`signet key import FILE --role root\``,
+      );
+    }
+  } else if (rootKeyPem === undefined) existingRoot = await existingRootKey(probe);
+  const newRoles = existingRoot === undefined && rootKeyPem === undefined ? ['root', 'targets', 'snapshot'] : ['targets', 'snapshot'];
   const chosen = new Map<string, string>();
   for (const role of newRoles) {
     if (!(await newKeyNeedsPassphrase(probe, role))) continue; // made on a token
@@ -103,7 +184,17 @@ export async function initRepository(ctx: InitContext): Promise<InitResult> {
     return key;
   };
   try {
-    return await initWithKeys(ctx, keys, existingRoot, create, timestampKey);
+    if (rootKeyPem !== undefined) {
+      // Imported with the root passphrase (asked as notary asks it); a key already held stays on failure.
+      const held = new Set((await keys.list()).map((k) => k.keyId));
+      const imported = canonicalKeyId(await keys.stores[0]!.importPem(rootKeyPem, { role: 'root' }));
+      if (!held.has(imported)) created.push(imported);
+      existingRoot = imported;
+      if (rootCert !== undefined && canonicalKeyId(rootCert) !== imported) {
+        throw new UsageError(`--rootcert ${ctx.rootCertFile} is for key ${canonicalKeyId(rootCert)}, not for the --rootkey key ${imported}; give the certificate issued for that key`);
+      }
+    }
+    return await initWithKeys(ctx, keys, existingRoot, create, timestampKey, rootCert);
   } catch (error) {
     for (const id of created) await keys.remove(id).catch(() => undefined);
     throw error;
@@ -116,18 +207,20 @@ async function initWithKeys(
   existingRoot: string | undefined,
   create: (options: Parameters<CryptoService['create']>[0]) => Promise<PublicKey>,
   timestampKey: PublicKey,
+  givenCert: PublicKey | undefined,
 ): Promise<InitResult> {
   const { gun } = ctx;
   // An existing root key is unlocked before anything new is created.
   const rootPlain = existingRoot === undefined ? await create({ role: 'root', algorithm: 'ecdsa' }) : undefined;
   const rootKeyId = existingRoot ?? rootPlain!.id;
-  const plainSigner = await keys.getSigner(rootKeyId);
-  const rootCert = await certificateKey(gun, plainSigner, ctx.now);
+  const rootCert = givenCert ?? (await certificateKey(gun, await keys.getSigner(rootKeyId), ctx.now));
   const rootSigner = await keys.getSigner(canonicalKeyId(rootCert), rootCert);
   const targetsKey = await create({ role: 'targets', gun, algorithm: 'ecdsa' });
   const snapshotKey = await create({ role: 'snapshot', gun, algorithm: 'ecdsa' });
 
   const root = await signMetadata(newRoot({ root: [rootCert], targets: targetsKey, snapshot: snapshotKey, timestamp: timestampKey }, ctx.now), [rootSigner]);
+  // What every client will check of this root, before anything is cached.
+  verifyFinalRoot(root, { gun, now: ctx.now, rules: notaryRootKeyRules });
   const targets = await signMetadata(newTargets(ctx.now), [await keys.getSigner(targetsKey.id)], 'targets');
   const meta = new Map([
     ['root', roleMetaFromBytes(root.raw)],

@@ -120,8 +120,9 @@ export class RepositorySession {
     for (const w of warnings) this.#opts.warn?.(w);
   }
 
-  async init(): Promise<InitResult> {
+  async init(options: { rootKeyFile?: string; rootCertFile?: string } = {}): Promise<InitResult> {
     return initRepository({
+      ...options,
       gun: this.gun,
       trustDir: this.#opts.config.trustDir,
       remote: this.#remote('push,pull'),

@@ -12,7 +12,7 @@ import { registerTargetCommands } from './targets.js';
 export { sessionExtras, type CommandContext } from './context.js';
 
 const FIRST_SLICE_EXAMPLES: Readonly<Record<string, readonly string[]>> = {
-  init: ['signet -s https://notary.example.com init example.com/app -p'],
+  init: ['signet -s https://notary.example.com init example.com/app -p', 'NOTARY_ROOT_PASSPHRASE=… signet init example.com/app --rootkey root-encrypted.pem --rootcert root-by-our-ca.crt -p'],
   add: ['signet add example.com/app v1.0 ./app-1.0.tgz -p', 'signet add example.com/app release-1 ./r1.tgz -r targets/releases --custom meta.json'],
   publish: ['signet publish example.com/app'],
   list: ['signet list example.com/app', 'signet list example.com/app -r targets/releases --output json'],
