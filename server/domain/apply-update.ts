@@ -36,6 +36,8 @@ export async function applyUpdate(deps: DomainDeps, gun: string, parts: readonly
   view.prefetch(['root', 'timestamp']);
 
   const root = await validateRoot(view, update.root, { gun, now, rules: deps.rules });
+  // Stored only onto this root: a DELETE or another root stored meanwhile makes it a conflict.
+  const baseRoot = (await view.file('root'))?.sha256 ?? null;
   const targets = await validateTargets(view, update.targets, root.envelope, now);
 
   // Every role this update loaded, by its exact bytes: what snapshot meta must describe.
@@ -55,5 +57,5 @@ export async function applyUpdate(deps: DomainDeps, gun: string, parts: readonly
   if (update.root !== null) writes.push({ role: 'root', version: update.root.envelope.signed.version, data: update.root.data });
   for (const t of update.targets) writes.push({ role: t.role, version: t.envelope.signed.version, data: t.data });
   writes.push({ role: 'snapshot', ...snapshot }, { role: 'timestamp', ...timestamp });
-  await deps.store.updateMany(gun, writes);
+  await deps.store.updateMany(gun, writes, { baseRoot });
 }

@@ -131,12 +131,13 @@ export async function refreshTimestamp(deps: DomainDeps, gun: string, margins: R
   }
   updates.push({ role: 'timestamp', ...newTimestamp });
   try {
-    await deps.store.updateMany(gun, updates);
+    // Onto the root just read: a re-sign racing a DELETE must not store a timestamp for a GUN without a root.
+    await deps.store.updateMany(gun, updates, { baseRoot: (await view.file('root'))?.sha256 ?? null });
   } catch (error) {
     if (!(error instanceof VersionConflictError)) throw error;
     // A publish or another refresh stored a newer timestamp first; that one is current.
     const newer = await deps.store.getCurrent(gun, 'timestamp');
-    if (newer === null) throw error;
+    if (newer === null) return null; // deleted meanwhile: nothing to serve
     return { file: newer, resigned: false, nextDueMs: now.getTime() };
   }
   const stored = await deps.store.getCurrent(gun, 'timestamp');

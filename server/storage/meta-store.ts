@@ -22,6 +22,15 @@ export interface MetaUpdate {
   readonly data: Buffer;
 }
 
+export interface UpdateOptions {
+  /**
+   * SHA-256 of the stored root the update was validated against, or null when there was none:
+   * the update is stored only if that is still the current root (a DELETE, a rotation or a new
+   * `init` in between makes it a VersionConflictError). Undefined: no such check.
+   */
+  readonly baseRoot?: string | null;
+}
+
 export interface Change {
   /** Monotonic, as a decimal string (Notary's changefeed `ID`). */
   readonly id: string;
@@ -85,7 +94,7 @@ export interface MetaStore {
    * A timestamp in `updates` adds one `update` change record.
    * @throws {VersionConflictError} when a version is not newer (also when a concurrent publish won the race).
    */
-  updateMany(gun: string, updates: readonly MetaUpdate[]): Promise<void>;
+  updateMany(gun: string, updates: readonly MetaUpdate[], options?: UpdateOptions): Promise<void>;
   /** Highest stored version of a role, or null. */
   getCurrent(gun: string, role: string): Promise<StoredFile | null>;
   /** getCurrent of several roles in one read; a role with nothing stored is absent from the map. */

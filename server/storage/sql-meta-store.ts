@@ -8,7 +8,7 @@
 
 import { createHash } from 'node:crypto';
 import { StateError, StorageError } from '../../shared/errors.js';
-import type { Change, ChangeListener, ChangeQuery, MetaStore, MetaUpdate, ResetListener, ServerKeyRecord, StoredFile } from './meta-store.js';
+import type { Change, ChangeListener, ChangeQuery, MetaStore, MetaUpdate, ResetListener, ServerKeyRecord, StoredFile, UpdateOptions } from './meta-store.js';
 import { DEFAULT_CHANGE_RECORDS, VersionConflictError } from './meta-store.js';
 import { ChangeHub, DEFAULT_CHANNEL } from './change-hub.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
@@ -26,6 +26,8 @@ export const LOCK_FEED_SQL = `SELECT pg_advisory_xact_lock(${FEED_LOCK_CLASS}, h
 export { DEFAULT_CHANNEL };
 /** SQLSTATE signet_store_update raises for a version that is not newer; DETAIL is `<version> <role>`. */
 const STALE_VERSION_CODE = 'SG409';
+/** SQLSTATE signet_store_update raises when the current root is not the one the update was validated against. */
+const BASE_CHANGED_CODE = 'SG412';
 
 export interface SqlMetaStoreOptions {
   /** NOTIFY channel (PostgreSQL); one per schema so stores of different schemas do not hear each other. */
@@ -50,7 +52,7 @@ export class SqlMetaStore implements MetaStore {
     return this.#client.location;
   }
 
-  async updateMany(gun: string, updates: readonly MetaUpdate[]): Promise<void> {
+  async updateMany(gun: string, updates: readonly MetaUpdate[], options: UpdateOptions = {}): Promise<void> {
     assertName('gun', gun);
     const seen = new Map<string, number>();
     for (const u of updates) {
@@ -69,9 +71,9 @@ export class SqlMetaStore implements MetaStore {
 
     const timestamp = rows.find((r) => r.role === 'timestamp');
     const notify = this.#changes.notifyArguments(gun);
-    // One statement (migration 0002): lock, version check, insert, changefeed row and NOTIFY.
+    // One statement (migrations 0002, 0003): lock, base root and version checks, insert, changefeed row and NOTIFY.
     // Buffers go as separate binary parameters inside ARRAY[...] rather than as one array literal.
-    const data = rows.map((_, i) => `$${i + 9}::bytea`).join(', ');
+    const data = rows.map((_, i) => `$${i + 11}::bytea`).join(', ');
     const params: unknown[] = [
       gun,
       rows.map((r) => r.role),
@@ -81,13 +83,19 @@ export class SqlMetaStore implements MetaStore {
       timestamp?.sha256 ?? null,
       notify?.channel ?? null,
       notify?.payload ?? null,
+      options.baseRoot !== undefined,
+      options.baseRoot ?? null,
       ...rows.map((r) => r.data),
     ];
     await this.#run(`store an update of ${gun}`, async () => {
       try {
-        await this.#client.query(`SELECT signet_store_update($1, $2::text[], $3::bigint[], ARRAY[${data}]::bytea[], $4::text[], $5::bigint, $6, $7, $8)`, params);
+        await this.#client.query(`SELECT signet_store_update($1, $2::text[], $3::bigint[], ARRAY[${data}]::bytea[], $4::text[], $5::bigint, $6, $7, $8, $9::boolean, $10)`, params);
       } catch (err) {
         const code = errorCode(err);
+        if (code === BASE_CHANGED_CODE) {
+          const what = options.baseRoot === null ? 'a root was stored' : errorDetail(err) === 'none' ? 'it was deleted' : 'its root changed';
+          throw new VersionConflictError('root', 0, { cause: err, reason: `${gun} changed while this update was validated (${what}); fetch the latest metadata and publish again` });
+        }
         if (code === STALE_VERSION_CODE) {
           const [version, ...role] = (errorDetail(err) ?? '').split(' ');
           throw new VersionConflictError(role.join(' '), Number(version));

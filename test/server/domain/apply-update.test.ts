@@ -247,6 +247,39 @@ describe('applyUpdate: parsing, root, server-signed snapshot and timestamp', () 
       await service.applyUpdate(p.gun, [part('targets', await p.targets('targets', { version: 100 }))]);
     });
 
+    it('a DELETE or another root stored between validation and storing makes the publish a conflict, storing nothing', async () => {
+      // The store runs `meanwhile` just before the update's own write, as a racing request would.
+      let meanwhile: ((gun: string) => Promise<void>) | undefined;
+      const racing = new Proxy(ts.store, {
+        get(target, name) {
+          if (name === 'updateMany') {
+            return async (...args: Parameters<typeof target.updateMany>) => {
+              const run = meanwhile;
+              meanwhile = undefined;
+              await run?.(args[0]);
+              return target.updateMany(...args);
+            };
+          }
+          const v: unknown = Reflect.get(target, name);
+          return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+        },
+      });
+      const racingService = testService(racing, clock);
+      const p = await initialised();
+      meanwhile = async (gun) => {
+        await ts.store.deleteGun(gun);
+      };
+      await assert.rejects(racingService.applyUpdate(p.gun, [part('targets', await p.targets('targets', { version: 2, targets: { a: 'a' } }))]), (e: unknown) => e instanceof VersionConflictError && /deleted/.test(e.message));
+      for (const role of ['root', 'targets', 'snapshot', 'timestamp']) assert.equal(await ts.store.getCurrent(p.gun, role), null, `${role} after the race`);
+
+      const q = await initialised();
+      meanwhile = async (gun) => {
+        await ts.store.updateMany(gun, [{ role: 'root', version: 2, data: await q.root({ version: 2 }) }]);
+      };
+      await assert.rejects(racingService.applyUpdate(q.gun, [part('targets', await q.targets('targets', { version: 2 }))]), (e: unknown) => e instanceof VersionConflictError && /root changed/.test(e.message));
+      assert.equal((await ts.store.getCurrent(q.gun, 'targets'))!.version, 1);
+    });
+
     it('records one changefeed entry per publish with the timestamp version and hash', async () => {
       const p = await initialised();
       const changes = await ts.store.getChanges({ gun: p.gun, changeId: 0, records: 10 });

@@ -90,6 +90,25 @@ for (const backend of await allBackends('contract')) {
       assert.deepEqual(await store.getChanges({ gun, changeId: 0, records: 10 }), before);
     });
 
+    it('stores an update only onto the root it was validated against (baseRoot)', async () => {
+      const gun = uniqueGun();
+      await store.updateMany(gun, publish(1), { baseRoot: null });
+      const v1 = sha(file('root', 1).data);
+      // Judged with no root stored, but one is there now: refused.
+      await assert.rejects(store.updateMany(gun, [file('targets', 2)], { baseRoot: null }), (e: unknown) => e instanceof VersionConflictError && /a root was stored/.test(e.message));
+      await store.updateMany(gun, [file('targets', 2), file('timestamp', 2)], { baseRoot: v1 });
+      await store.updateMany(gun, [file('root', 2)], { baseRoot: v1 });
+      // Judged against root v1, but v2 is current now.
+      await assert.rejects(store.updateMany(gun, [file('targets', 3)], { baseRoot: v1 }), (e: unknown) => e instanceof VersionConflictError && /its root changed/.test(e.message));
+      // Deleted between validation and storing: nothing may be stored without a root.
+      await store.deleteGun(gun);
+      await assert.rejects(store.updateMany(gun, [file('targets', 3), file('snapshot', 3), file('timestamp', 3)], { baseRoot: sha(file('root', 2).data) }), (e: unknown) => e instanceof VersionConflictError && /it was deleted/.test(e.message));
+      for (const role of ['root', 'targets', 'snapshot', 'timestamp']) assert.equal(await store.getCurrent(gun, role), null, role);
+      // Without baseRoot there is no such check (tests and tools that write files directly).
+      await store.updateMany(gun, [file('targets', 1)]);
+      assert.equal((await store.getCurrent(gun, 'targets'))?.version, 1);
+    });
+
     it('rejects a role sent twice in one update, at the same or another version', async () => {
       const gun = uniqueGun();
       await assert.rejects(store.updateMany(gun, [file('targets', 2), file('targets', 2, ' ')]), (err: unknown) => {
