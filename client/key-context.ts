@@ -6,7 +6,7 @@
 // script: without a terminal the caller must pass -y.
 
 import { read } from 'read';
-import { UsageError } from '../shared/errors.js';
+import { KeyStoreError, UsageError } from '../shared/errors.js';
 import { CryptoService, defaultPassphraseRetriever, FileKeyStore, promptPassphraseRetriever, type PassphraseRetriever } from '../keys/index.js';
 import { keyStoresWithToken } from '../keys/pkcs11/index.js';
 import { defaultEnvironment, loadConfig, type ClientConfig, type ConfigFlags } from './config.js';
@@ -64,7 +64,14 @@ export function passwdSource(io: KeyIo): PassphraseRetriever {
   return async (req) => {
     if (!req.createNew) return current(req);
     const fromEnv = env.SIGNET_NEW_PASSPHRASE;
-    return fromEnv !== undefined && fromEnv !== '' ? fromEnv : prompt(req);
+    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
+    try {
+      return await prompt(req);
+    } catch (e) {
+      // The prompt's own message names the role's variable, which passwd deliberately ignores here.
+      if (!(e instanceof KeyStoreError && e.code === 'PASSPHRASE_REQUIRED')) throw e;
+      throw new KeyStoreError('PASSPHRASE_REQUIRED', `a new passphrase for the ${req.role} key ${req.keyName} is needed and cannot be prompted for here; set SIGNET_NEW_PASSPHRASE`, { cause: e });
+    }
   };
 }
 

@@ -180,9 +180,11 @@ export class FileKeyStore implements KeyStore {
       ...(this.#retriever === undefined ? {} : { retriever: this.#retriever }),
     });
     assertKeyPairConsistent(key, where);
-    // An encrypted input keeps its passphrase (Notary stores such input as is); plain input gets a new one.
+    // An encrypted input keeps its passphrase (Notary stores such input as is); plain input, and input
+    // encrypted under an empty passphrase (which anyone can open), gets a new one.
     const keyId = publicKeyFromKeyObject(key).id;
-    return this.#store(key, labels, passphrase ?? (await newPassphrase(this.#retriever, keyId, labels.role, labels.gun)));
+    const kept = passphrase !== undefined && passphrase !== '' ? passphrase : undefined;
+    return this.#store(key, labels, kept ?? (await newPassphrase(this.#retriever, keyId, labels.role, labels.gun)));
   }
 
   async exportPem(keyId: string, options: ExportOptions = {}): Promise<string> {

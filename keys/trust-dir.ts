@@ -89,10 +89,16 @@ export function readKeyFileBytes(p: string, keyId: string): Buffer {
   }
 }
 
-/** Creates `dir` (and missing parents) with mode 0700. Existing directories are left as they are. */
+/**
+ * Creates `dir` (and missing parents) with mode 0700. An existing `dir` that others may write to is
+ * narrowed to 0700 (stricter than notary): whoever can write there can remove key files or plant a
+ * key this store would use. Its parents are left as they are.
+ */
 export async function ensurePrivateDir(dir: string): Promise<void> {
   try {
     await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+    const st = await fs.promises.stat(dir);
+    if ((st.mode & 0o077) !== 0) await fs.promises.chmod(dir, 0o700);
   } catch (cause) {
     throw ioError('create', dir, cause);
   }

@@ -220,6 +220,9 @@ describe('key passwd', () => {
     const id = '50c5db8043356e6c1ca87f7a06aa909493c9b12d1153079d790ace59bd826d11';
     const noNew = await signet(['-d', dir, 'key', 'passwd', id], { env: FIXTURE_ENV });
     assert.equal(noNew.code, 3, 'no terminal and no SIGNET_NEW_PASSPHRASE: a credentials error');
+    // It names the variable that would help, not the role's (which is set, and ignored for the new passphrase).
+    assert.match(noNew.stderr, /new passphrase for the targets key .* set SIGNET_NEW_PASSPHRASE/);
+    assert.doesNotMatch(noNew.stderr, /NOTARY_TARGETS_PASSPHRASE/);
     const r = await signet(['-d', dir, 'key', 'passwd', id], { env: { ...FIXTURE_ENV, SIGNET_NEW_PASSPHRASE: 'rotated-targets-pass' } });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(runNotary(['key', 'passwd', id], { trustDir: dir, env: { NOTARY_TARGETS_PASSPHRASE: 'rotated-targets-pass' } }).status, 0);

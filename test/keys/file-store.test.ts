@@ -220,6 +220,27 @@ describe('import (notary key import semantics)', () => {
   });
 });
 
+test('writing a key narrows an existing private/ that others may write to, to 0700', async () => {
+  const dir = tempDir();
+  fs.mkdirSync(path.join(dir, 'private'), { mode: 0o777 });
+  fs.chmodSync(path.join(dir, 'private'), 0o777);
+  await new FileKeyStore(dir, { retriever: constantPassphraseRetriever('a-passphrase') }).generate({ role: 'targets', gun: 'example.com/app' });
+  assert.equal(fs.statSync(path.join(dir, 'private')).mode & 0o777, 0o700);
+  assertTrustDirSafe(dir);
+});
+
+test('an input encrypted under an empty passphrase is stored under a new one, never kept open to anyone', async () => {
+  const dir = tempDir();
+  const key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const pem = key.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: '' }) as string;
+  // The empty passphrase opens the input (as a terminal user pressing Enter would give it); the new one is asked for.
+  const store = new FileKeyStore(dir, { retriever: async (req) => (req.createNew ? 'a-new-passphrase' : '') });
+  const pub = await store.importPem(pem, { role: 'targets/x' });
+  const stored = readKey(dir, pub.id);
+  assert.throws(() => createPrivateKey({ key: stripPemHeaders(stored), format: 'pem', passphrase: '' }));
+  createPrivateKey({ key: stripPemHeaders(stored), format: 'pem', passphrase: 'a-new-passphrase' });
+});
+
 describe('export, passphrase change, removal', () => {
   async function setup(): Promise<{ dir: string; store: FileKeyStore; id: string; r: ReturnType<typeof recordingRetriever> }> {
     const dir = tempDir();
