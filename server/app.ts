@@ -14,6 +14,7 @@ import type { Logger } from './log.js';
 import { createMetrics, type ServerMetrics } from './metrics.js';
 import { DEFAULT_CACHE_OPTIONS, ResponseCache, type ResponseCacheOptions } from './http/cache.js';
 import { createRequestListener } from './http/dispatch.js';
+import { ByteBudget } from './http/upload-budget.js';
 
 export interface AppOptions {
   readonly service: TrustService;
@@ -44,7 +45,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { maxBodyBytes: 64 * 1024 * 1024, maxPartBytes: 16 * 1024 * 1024, maxParts: 1000 };
+export const DEFAULT_UPLOAD_LIMITS: UploadLimits = { maxBodyBytes: 64 * 1024 * 1024, maxPartBytes: 16 * 1024 * 1024, maxParts: 1000, maxInFlightBytes: 256 * 1024 * 1024 };
 const DEFAULT_CURRENT_TTL_MS = 30_000;
 
 export function createApp(options: AppOptions): App {
@@ -86,6 +87,7 @@ export function createApp(options: AppOptions): App {
     authorizer: options.authorizer ?? null,
     gunPrefixes: options.gunPrefixes ?? [],
     limits: options.limits ?? DEFAULT_UPLOAD_LIMITS,
+    uploadBudget: new ByteBudget((options.limits ?? DEFAULT_UPLOAD_LIMITS).maxInFlightBytes),
     cache,
     currentTtlMs: options.currentTtlMs ?? DEFAULT_CURRENT_TTL_MS,
     sharedStore: options.sharedStore ?? false,

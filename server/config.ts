@@ -25,6 +25,8 @@ export interface UploadLimits {
   readonly maxPartBytes: number;
   /** Files in one publish. */
   readonly maxParts: number;
+  /** Publish bodies held at once, all requests together; beyond it a publish is answered 503. */
+  readonly maxInFlightBytes: number;
 }
 
 export interface ServerConfig {
@@ -40,6 +42,8 @@ export interface ServerConfig {
   readonly pkcs11?: { readonly modulePath: string; readonly label?: string; readonly slot?: number; readonly pinSource: string };
   readonly logLevel: LogLevel;
   readonly limits: UploadLimits;
+  /** Client connections: how many at once, and how long one may take to send a request's headers. */
+  readonly connections: { readonly max: number; readonly headersTimeoutMs: number };
   /** Deploy policy (--policy): the check API and admission webhooks; absent = those routes answer 404. */
   readonly policy?: { readonly file: string; readonly exemptNamespaces: readonly string[]; readonly timeoutMs: number };
 }
@@ -84,6 +88,9 @@ const SPECS: readonly Spec[] = [
   { flag: 'max-upload-bytes', kind: 'integer', arg: 'n', help: 'largest publish request body', default: String(64 * MIB) },
   { flag: 'max-part-bytes', kind: 'integer', arg: 'n', help: 'largest metadata file in a publish', default: String(16 * MIB) },
   { flag: 'max-upload-parts', kind: 'integer', arg: 'n', help: 'most metadata files in one publish', default: '1000' },
+  { flag: 'max-upload-bytes-in-flight', kind: 'integer', arg: 'n', help: 'publish bodies held in memory at once, all clients together; a publish beyond it is answered 503 with Retry-After', default: String(256 * MIB) },
+  { flag: 'max-connections', kind: 'integer', arg: 'n', help: 'open client connections at once; further ones are closed on arrival', default: '1024' },
+  { flag: 'headers-timeout-ms', kind: 'integer', arg: 'n', help: 'a connection must send a request\'s headers within this time (also a new, silent one)', default: '20000' },
   { flag: 'policy', kind: 'string', arg: 'file', help: 'deploy policy (YAML or JSON) for POST /v2/_policy/check and the Kubernetes admission webhooks' },
   { flag: 'policy-exempt-namespace', kind: 'list', arg: 'ns', help: 'namespace the admission webhooks never check (repeatable; include the webhook\'s own)', default: 'kube-system' },
   { flag: 'policy-timeout-ms', kind: 'integer', arg: 'n', help: 'deadline of one image check; an unfinished check denies (keep it below the webhook timeoutSeconds)', default: '3000' },
@@ -275,8 +282,11 @@ function resolve(settings: Map<string, Setting>): ParseResult {
   if (insecure && passphrase === undefined) warnings.push('server keys are encrypted with a published passphrase (--insecure-dev-signer-key); never use this in production');
   if (settings.get('signer-key-passphrase')?.source === 'flag') warnings.push(`the signer passphrase was given as a flag, which other local users can see; use ${envName('signer-key-passphrase')}`);
 
-  const limits: UploadLimits = { maxBodyBytes: int('max-upload-bytes'), maxPartBytes: int('max-part-bytes'), maxParts: int('max-upload-parts') };
+  const limits: UploadLimits = { maxBodyBytes: int('max-upload-bytes'), maxPartBytes: int('max-part-bytes'), maxParts: int('max-upload-parts'), maxInFlightBytes: int('max-upload-bytes-in-flight') };
   if (limits.maxPartBytes > limits.maxBodyBytes) throw new ConfigError('--max-part-bytes cannot exceed --max-upload-bytes');
+  if (limits.maxInFlightBytes < limits.maxBodyBytes) throw new ConfigError('--max-upload-bytes-in-flight cannot be less than --max-upload-bytes (no publish of the largest size could ever be taken)');
+  const connections = { max: int('max-connections'), headersTimeoutMs: int('headers-timeout-ms') };
+  if (connections.headersTimeoutMs < 100) throw new ConfigError('--headers-timeout-ms must be at least 100');
 
   const prefixes = settings.get('gun-prefix')?.value;
   const policyFile = str('policy');
@@ -296,6 +306,7 @@ function resolve(settings: Map<string, Setting>): ParseResult {
       ...(pkcs11 === undefined ? {} : { pkcs11 }),
       logLevel: choice<LogLevel>('log-level'),
       limits,
+      connections,
       ...(policy === undefined ? {} : { policy }),
     },
   };

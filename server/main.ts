@@ -121,16 +121,25 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     });
     app.handler(req, res);
   };
+  const { headersTimeoutMs } = config.connections;
+  // Node closes a connection that has not sent a request's headers within headersTimeout (a new, silent
+  // one too) when it checks, on this interval: at most 1.5 times the timeout instead of 30 s later.
+  const connectionsCheckingInterval = Math.max(250, Math.min(30_000, Math.floor(headersTimeoutMs / 2)));
   try {
-    server = tls === null ? http.createServer(listener) : https.createServer({ cert: tls.cert, key: tls.key }, listener);
+    server =
+      tls === null
+        ? http.createServer({ connectionsCheckingInterval }, listener)
+        : https.createServer({ cert: tls.cert, key: tls.key, connectionsCheckingInterval, handshakeTimeout: headersTimeoutMs }, listener);
   } catch (cause) {
     await app.close();
     await store.close().catch(() => undefined);
     throw new ConfigError('--tls-cert / --tls-key are not a usable PEM certificate and matching private key', { cause });
   }
-  server.headersTimeout = 20_000; // slow-loris bound on request headers
-  server.requestTimeout = 120_000; // whole request, including a large publish
+  server.headersTimeout = headersTimeoutMs; // slow-loris bound on request headers
+  server.requestTimeout = Math.max(120_000, headersTimeoutMs); // whole request, including a large publish
   server.keepAliveTimeout = 5_000;
+  // Further connections are closed on arrival, so silent sockets cannot use up the process's descriptors.
+  server.maxConnections = config.connections.max;
 
   let address: AddressInfo;
   try {

@@ -10,6 +10,7 @@ import type { UploadLimits } from '../config.js';
 import type { Logger } from '../log.js';
 import type { ServerMetrics } from '../metrics.js';
 import type { ResponseCache } from './cache.js';
+import type { ByteBudget } from './upload-budget.js';
 import type { RouteMatch } from './routes.js';
 
 export interface HttpDeps {
@@ -19,6 +20,8 @@ export interface HttpDeps {
   readonly authorizer: Authorizer | null;
   readonly gunPrefixes: readonly string[];
   readonly limits: UploadLimits;
+  /** Publish bodies held at once (limits.maxInFlightBytes), shared by every request of this app. */
+  readonly uploadBudget: ByteBudget;
   readonly cache: ResponseCache;
   /** Longest a current (non-consistent) response is served from the cache. */
   readonly currentTtlMs: number;

@@ -24,7 +24,8 @@ export type NotaryErrorCode =
   | 'INVALID_GUN'
   | 'INVALID_PARAMETERS'
   | 'UNKNOWN'
-  | 'UNAUTHORIZED';
+  | 'UNAUTHORIZED'
+  | 'UNAVAILABLE';
 
 interface Descriptor {
   readonly status: number;
@@ -48,6 +49,8 @@ export const NOTARY_ERRORS: Readonly<Record<NotaryErrorCode, Descriptor>> = {
   INVALID_PARAMETERS: { status: 400, message: 'The parameters provided are not valid.' },
   UNKNOWN: { status: 500, message: 'unknown error' },
   UNAUTHORIZED: { status: 401, message: 'authentication required' },
+  // docker/distribution's errcode.ErrorCodeUnavailable; the notary client reports a 503 as a busy server.
+  UNAVAILABLE: { status: 503, message: 'service unavailable' },
 };
 
 /** What Go writes for `WithDetail(err)` when err is a Go error value without exported fields. */

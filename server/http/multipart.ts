@@ -18,9 +18,12 @@ import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
 import type { UpdatePart } from '../domain/service.js';
 import type { UploadLimits } from '../config.js';
+import type { ByteBudget } from './upload-budget.js';
 import { envelopeVersion, roleFromFilename, type PartFailure } from './upload-parts.js';
 
-export type UploadResult = { readonly ok: true; readonly parts: UpdatePart[] } | { readonly ok: false; readonly failure: PartFailure; readonly closeConnection: boolean };
+type ReadOutcome = { readonly ok: true; readonly parts: UpdatePart[] } | { readonly ok: false; readonly failure: PartFailure; readonly closeConnection: boolean };
+/** `release` gives back what the body took of the upload budget; call it once the parts are no longer needed. */
+export type UploadResult = ReadOutcome & { readonly release: () => void };
 
 /** Go mime.ParseMediaType, enough for Content-Type: lower-cased type and parameters (token or quoted). */
 export function parseMediaType(value: string): { type: string; params: Map<string, string> } | null {
@@ -88,18 +91,34 @@ export class PartCounter {
   }
 }
 
+/** Too many publish bodies held at once (--max-upload-bytes-in-flight): come back shortly. */
+const BUSY: PartFailure = { code: 'UNAVAILABLE', detail: 'too many publishes in progress on this server (--max-upload-bytes-in-flight); retry shortly' };
+
 const malformed = (detail?: string): PartFailure => (detail === undefined ? { code: 'MALFORMED_UPLOAD' } : { code: 'MALFORMED_UPLOAD', detail });
 
-export function readUpload(req: IncomingMessage, limits: UploadLimits): Promise<UploadResult> {
+export function readUpload(req: IncomingMessage, limits: UploadLimits, budget: ByteBudget): Promise<UploadResult> {
+  let reserved = 0;
+  const release = (): void => {
+    budget.release(reserved);
+    reserved = 0;
+  };
+  const reserve = (n: number): boolean => {
+    if (!budget.tryReserve(n)) return false;
+    reserved += n;
+    return true;
+  };
   const media = parseMediaType(req.headers['content-type'] ?? '');
   const boundary = media?.params.get('boundary');
   if (media === null || (media.type !== 'multipart/form-data' && media.type !== 'multipart/mixed') || boundary === undefined || boundary === '' || /["\\\r\n]/.test(boundary)) {
-    return Promise.resolve({ ok: false, failure: malformed(), closeConnection: false });
+    return Promise.resolve({ ok: false, failure: malformed(), closeConnection: false, release });
   }
   const declared = Number(req.headers['content-length'] ?? '0');
   if (declared > limits.maxBodyBytes) {
-    return Promise.resolve({ ok: false, failure: malformed(`request body is ${declared} bytes; this server accepts at most ${limits.maxBodyBytes} (--max-upload-bytes)`), closeConnection: true });
+    return Promise.resolve({ ok: false, failure: malformed(`request body is ${declared} bytes; this server accepts at most ${limits.maxBodyBytes} (--max-upload-bytes)`), closeConnection: true, release });
   }
+  // A declared length is taken from the budget up front; a chunked body takes it as it arrives.
+  if (declared > 0 && !reserve(declared)) return Promise.resolve({ ok: false, failure: BUSY, closeConnection: true, release });
+  const chunked = !(declared > 0);
 
   return new Promise<UploadResult>((resolve) => {
     const parts: UpdatePart[] = [];
@@ -115,24 +134,26 @@ export function readUpload(req: IncomingMessage, limits: UploadLimits): Promise<
       limits: { files: limits.maxParts, fileSize: limits.maxPartBytes, fieldSize: 1024, headerPairs: 64 },
     });
 
-    const finish = (result: UploadResult): void => {
+    const finish = (result: ReadOutcome): void => {
       if (done) return;
       done = true;
       req.off('data', count);
       if (!result.ok) {
+        release();
         req.unpipe(bb);
         bb.removeAllListeners();
         bb.on('error', () => undefined);
         req.resume(); // discard the rest; the connection is closed after the answer if asked
       }
-      resolve(result);
+      resolve({ ...result, release });
     };
     const fail = (failure: PartFailure, closeConnection = false): void => finish({ ok: false, failure, closeConnection });
 
     const count = (chunk: Buffer): void => {
       received += chunk.length;
       counter.push(chunk);
-      if (received > limits.maxBodyBytes) fail(malformed(`request body exceeds ${limits.maxBodyBytes} bytes (--max-upload-bytes)`), true);
+      if (received > limits.maxBodyBytes) return fail(malformed(`request body exceeds ${limits.maxBodyBytes} bytes (--max-upload-bytes)`), true);
+      if (chunked && !reserve(chunk.length)) fail(BUSY, true);
     };
     req.on('data', count);
     req.on('aborted', () => fail(malformed('request body ended early'), true));

@@ -68,15 +68,17 @@ function oneAtATime(owner: object, gun: string, run: () => Promise<void>): Promi
 
 export async function postUpdateHandler(ctx: RequestContext): Promise<void> {
   const { gun } = ctx.match;
-  const upload = await readUpload(ctx.req, ctx.deps.limits);
+  const upload = await readUpload(ctx.req, ctx.deps.limits, ctx.deps.uploadBudget);
   if (!upload.ok) {
-    return sendNotaryError(ctx.res, upload.failure.code, upload.failure.detail, upload.closeConnection ? ['Connection', 'close'] : []);
+    const headers = [...(upload.closeConnection ? ['Connection', 'close'] : []), ...(upload.failure.code === 'UNAVAILABLE' ? ['Retry-After', '1'] : [])];
+    return sendNotaryError(ctx.res, upload.failure.code, upload.failure.detail, headers);
   }
   try {
     await oneAtATime(ctx.deps.service, gun, () => ctx.deps.service.applyUpdate(gun, upload.parts));
   } catch (err) {
     return sendUpdateError(ctx, ctx.res, err);
   } finally {
+    upload.release();
     ctx.deps.cache.invalidate(gun);
   }
   ctx.deps.logger.info({ reqId: ctx.requestId, gun, roles: upload.parts.map((p) => p.role) }, 'published');

@@ -29,7 +29,8 @@ describe('defaults', () => {
     assert.equal(config.logLevel, 'info');
     assert.equal(config.tls, null);
     assert.deepEqual(config.gunPrefixes, []);
-    assert.deepEqual(config.limits, { maxBodyBytes: 64 * 1024 * 1024, maxPartBytes: 16 * 1024 * 1024, maxParts: 1000 });
+    assert.deepEqual(config.limits, { maxBodyBytes: 64 * 1024 * 1024, maxPartBytes: 16 * 1024 * 1024, maxParts: 1000, maxInFlightBytes: 256 * 1024 * 1024 });
+    assert.deepEqual(config.connections, { max: 1024, headersTimeoutMs: 20_000 });
     assert.deepEqual(config.signer, { passphrase: 'env-secret-passphrase', insecureDevKey: false });
   });
 });
@@ -121,6 +122,8 @@ describe('validation', () => {
   test('numbers, log levels, database URLs', () => {
     assert.throws(() => parse(['--max-upload-parts', '0']), /--max-upload-parts must be a positive integer/);
     assert.throws(() => parse(['--max-part-bytes', '100', '--max-upload-bytes', '10']), /--max-part-bytes cannot exceed --max-upload-bytes/);
+    assert.throws(() => parse(['--max-upload-bytes', '100', '--max-part-bytes', '100', '--max-upload-bytes-in-flight', '10']), /--max-upload-bytes-in-flight cannot be less than --max-upload-bytes/);
+    assert.throws(() => parse(['--max-connections', '0']), /--max-connections must be a positive integer/);
     assert.throws(() => parse(['--log-level', 'loud']), /--log-level must be one of/);
     assert.throws(() => parse(['--database-url', 'mysql://x']), /must start with postgres:\/\//);
   });

@@ -92,6 +92,36 @@ describe('startServer', () => {
     assert.match(log, /signet-server stopped/);
   });
 
+  test('a connection that sends no request is closed after --headers-timeout-ms; past --max-connections new ones are closed on arrival', { timeout: 30_000 }, async () => {
+    const s = await startServer(config(data.dataDir, ['--headers-timeout-ms', '600', '--max-connections', '3']), { logger: captureLogger().logger });
+    try {
+      const port = Number(new URL(s.url).port);
+      const open = (): Promise<net.Socket> => new Promise((resolve, reject) => net.connect(port, '127.0.0.1').on('connect', function (this: net.Socket) { resolve(this); }).on('error', reject));
+      const closedWithin = (socket: net.Socket, ms: number): Promise<boolean> =>
+        new Promise((resolve) => {
+          if (socket.destroyed || socket.readyState === 'closed') return resolve(true);
+          const timer = setTimeout(() => resolve(false), ms);
+          socket.once('close', () => {
+            clearTimeout(timer);
+            resolve(true);
+          });
+          socket.resume();
+        });
+      const silent = [await open(), await open(), await open()];
+      // A fourth connection is over the limit: the server closes it on arrival, well before the timeout.
+      const extra = await open();
+      assert.ok(await closedWithin(extra, 300), 'a connection past --max-connections is closed at once');
+      assert.ok(!silent[0]!.destroyed, 'the connections within the limit are still open then');
+      // The silent ones are closed once the headers timeout passes, not left open for ever.
+      for (const socket of silent) assert.ok(await closedWithin(socket, 5000), 'a silent connection is closed');
+      // A client that sends its request is served.
+      const health = await fetchText(`${s.url}/_notary_server/health`);
+      assert.equal(health.status, 200);
+    } finally {
+      await s.shutdown();
+    }
+  });
+
   test('each request is one log line of fixed fields; secrets stay out, and other logs are still redacted', async () => {
     const { logger, lines } = captureLogger();
     const s = await startServer(config(data.dataDir), { logger });

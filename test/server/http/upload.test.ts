@@ -6,6 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import fc from 'fast-check';
 import request from 'supertest';
 import { fixture } from '../../support/paths.js';
@@ -38,7 +40,7 @@ before(async () => {
       return real.applyUpdate(gun, parts);
     },
   };
-  const app = createApp({ service: recording, store, logger: captureLogger().logger, metrics: createMetrics({ processMetrics: false }), limits: { maxBodyBytes: 64 * 1024, maxPartBytes: 16 * 1024, maxParts: 4 } });
+  const app = createApp({ service: recording, store, logger: captureLogger().logger, metrics: createMetrics({ processMetrics: false }), limits: { maxBodyBytes: 64 * 1024, maxPartBytes: 16 * 1024, maxParts: 4, maxInFlightBytes: 64 * 1024 } });
   handler = app.handler;
 });
 after(async () => cleanup());
@@ -303,5 +305,67 @@ describe('nesting', () => {
     const parsed = JSON.parse(body(res).toString()) as { errors: { code: string; detail: { Name: string; Error: { Msg: string } } }[] };
     assert.equal(parsed.errors[0]?.code, 'INVALID_UPDATE');
     assert.match(parsed.errors[0]?.detail.Error.Msg ?? '', /signed\.x\[0\].*: is nested deeper than 1000 levels/);
+  });
+});
+
+describe('upload budget (--max-upload-bytes-in-flight)', () => {
+  /** POST `body` to the server on `port`, with a Content-Length or chunked in two writes. */
+  function send(port: number, body: Buffer, contentType: string, chunked: boolean): Promise<{ status: number; retryAfter: string | undefined; text: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: S, headers: { 'Content-Type': contentType, ...(chunked ? {} : { 'Content-Length': String(body.length) }) } }, (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], text }));
+      });
+      req.on('error', reject);
+      if (chunked) {
+        req.write(body.subarray(0, body.length >> 1));
+        setTimeout(() => req.end(body.subarray(body.length >> 1)), 20);
+      } else req.end(body);
+    });
+  }
+
+  test('a publish beyond what is held at once is 503 UNAVAILABLE with Retry-After, chunked or not; held bytes come back when a publish ends', { timeout: 20_000 }, async (t) => {
+    const { store, cleanup: c } = await embeddedStore();
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let reached = 0;
+    const real = testService(store);
+    const held: TrustService = {
+      ...real,
+      async applyUpdate(gun, parts) {
+        reached++;
+        await gate;
+        return real.applyUpdate(gun, parts);
+      },
+    };
+    const app = createApp({ service: held, store, logger: captureLogger().logger, metrics: createMetrics({ processMetrics: false }), limits: { maxBodyBytes: 40 * 1024, maxPartBytes: 16 * 1024, maxParts: 4, maxInFlightBytes: 48 * 1024 } });
+    const server = http.createServer(app.handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    t.after(async () => {
+      open();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      await c();
+    });
+    const port = (server.address() as AddressInfo).port;
+    // Two parts of ~15 KiB each: valid JSON (padded with spaces), ~30 KiB in all.
+    const padded = Buffer.concat([TARGETS, Buffer.alloc(15 * 1024 - TARGETS.length, ' ')]);
+    const { body: b, contentType } = multipartBody([{ filename: 'targets', data: padded }, { filename: 'targets/x', data: padded }]);
+
+    const first = send(port, b, contentType, false);
+    while (reached === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (const chunked of [false, true]) {
+      const busy = await send(port, b, contentType, chunked);
+      assert.equal(busy.status, 503, busy.text);
+      assert.equal(busy.retryAfter, '1');
+      assert.match(busy.text, /"code":"UNAVAILABLE".*max-upload-bytes-in-flight/);
+    }
+    assert.equal(reached, 1, 'the refused publishes never reached the domain');
+    open();
+    await first;
+    // The first publish has ended: its bytes are free again, and the next one is taken.
+    await send(port, b, contentType, true);
+    assert.equal(reached, 2);
   });
 });
