@@ -29,7 +29,7 @@ import { parseJson } from '../shared/json/parse.js';
 import type { PublicKey, Signer } from '../shared/tuf/model.js';
 import { CryptoService, FileKeyStore, type KeyStore, type PassphraseRetriever } from '../keys/index.js';
 import { newKeyNeedsPassphrase } from '../keys/pkcs11/index.js';
-import { parsePemBlocks, PemError } from '../keys/pem.js';
+import { encodePem, parsePemBlocks, PemError } from '../keys/pem.js';
 import type { MetadataCache } from './cache.js';
 import { roleMetaFromBytes } from '../shared/tuf/file-meta.js';
 import { newRoot, newTargets, nextSnapshot, signMetadata } from './metadata.js';
@@ -89,7 +89,7 @@ function readRootKeyFile(file: string): string {
       `--rootkey ${file} is not encrypted; only encrypted root keys are imported (as in notary). Encrypt it first, e.g. \`openssl pkcs8 -topk8 -v2 aes-256-cbc -v2prf hmacWithSHA1 -in ${file} -out root-encrypted.pem\``,
     );
   }
-  return text;
+  return encodePem(block); // only the key, whatever else the file holds
 }
 
 /**
