@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // `addhash`, `remove`, `verify` and the CI command `sign`.
 
+import fs from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/errors.js';
 import { RepositoryMissingError } from '../update.js';
@@ -9,9 +10,31 @@ import { addHashChanges, checkContent, parseDigest, parseHexHashes, parseSize, r
 import { autoPublish, collect, examples, type CommandContext } from './context.js';
 import { createHttpSend } from '../http-transport.js';
 import { resolveSignTarget } from '../registry.js';
+import { writeFileAtomic } from '../atomic-file.js';
 
 /** Content for `verify`: all of stdin, capped so a runaway pipe cannot exhaust memory. */
 export const MAX_VERIFY_BYTES = 1 << 30;
+
+function readInputFile(file: string): Buffer {
+  let size: number;
+  try {
+    size = fs.statSync(file).size;
+    if (size > MAX_VERIFY_BYTES) throw new UsageError(`verify reads at most ${MAX_VERIFY_BYTES} bytes; ${file} has ${size}`);
+    return fs.readFileSync(file);
+  } catch (cause) {
+    if (cause instanceof UsageError) throw cause;
+    throw new UsageError(`cannot read --input ${file} (${(cause as NodeJS.ErrnoException).code ?? 'error'}); check the path`, { cause });
+  }
+}
+
+/** The checked content, written whole or not at all (a failed write leaves no partial file). */
+function writeOutputFile(file: string, content: Buffer): void {
+  try {
+    writeFileAtomic(file, content);
+  } catch (cause) {
+    throw new UsageError(`cannot write --out ${file} (${(cause as NodeJS.ErrnoException).code ?? 'error'}); check the path`, { cause });
+  }
+}
 
 async function readAll(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
   if (stream === undefined) throw new UsageError('verify reads the content from standard input; pipe it in');
@@ -79,18 +102,23 @@ export function registerTargetCommands(program: Command, ctx: CommandContext): v
   examples(
     program
       .command('verify')
-      .description('check content on stdin against the trusted hashes of a target (online); writes it to stdout when it matches')
+      .description('check content (standard input, or -i) against the trusted hashes of a target (online); writes it out (standard output, or -o) only when it matches')
       .argument('<gun>')
       .argument('<target>')
-      .action((gun: string, target: string) =>
+      .option('-i, --input <file>', 'read the content from this file instead of standard input')
+      .option('-o, --out <file>', "write the checked content to this file instead of standard output (notary's --output; --output here selects text or json)")
+      .option('-q, --quiet', 'write nothing but errors')
+      .action((gun: string, target: string, o: { input?: string; out?: string; quiet?: boolean }) =>
         ctx.run(async () => {
-          const content = await readAll(ctx.io.stdin);
+          const content = o.input === undefined ? await readAll(ctx.io.stdin) : readInputFile(o.input);
           const match = await ctx.session(gun).lookup(target);
           checkContent(content, match);
+          if (o.quiet === true) return;
+          if (o.out !== undefined) return writeOutputFile(o.out, content);
           await new Promise<void>((resolve, reject) => ctx.io.stdout.write(content, (e) => (e ? reject(e) : resolve())));
         }),
       ),
-    ['signet verify example.com/app v1.2 < app-1.2.tar.gz > checked.tar.gz', 'curl -s https://example.com/app.tgz | signet verify example.com/app v1.2 | tar xz'],
+    ['signet verify example.com/app v1.2 < app-1.2.tar.gz > checked.tar.gz', 'curl -s https://example.com/app.tgz | signet verify example.com/app v1.2 | tar xz', 'signet verify example.com/app v1.2 -i app-1.2.tar.gz -q && echo trusted'],
   );
 
   examples(

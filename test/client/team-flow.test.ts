@@ -188,6 +188,20 @@ function teamFlow(name: string, start: () => Promise<Server>): void {
       assert.match(other.stderr, /does not match the trusted sha(256|512) of release-1/);
       const missing = await signet(['-s', server.url, '-d', dirs.reader, 'verify', gun, 'nope'], { input: content });
       assert.equal(missing.code, EXIT.NOT_FOUND);
+      // notary's -i/-o/-q: from a file, to a file (only when it matches), or nothing but the exit code.
+      const out = path.join(path.dirname(payload), 'verified.out');
+      ok(await s(dirs.reader, 'verify', gun, 'release-1', '-i', payload, '-o', out), 'verify -i -o');
+      assert.deepEqual(fs.readFileSync(out), content);
+      const quiet = await s(dirs.reader, 'verify', gun, 'release-1', '--input', payload, '-q');
+      ok(quiet, 'verify -q');
+      assert.equal(quiet.stdout, '');
+      const wrongFile = path.join(path.dirname(payload), 'wrong.bin');
+      fs.writeFileSync(wrongFile, 'release payloaD\n');
+      const refused = await s(dirs.reader, 'verify', gun, 'release-1', '-i', wrongFile, '-o', `${out}.2`);
+      assert.equal(refused.code, EXIT.VERIFICATION);
+      assert.ok(!fs.existsSync(`${out}.2`), 'nothing written for content that does not match');
+      const notary = await notaryAsync(['verify', gun, 'release-1', '-i', payload, '-q'], { trustDir: dirs.reader, server: server.url });
+      assert.equal(notary.code, 0, `notary accepts the same flags: ${notary.stderr}`);
     });
 
     it('witness re-signs a role unchanged with version + 1; remove unsigns a target', async () => {
