@@ -48,6 +48,11 @@ export interface RotationRequest {
   readonly serverManaged: boolean;
   /** --key: PEM texts of private keys to rotate to. */
   readonly keyPems?: readonly string[];
+  /**
+   * --legacy: also sign the new root with the held root keys of this many versions before the
+   * current one (-1: all of them), for clients too old to walk root versions (notary's LegacyVersions).
+   */
+  readonly legacyVersions?: number;
 }
 
 export interface RotationResult {
@@ -158,6 +163,30 @@ function roleKeys(root: Root, role: RoleName): PublicKey[] {
 }
 
 /**
+ * Signers for the root keys of the `count` root versions before `version` (-1: every one) that we
+ * hold. Their extra signatures let a client that still trusts such an old root, and does not walk
+ * the versions between, accept the new one; a version the server no longer has ends the search.
+ */
+async function legacyRootSigners(ctx: RotationContext, version: number, count: number): Promise<Signer[]> {
+  const oldest = count < 0 ? 1 : Math.max(1, version - count);
+  const out: Signer[] = [];
+  for (let v = version - 1; v >= oldest; v--) {
+    let bytes: Buffer;
+    try {
+      bytes = await ctx.remote.getRoleByVersion('root', v);
+    } catch (e) {
+      if (e instanceof RemoteError && e.code === 'METADATA_NOT_FOUND') break;
+      throw e;
+    }
+    // Only which of our keys to sign with is taken from it: an extra signature cannot weaken the new root.
+    for (const s of await ctx.keys.signersFor(rootRoleKeys(notaryCodec.parse(bytes, 'root').signed))) {
+      if (!out.some((x) => x.publicKey.id === s.publicKey.id)) out.push(s);
+    }
+  }
+  return out;
+}
+
+/**
  * Rotate `req.role` of `ctx.gun` and publish the result.
  * @throws {UsageError} for a bad request or a repository that is not published yet.
  * @throws {UnsafeKeyChangeError} when the result would not verify for a client trusting the current root
@@ -196,7 +225,11 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
   }
 
   const rootModel = rotatedRoot(current.signed, role, fresh.keys, now);
-  const newRoot = await signRootSuccessor(gun, current, rootModel, role === 'root' ? [...oldRootSigners, ...fresh.signers] : oldRootSigners, now);
+  const signers = role === 'root' ? [...oldRootSigners, ...fresh.signers] : [...oldRootSigners];
+  for (const s of await legacyRootSigners(ctx, current.signed.version, req.legacyVersions ?? 0)) {
+    if (!signers.some((x) => x.publicKey.id === s.publicKey.id)) signers.push(s);
+  }
+  const newRoot = await signRootSuccessor(gun, current, rootModel, signers, now);
   const files = new Map<RoleName, Buffer>([['root', newRoot.raw]]);
   const pinWarnings: string[] = [];
   try {

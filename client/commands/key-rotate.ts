@@ -28,15 +28,17 @@ export function registerKeyRotate(key: Command, io: KeyIo, run: Run): void {
     .option('-k, --key <file>', 'private key file(s) to rotate to instead of a new key (repeatable, comma-separated)', collect)
     .option('-p, --publish', 'publish right away (always: a rotation is published at once, as in notary)')
     .option('-y, --yes', 'do not ask before rotating the root key')
+    .option('-l, --legacy <n>', 'also sign the new root with the root keys you hold of this many earlier root versions (-1: all), for clients too old to follow root versions one by one', '0')
     .addHelpText(
       'after',
       '\nExamples:\n' +
         '  $ signet key rotate example.com/app snapshot -r     # the server signs snapshots from now on (delegates can publish)\n' +
         '  $ signet key rotate example.com/app targets\n' +
         '  $ signet key rotate example.com/app root -y\n' +
+        '  $ signet key rotate example.com/app root -y --legacy 2   # old root keys of 2 earlier versions sign too\n' +
         '  $ signet key rotate example.com/app targets --key new-targets.pem\n',
     )
-    .action((gun: string, role: string, o: { serverManaged?: boolean; key?: string[]; yes?: boolean }) =>
+    .action((gun: string, role: string, o: { serverManaged?: boolean; key?: string[]; yes?: boolean; legacy: string }) =>
       run(async (g) => {
         try {
           assertGun(gun);
@@ -44,6 +46,8 @@ export function registerKeyRotate(key: Command, io: KeyIo, run: Run): void {
           if (e instanceof DeserializationError) throw new UsageError(e.message, { cause: e });
           throw e;
         }
+        const legacyVersions = Number(o.legacy);
+        if (!Number.isSafeInteger(legacyVersions) || legacyVersions < -1) throw new UsageError(`--legacy must be a whole number of root versions, or -1 for all of them; got ${JSON.stringify(o.legacy)}`);
         const keyPems = (o.key ?? []).map((f) => {
           try {
             return fs.readFileSync(f, 'utf8');
@@ -72,7 +76,7 @@ export function registerKeyRotate(key: Command, io: KeyIo, run: Run): void {
             trustDir: config.trustDir,
             retriever,
           },
-          { role, serverManaged: o.serverManaged === true, keyPems },
+          { role, serverManaged: o.serverManaged === true, keyPems, legacyVersions },
         );
         for (const w of result.warnings) io.stderr.write(`warning: ${w}\n`);
         if (g.output === 'json') json(io, { gun, role: result.role, newKeyIds: result.newKeyIds, rootVersion: result.rootVersion, published: result.published, retired: result.retired });

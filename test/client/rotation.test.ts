@@ -181,6 +181,26 @@ describe('key rotate', () => {
     // the notary binary keeps working as the owner in the same trust dir
     const more = runNotary(['add', '-p', gun, 'by-notary', payload], { trustDir: owner, server: server.url, env: NOTARY_PASSPHRASES });
     assert.equal(more.status, 0, more.stderr);
+
+    // --legacy 2: the root keys of the two versions before the current one sign the new root too
+    // (v1's and v2's here), as notary's LegacyVersions does, and readers of both tools still follow.
+    const rootKeyOf = async (version: number): Promise<string> =>
+      notaryCodec.parse(Buffer.from(await (await fetch(`${server.url}/v2/${gun}/_trust/tuf/${version}.root.json`)).arrayBuffer()), 'root').signed.roles.get('root')!.keyIds[0]!;
+    const [v1Key, v2Key] = [await rootKeyOf(1), await rootKeyOf(2)];
+    const legacy = await signet(s(owner, 'key', 'rotate', gun, 'root', '-y', '--legacy', '2'));
+    assert.equal(legacy.code, 0, legacy.stderr);
+    const v4 = notaryCodec.parse(await serverRoot(gun), 'root');
+    assert.equal(v4.signed.version, 4);
+    const signedBy = new Set(v4.signatures.map((x) => x.keyId));
+    for (const id of [v1Key, v2Key, previous.signed.roles.get('root')!.keyIds[0]!, v4.signed.roles.get('root')!.keyIds[0]!]) assert.ok(signedBy.has(id), `v4 signed by ${id}`);
+    assert.equal((await signet(s(reader, 'list', gun))).code, 0);
+    assert.equal(runNotary(['list', gun], { trustDir: nreader, server: server.url }).status, 0);
+    // Without --legacy only the current and the new root keys sign.
+    assert.equal((await signet(s(owner, 'key', 'rotate', gun, 'root', '-y'))).code, 0);
+    assert.equal(notaryCodec.parse(await serverRoot(gun), 'root').signatures.length, 2);
+    const bad = await signet(s(owner, 'key', 'rotate', gun, 'root', '-y', '--legacy', 'x'));
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /--legacy must be a whole number/);
   });
 
   it('root with trust pinning: warns that pinned clients need the new certificate ID (a pinned reader indeed refuses)', async () => {
