@@ -7,6 +7,7 @@
 
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { assertGun } from '../../shared/tuf/names.js';
 import { accessDetail, requiredAccess } from '../auth/access.js';
 import { GO_ERROR_DETAIL, sendNotaryError } from './errors.js';
@@ -151,7 +152,8 @@ export function createRequestListener(deps: HttpDeps): (req: IncomingMessage, re
         metrics.observeRequest(out.operation, req.method ?? '', res.statusCode, ms / 1000);
         // Path only: the query is client-chosen free text. Never headers or bodies.
         requestLog.info(
-          { reqId: id, remote: req.socket.remoteAddress, method: req.method, path: splitUrl(req.url ?? '/').rawPath.slice(0, 300), operation: out.operation, gun: out.gun, user: out.user, denied: out.denied, status: res.statusCode, ms: Math.round(ms * 1000) / 1000 },
+          // The socket is gone when the request was destroyed; a log line must never throw here.
+          { reqId: id, remote: (req.socket as Socket | null)?.remoteAddress, method: req.method, path: splitUrl(req.url ?? '/').rawPath.slice(0, 300), operation: out.operation, gun: out.gun, user: out.user, denied: out.denied, status: res.statusCode, ms: Math.round(ms * 1000) / 1000 },
           'request',
         );
       });

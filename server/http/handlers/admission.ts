@@ -7,13 +7,13 @@
 import { sendNotaryError } from '../errors.js';
 import type { RequestContext } from '../context.js';
 import { admit, AdmissionInputError } from '../../policy/admission.js';
-import { readJsonBody, requirePolicy, sendJson } from './policy.js';
+import { readJsonBody, requirePolicy, sendBodyError, sendJson } from './policy.js';
 
 async function handle(ctx: RequestContext, mutate: boolean): Promise<void> {
   const binding = requirePolicy(ctx);
   if (binding === undefined) return;
   const body = await readJsonBody(ctx.req);
-  if (!body.ok) return sendNotaryError(ctx.res, 'MALFORMED_JSON', body.reason);
+  if (!body.ok) return sendBodyError(ctx, body);
   try {
     sendJson(ctx, 200, await admit(binding.checker, binding.admission, body.value, mutate));
   } catch (err) {

@@ -3,6 +3,8 @@
 // (createApp, route table, auth) over the trust service on the embedded store.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import bcrypt from 'bcryptjs';
 import request from 'supertest';
 import { createApp, type App } from '../../../server/app.js';
@@ -89,6 +91,36 @@ describe('POST /v2/_policy/check', () => {
     const res = await post('/v2/_policy/check', { images: 'alpine' });
     assert.equal(res.status, 400);
     assert.match(res.text, /send \{\\"images\\"/);
+  });
+
+  test('an oversized body is a 400 that closes the connection, and the server keeps serving (it used to stop the process)', { timeout: 20_000 }, async () => {
+    const server = http.createServer(app.handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const big = Buffer.from(JSON.stringify({ images: ['alpine'], pad: 'x'.repeat(4 * 1024 * 1024) }));
+      for (const path of ['/v2/_policy/check', '/v2/_policy/admission/validate']) {
+        const answer = await new Promise<{ status: number; text: string; connection: string | undefined }>((resolve, reject) => {
+          const req = http.request({ port, host: '127.0.0.1', method: 'POST', path, headers: { Authorization: auth, 'Content-Type': 'application/json', 'Content-Length': String(big.length) } }, (res) => {
+            let text = '';
+            res.on('data', (c: Buffer) => (text += c.toString()));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text, connection: res.headers.connection }));
+          });
+          req.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e)));
+          req.end(big);
+        });
+        assert.equal(answer.status, 400, path);
+        assert.match(answer.text, /request body exceeds/);
+        assert.equal(answer.connection, 'close');
+      }
+      // Let the request logger run for the closed requests, then the server answers as before.
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const again = await post('/v2/_policy/check', { images: [`${repo.gun}:v1`] });
+      assert.equal(again.status, 200);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   test('allow and deny counts are metrics', async () => {
