@@ -95,7 +95,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     const sharedStore = config.storage.kind === 'postgres';
     app = createApp({ service, store, logger, authorizer, gunPrefixes: config.gunPrefixes, limits: config.limits, sharedStore });
     if (policy !== undefined) {
-      const checker = new PolicyChecker({ service, policy: policy.policy, timeoutMs: policy.timeoutMs, metrics: policyMetrics(app.metrics.registry), changes: store });
+      const checker = new PolicyChecker({ service, policy: policy.policy, timeoutMs: policy.timeoutMs, metrics: policyMetrics(app.metrics.registry), changes: store, sharedStore });
       await checker.start();
       const own = ownNamespace();
       const exemptNamespaces = own === undefined || policy.exemptNamespaces.includes(own) ? policy.exemptNamespaces : [...policy.exemptNamespaces, own];

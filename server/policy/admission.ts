@@ -69,6 +69,11 @@ function parseReview(review: unknown): Request {
   return { uid: req.uid, kind, namespace: typeof req.namespace === 'string' ? req.namespace : '', operation: typeof req.operation === 'string' ? req.operation : '', object: req.object };
 }
 
+/** The kind's pod spec path; own keys only, so `constructor` or `toString` is just an unknown kind. */
+function podSpecPath(kind: string): readonly string[] | undefined {
+  return Object.hasOwn(POD_SPEC_PATH, kind) ? POD_SPEC_PATH[kind] : undefined;
+}
+
 const escapePointer = (s: string): string => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 /**
@@ -76,7 +81,7 @@ const escapePointer = (s: string): string => s.replace(/~/g, '~0').replace(/\//g
  * @throws {AdmissionInputError} when the object does not have the kind's shape.
  */
 export function containerImages(kind: string, object: unknown): ContainerImage[] {
-  const path = POD_SPEC_PATH[kind];
+  const path = podSpecPath(kind);
   if (path === undefined) return [];
   let spec: unknown = object;
   for (const seg of path) spec = isObject(spec) ? spec[seg] : undefined;
@@ -111,7 +116,7 @@ export async function admit(checker: PolicyChecker, options: AdmissionOptions, b
   const req = parseReview(body);
   if (options.exemptNamespaces.includes(req.namespace)) return review({ uid: req.uid, allowed: true });
   if (req.operation !== 'CREATE' && req.operation !== 'UPDATE') return review({ uid: req.uid, allowed: true });
-  if (POD_SPEC_PATH[req.kind] === undefined) {
+  if (podSpecPath(req.kind) === undefined) {
     return review({ uid: req.uid, allowed: true, warnings: [clip(`signet does not check ${req.kind || 'this kind'}; restrict the webhook's rules to Pods and workload kinds`, MAX_WARNING)] });
   }
   const containers = containerImages(req.kind, req.object);

@@ -7,7 +7,8 @@
 // Cache: one verified chain per GUN. With the store's change notifications
 // (`changes`, as the HTTP cache uses) a chain is dropped when its GUN changes
 // (publish, delete, re-signed timestamp), so a warm check reads nothing. Without
-// them (or until they are established) a hit costs one timestamp read: the
+// them (or until they are established), and on a store other processes write
+// too (`sharedStore`), a hit costs one timestamp read: the
 // chain is keyed by the exact bytes of the current timestamp, which every
 // publish changes. A chain is also dropped once anything in it expires. The last verified root is kept as the anchor of the
 // next walk, so a root rotation is followed, never refused by a stale copy.
@@ -33,6 +34,11 @@ export interface PolicyCheckerOptions {
   readonly metrics?: PolicyMetrics;
   /** Change notifications of the store behind `service`; call `start()` to use them. */
   readonly changes?: Pick<MetaStore, 'subscribe'>;
+  /**
+   * Several server processes share the store (PostgreSQL): another process's notification arrives
+   * only after it acknowledged its publish, so a hit still compares the current timestamp.
+   */
+  readonly sharedStore?: boolean;
 }
 
 interface CachedChain {
@@ -61,6 +67,7 @@ export class PolicyChecker {
   readonly #generation = new Map<string, number>();
   #epoch = 0;
   #listening = false;
+  readonly #sharedStore: boolean;
   #unsubscribe: (() => void) | undefined;
 
   constructor(options: PolicyCheckerOptions) {
@@ -70,6 +77,7 @@ export class PolicyChecker {
     this.#now = options.now ?? (() => new Date());
     this.#metrics = options.metrics;
     this.#changes = options.changes;
+    this.#sharedStore = options.sharedStore ?? false;
   }
 
   /** Listen for store changes (no-op without `changes`); until then every hit re-reads the timestamp. */
@@ -77,15 +85,15 @@ export class PolicyChecker {
     const subscribe = this.#changes?.subscribe?.bind(this.#changes);
     if (subscribe === undefined || this.#listening) return;
     this.#unsubscribe = await subscribe(
-      (gun) => {
-        this.#generation.set(gun, (this.#generation.get(gun) ?? 0) + 1);
-        this.#chains.delete(gun);
-      },
+      (gun) => this.#forget(gun),
       (listening) => {
         // Changes may have been missed: trust nothing cached. While notifications are off, every hit
         // re-reads the timestamp; once they flow again, hits read nothing again.
         this.#epoch++;
         this.#chains.clear();
+        this.#building.clear();
+        this.#anchors.clear();
+        this.#files.clear();
         this.#listening = listening;
       },
     );
@@ -108,6 +116,21 @@ export class PolicyChecker {
   /** Forget a repository's cached chain (its anchor root stays). */
   invalidate(gun: string): void {
     this.#chains.delete(gun);
+  }
+
+  /**
+   * A change of `gun` was announced. Its chain goes, and so does a build in progress (a check sent
+   * after the change must not join a build that read the state before it). The anchor root and the
+   * roots cached by version go too: after a DELETE and a new `init` the versions name other files,
+   * and every process must then walk from the first stored root, as a restarted one does.
+   */
+  #forget(gun: string): void {
+    this.#generation.set(gun, (this.#generation.get(gun) ?? 0) + 1);
+    this.#chains.delete(gun);
+    this.#building.delete(gun);
+    this.#anchors.delete(gun);
+    const byVersion = `${gun}\0root\0v`;
+    for (const key of this.#files.keys()) if (key.startsWith(byVersion)) this.#files.delete(key);
   }
 
   async #checkOne(image: string, options: CheckOptions): Promise<ExplainedResult> {
@@ -145,7 +168,7 @@ export class PolicyChecker {
   async #view(gun: string, now: Date): Promise<VerifiedRepositoryView> {
     const cached = this.#chains.get(gun);
     if (cached !== undefined && now.getTime() < cached.validUntil) {
-      if (this.#listening) {
+      if (this.#listening && !this.#sharedStore) {
         this.#metrics?.cache(true);
         return cached.view;
       }
@@ -159,8 +182,10 @@ export class PolicyChecker {
     // Concurrent checks of one repository share one verification.
     let building = this.#building.get(gun);
     if (building === undefined) {
-      building = this.#build(gun, now, AbortSignal.timeout(this.timeoutMs)).finally(() => this.#building.delete(gun));
-      this.#building.set(gun, building);
+      const started: Promise<VerifiedRepositoryView> = this.#build(gun, now, AbortSignal.timeout(this.timeoutMs)).finally(() => {
+        if (this.#building.get(gun) === started) this.#building.delete(gun); // not a newer build started after a change
+      });
+      this.#building.set(gun, (building = started));
     }
     return building;
   }
@@ -171,10 +196,11 @@ export class PolicyChecker {
     const epoch = this.#epoch;
     const chain = await buildChain(this.#service, gun, now, this.#anchors.get(gun), signal, this.#files);
     const view = viewFromTrustedSet(chain.set, gun, { anchorRootKeys: chain.anchorRootKeys, timestampSignedAt: chain.timestampStoredAt });
+    // Changed meanwhile: answer, but keep neither the chain nor its root as the next anchor.
+    if (generation !== (this.#generation.get(gun) ?? 0) || epoch !== this.#epoch) return view;
     if (this.#chains.size >= MAX_CACHED_GUNS) this.#chains.clear();
     if (this.#anchors.size >= MAX_CACHED_GUNS) this.#anchors.clear();
     this.#anchors.set(gun, { rootBytes: chain.rootBytes, anchorRootKeys: chain.anchorRootKeys });
-    if (generation !== (this.#generation.get(gun) ?? 0) || epoch !== this.#epoch) return view; // changed meanwhile: answer, do not cache
     this.#chains.set(gun, { timestampBytes: chain.timestampBytes, validUntil: chain.validUntil, view });
     return view;
   }

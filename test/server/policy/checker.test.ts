@@ -199,6 +199,86 @@ test('after notifications are interrupted hits re-read the timestamp, and once t
   }
 });
 
+test('a repository deleted and initialised again with new keys is checked from its new first root, as a restarted checker does', async () => {
+  const { clock, service, repo } = await setup('reinit');
+  await repo.sign('targets/releases', 'v1', 'old');
+  await repo.sign('targets/jenkins', 'v1', 'old');
+  const checker = new PolicyChecker({ service, policy: POLICY, now: clock.now, changes: ts.store });
+  await checker.start();
+  try {
+    assert.equal((await checker.check([`${repo.gun}:v1`]))[0]?.digest, digestOf('old'));
+    await ts.store.deleteGun(repo.gun);
+    assert.equal((await checker.check([`${repo.gun}:v1`]))[0]?.allowed, false, 'deleted: denied');
+    const again = await TeamRepo.create(service, clock, repo.gun);
+    await again.sign('targets/releases', 'v1', 'new');
+    await again.sign('targets/jenkins', 'v1', 'new');
+    const [result] = await checker.check([`${repo.gun}:v1`]);
+    assert.equal(result?.allowed, true, result?.reasons.join('; '));
+    assert.equal(result?.digest, digestOf('new'));
+  } finally {
+    checker.close();
+  }
+});
+
+test('a check sent after a publish does not join a verification that read the state before it', async () => {
+  const { clock, repo } = await setup('coalesce');
+  await repo.sign('targets/releases', 'v1', 'first');
+  await repo.sign('targets/jenkins', 'v1', 'first');
+  // The first cold build stalls on its first read by hash until the publish below has happened.
+  let release: () => void = () => undefined;
+  const stalled = new Promise<void>((resolve) => (release = resolve));
+  let armed = true;
+  const slow: TrustService = {
+    ...repo.service,
+    getByChecksum: async (gun, role, hex) => {
+      if (armed) {
+        armed = false;
+        await stalled;
+      }
+      return repo.service.getByChecksum(gun, role, hex);
+    },
+  };
+  const checker = new PolicyChecker({ service: slow, policy: POLICY, now: clock.now, changes: ts.store });
+  await checker.start();
+  try {
+    const before = checker.check([`${repo.gun}:v1`]);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await repo.sign('targets/releases', 'v1', 'second');
+    await repo.sign('targets/jenkins', 'v1', 'second');
+    const after = checker.check([`${repo.gun}:v1`]);
+    release();
+    assert.equal((await after)[0]?.digest, digestOf('second'), 'the later check sees the publish');
+    await before;
+  } finally {
+    checker.close();
+  }
+});
+
+test('on a store other processes write (sharedStore), a warm hit still compares the current timestamp', async () => {
+  const { clock, repo } = await setup('shared');
+  await repo.sign('targets/releases', 'v1', 'first');
+  await repo.sign('targets/jenkins', 'v1', 'first');
+  // Notifications flow, but this one publish is made by "another process": it is heard only later.
+  const deaf = { subscribe: async () => () => undefined };
+  for (const sharedStore of [true, false]) {
+    const checker = new PolicyChecker({ service: repo.service, policy: POLICY, now: clock.now, changes: deaf, sharedStore });
+    await checker.start();
+    try {
+      const tag = `v${sharedStore ? 'shared' : 'local'}`;
+      await repo.sign('targets/releases', tag, 'a');
+      await repo.sign('targets/jenkins', tag, 'a');
+      assert.equal((await checker.check([`${repo.gun}:${tag}`]))[0]?.digest, digestOf('a'));
+      await repo.sign('targets/releases', tag, 'b');
+      await repo.sign('targets/jenkins', tag, 'b');
+      const [result] = await checker.check([`${repo.gun}:${tag}`]);
+      // sharedStore: the acknowledged publish is seen at once; a single process relies on the notification.
+      assert.equal(result?.digest, digestOf(sharedStore ? 'b' : 'a'));
+    } finally {
+      checker.close();
+    }
+  }
+});
+
 test('a missing root row (the snapshot records a root the store does not hold) is denied', async () => {
   const { clock, repo, service } = await setup('stale-root');
   await repo.sign('targets/releases', 'v1', 'm');

@@ -196,6 +196,11 @@ describe('validating webhook', () => {
   test('a malformed review is a 400, so the API server applies failurePolicy', async () => {
     const res = await post('/v2/_policy/admission/validate', { apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: { uid: 'x' } });
     assert.equal(res.status, 400);
+    for (const kind of ['constructor', 'toString', '__proto__']) {
+      const odd = await post('/v2/_policy/admission/validate', review(kind, { spec: {} }));
+      assert.equal(odd.status, 200, `${kind}: an unknown kind, not a 500`);
+      assert.match(odd.text, /does not check/);
+    }
     const shapeless = await post('/v2/_policy/admission/validate', review('Deployment', { spec: {} }));
     assert.equal(shapeless.status, 400);
     assert.match(shapeless.text, /no pod spec/);
