@@ -207,7 +207,9 @@ class Applier {
     let paths = existing?.paths === undefined ? [] : existing.paths.filter((p) => !d.removePaths.includes(p));
     if (d.clearPaths) paths = [];
     paths = merge(paths, d.addPaths);
-    const threshold = d.threshold > 0 ? d.threshold : (existing?.threshold ?? 1);
+    // A change's threshold applies to a role it creates only: `delegation add` always stages 1, and an
+    // existing role keeps its own (as notary keeps it), so adding a key never lowers a sign-off quorum.
+    const threshold = existing !== undefined ? existing.threshold : d.threshold > 0 ? d.threshold : 1;
     if (keyIds.length === 0) {
       this.fail(existing === undefined ? `${role} does not exist yet and this change adds no keys to it; add it with keys: \`signet delegation add ${this.ctx.gun} ${role} <cert>\`` : `it would leave ${role} without keys; remove the whole delegation instead`);
     }

@@ -26,7 +26,7 @@ import type { Envelope, FileMeta, PublicKey, Root, RoleName, Signer, Snapshot, T
 import { notaryRootKeyRules, TrustedMetadataSet, verifyDelegate } from '../shared/verify/index.js';
 import type { CryptoService } from '../keys/index.js';
 import { applyChanges } from './apply-changes.js';
-import { publishWarnings, signRootSuccessor } from './lifecycle.js';
+import { expiresWithinSixMonths, publishWarnings, signRootSuccessor } from './lifecycle.js';
 import type { FileChangelist, StoredChange } from './changelist.js';
 import { quietLog, type CliLog } from './log.js';
 import { nextSnapshot, nextTargets, signMetadata } from './metadata.js';
@@ -54,9 +54,6 @@ export interface PublishResult {
   readonly applied: number;
   readonly warnings: readonly string[];
 }
-
-/** Root is re-signed on publish when it expires sooner than this (notary: six months). */
-const ROOT_RESIGN_WINDOW_MS = 182 * 24 * 60 * 60 * 1000;
 
 interface RepoState {
   readonly root: Envelope<Root>;
@@ -113,6 +110,11 @@ async function invalidRoles(ctx: PublishContext, state: RepoState, changes: read
   return out;
 }
 
+/** What a refused publish leaves: the staged changes, or (`sign`, a rotation: given changes) nothing staged at all. */
+function keptNote(ctx: PublishContext): string {
+  return ctx.changes === undefined ? 'your changes stay staged' : 'nothing was staged or published';
+}
+
 /** Signers we hold among `keys`; refuses when they cannot reach `threshold`. */
 async function signersMeeting(ctx: PublishContext, role: RoleName, keys: readonly PublicKey[], threshold: number): Promise<Signer[]> {
   const signers = await ctx.keys.signersFor(keys);
@@ -120,7 +122,7 @@ async function signersMeeting(ctx: PublishContext, role: RoleName, keys: readonl
     const ids = keys.map((k) => canonicalKeyId(k).slice(0, 12)).join(', ') || 'none';
     throw new KeyStoreError(
       'KEY_NOT_FOUND',
-      `${role} of ${ctx.gun} needs ${threshold} signature(s) but you hold ${signers.length} of its keys (${ids}); import the key with \`signet key import\` or \`notary key import\`, then publish again (your changes stay staged)`,
+      `${role} of ${ctx.gun} needs ${threshold} signature(s) but you hold ${signers.length} of its keys (${ids}); import the key with \`signet key import\` or \`notary key import\`, then try again (${keptNote(ctx)})`,
     );
   }
   return signers;
@@ -128,7 +130,8 @@ async function signersMeeting(ctx: PublishContext, role: RoleName, keys: readonl
 
 async function signRoot(ctx: PublishContext, repo: WorkingRepo, state: RepoState): Promise<Buffer | undefined> {
   const old = state.root.signed;
-  const nearExpiry = old.expires.ms - ctx.now.getTime() < ROOT_RESIGN_WINDOW_MS;
+  // Six calendar months, as notary (AddDate(0, 6, 0)) and as the expiry warning says.
+  const nearExpiry = expiresWithinSixMonths(old.expires.ms, ctx.now);
   if (!repo.root.dirty && !nearExpiry) return state.initial ? state.root.raw : undefined;
   const newRole = repo.root.roles.get('root')!;
   const oldRole = old.roles.get('root')!;
@@ -157,7 +160,7 @@ function mapBadHierarchy(ctx: PublishContext, e: unknown): unknown {
   if (e instanceof RemoteError && e.detailName === 'ErrBadHierarchy') {
     return e.withMessage(
       `${ctx.gun}: the server cannot sign a snapshot for this update (it does not hold the snapshot key) and you do not hold it either. ` +
-        `The repository owner must let the server manage the snapshot key: \`signet key rotate ${ctx.gun} snapshot -r\` (or \`notary key rotate ${ctx.gun} snapshot -r\`); your changes stay staged, publish again afterwards`,
+        `The repository owner must let the server manage the snapshot key: \`signet key rotate ${ctx.gun} snapshot -r\` (or \`notary key rotate ${ctx.gun} snapshot -r\`); ${keptNote(ctx)}, try again afterwards`,
       'SERVER_REJECTED',
     );
   }

@@ -28,6 +28,7 @@ import {
 import { encodeFileMeta } from '../../client/metadata.js';
 import { WorkingRepo } from '../../client/working-repo.js';
 import { FIXTURE_NOW, fixture } from '../support/paths.js';
+import { RepositorySimulator } from '../support/repository-simulator.js';
 
 const RELEASES_CANON = '1d755a178a2a415a21a7fb6e4ddd807bbda71992546368f10c1c982a08d90612';
 const JENKINS_CANON = 'a12a59c9425677565613dd32e9eaaff1954bb044d09a966cbf4da4a80c28c3ea';
@@ -189,6 +190,16 @@ describe('applying changes', () => {
     assert.deepEqual(j.roles.map((x) => [x.name, x.paths, x.keyIds, x.threshold]), [['targets/jenkins/nightly', ['jenkins/nightly/'], [key.id], 1]]);
     assert.equal(j.keys.get(key.id)?.keyType, 'ecdsa-x509');
     await refused(apply(repo(), delegationAddChanges('targets/jenkins/wide', [key], ['other/'])), /paths "other\/" are outside the paths of its delegator targets\/jenkins/);
+  });
+
+  it('adding a key to an existing delegation keeps its threshold (delegation add stages 1; notary keeps the role\'s own too)', async () => {
+    const r = repo();
+    const [a, b, c] = [RepositorySimulator.newKey('ecdsa').publicKey, RepositorySimulator.newKey('ecdsa').publicKey, RepositorySimulator.newKey('ecdsa').publicKey];
+    await apply(r, [{ action: 'create', role: 'targets/team', type: 'delegation', path: '', data: encodeDelegationChange({ threshold: 2, addKeys: [a, b] }) }]);
+    const team = (): { keyIds: readonly string[]; threshold: number } => r.roles.get('targets')!.roles.find((x) => x.name === 'targets/team')!;
+    assert.equal(team().threshold, 2);
+    await apply(r, delegationAddChanges('targets/team', [c], undefined));
+    assert.deepEqual([team().keyIds.length, team().threshold], [3, 2]);
   });
 
   it('refuses creating a delegation without keys', async () => {

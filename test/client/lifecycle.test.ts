@@ -157,6 +157,31 @@ describe('lifecycle through publish and the notary server', () => {
     assert.match(theirs.stdout, /with-root/);
   });
 
+  it('the root key holder re-signs a root exactly when the six-month warning would name it (calendar months, as notary)', async () => {
+    const gun = 'example.com/lifecycle-window';
+    const owner = path.join(work, 'owner-window');
+    const payload = path.join(work, 'payload-window.txt');
+    fs.writeFileSync(payload, 'window\n');
+    assert.equal((await signet(s(owner, 'init', gun, '-p'))).code, 0);
+    const keys = new CryptoService([new FileKeyStore(owner, { retriever })]);
+    const cache = new MetadataCache(owner, gun);
+    const v1 = notaryCodec.parse(cache.read('root')!, 'root');
+    const snap = notaryCodec.parse(cache.read('snapshot')!, 'snapshot');
+    const now = new Date();
+    // Between 182 days and six calendar months from now (they differ by a day or more on most dates).
+    const days182 = now.getTime() + 182 * DAY;
+    const sixMonths = nearExpiryCutoff(now).getTime();
+    const expiresAt = Math.round((days182 + sixMonths) / 2 / 1000) * 1000;
+    const pick = (role: string): PublicKey[] => v1.signed.roles.get(role)!.keyIds.map((id) => v1.signed.keys.get(id)!);
+    const v2 = await signMetadata({ ...v1.signed, version: 2, expires: expiresAfter(now, (expiresAt - now.getTime()) / 1000) }, await keys.signersFor(pick('root')));
+    const snap2 = await signMetadata(nextSnapshot(snap.signed, new Map(snap.signed.meta).set('root', roleMetaFromBytes(v2.raw)), now), await keys.signersFor(pick('snapshot')));
+    await new NotaryRemote({ serverUrl: server.url, gun }).publish(new Map([['root', v2.raw], ['snapshot', snap2.raw]]));
+    const warned = expiryWarnings({ gun, root: v2 }, now).some((w) => w.startsWith('root metadata'));
+    const r = await signet(s(owner, 'add', gun, 'w', payload, '-p'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await serverRoot(gun)).signed.version === 3, warned, `warned: ${warned}; re-signed iff warned (expires ${new Date(expiresAt).toISOString()})`);
+  });
+
   it('removalBlockers: a root key is needed by every cached repository it signs', async () => {
     const owner = path.join(work, 'owner-two');
     assert.equal((await signet(s(owner, 'init', 'example.com/two-a', '-p'))).code, 0);

@@ -43,7 +43,7 @@ describe('publishing a root role change', { skip: fs.existsSync('/usr/bin/notary
   it('refuses a new targets key that is not held, before sending anything', async () => {
     assert.equal((await signet(['-s', server.url, '-d', owner, 'init', GUN, '-p'])).code, 0);
     const elsewhere = await new MemoryKeyStore().generate({ role: 'targets', gun: GUN });
-    await assert.rejects(session().publish([{ ...rootRoleChange('targets', [elsewhere]), file: 'mem' }]), (e: unknown) => e instanceof KeyStoreError && /targets of example\.com\/rootchange needs 1 signature\(s\) but you hold 0/.test(e.message));
+    await assert.rejects(session().publish([{ ...rootRoleChange('targets', [elsewhere]), file: 'mem' }]), (e: unknown) => e instanceof KeyStoreError && /targets of example\.com\/rootchange needs 1 signature\(s\) but you hold 0/.test(e.message) && /nothing was staged or published/.test(e.message) && !/stay staged/.test(e.message));
     assert.equal(await rootVersion(), 1);
   });
 
