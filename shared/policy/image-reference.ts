@@ -3,7 +3,9 @@
 // distribution/reference (ParseNormalizedNamed): a first component with a
 // `.` or `:` or equal to `localhost` is a registry (a DNS name, IPv4 or
 // [IPv6], with an optional port), otherwise the registry is docker.io and
-// one-component names get `library/`; `index.docker.io` is docker.io. For a
+// one-component names get `library/`; `index.docker.io` is docker.io; the
+// host is lower-cased (DNS names are case-insensitive). A port is kept:
+// `host:443` is a name of its own, as in Docker. For a
 // policy check the tag defaults to `latest` when no digest is given; `signet
 // sign` parses the same way but wants the tag written. The one parser for
 // both, so an image is signed under the GUN its policy check looks up.
@@ -60,7 +62,10 @@ export function parseImageName(ref: string): ImageName {
   const first = parts[0] ?? '';
   if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
     if (!DOMAIN.test(first)) throw bad(ref, `registry ${JSON.stringify(first)} is not a valid host[:port]`);
-    domain = first === 'index.docker.io' ? 'docker.io' : first;
+    // Host names are case-insensitive: REGISTRY.EXAMPLE.COM is the registry a rule for
+    // registry.example.com names, and must not escape it (IPv6 hex digits alike).
+    const host = first.toLowerCase();
+    domain = host === 'index.docker.io' ? 'docker.io' : host;
     parts.shift();
   } else if (first !== first.toLowerCase()) {
     throw bad(ref, 'repository names must be lower case');

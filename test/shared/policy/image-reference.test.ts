@@ -17,6 +17,13 @@ test('references normalise as Docker does', () => {
   assert.deepEqual(normalizeImageReference(`app:v1@sha256:${HEX}`), { gun: 'docker.io/library/app', tag: 'v1', digest: `sha256:${HEX}` });
 });
 
+test('a host in other case is the same registry (a rule for it cannot be escaped that way)', () => {
+  assert.deepEqual(normalizeImageReference('REGISTRY.Example.COM/team/app:v1'), { gun: 'registry.example.com/team/app', tag: 'v1' });
+  assert.deepEqual(normalizeImageReference('INDEX.DOCKER.IO/team/app'), { gun: 'docker.io/team/app', tag: 'latest' });
+  assert.deepEqual(normalizeImageReference('Docker.io/alpine'), { gun: 'docker.io/library/alpine', tag: 'latest' });
+  assert.deepEqual(normalizeImageReference('[FE80::1]:5000/app'), { gun: '[fe80::1]:5000/app', tag: 'latest' });
+});
+
 test('an IPv6 registry is a registry; the raw parse keeps the tag as written', () => {
   assert.deepEqual(normalizeImageReference('[::1]:5000/team/app:v1'), { gun: '[::1]:5000/team/app', tag: 'v1' });
   assert.deepEqual(parseImageName('[fe80::1]/app'), { registry: '[fe80::1]', repository: 'app', gun: '[fe80::1]/app' });
