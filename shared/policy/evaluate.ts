@@ -153,11 +153,13 @@ export function decide(policy: Policy, plan: ImagePlan, view: VerifiedRepository
   const name = formatImageReference(ref);
   const digest = unique ? best[0] : null;
   const signedBy = unique ? best[1] : [];
-  if (wantedDigest !== undefined && ref.tag !== undefined) {
-    for (const [role, d] of byRole) if (d !== null && d !== wantedDigest) reasons.push(`${role} signed ${ref.tag} as ${d}, not the requested ${wantedDigest}`);
-  }
   const agreeing = digest !== null && (wantedDigest === undefined || digest === wantedDigest) ? signedBy.length : 0;
   if (agreeing < rule.threshold) {
+    // A dissenting role only explains a failure: when a quorum signed the requested digest, `tag@digest`
+    // is allowed exactly as the tag alone is (the mutating webhook's pin must pass the validating one).
+    if (wantedDigest !== undefined && ref.tag !== undefined) {
+      for (const [role, d] of byRole) if (d !== null && d !== wantedDigest) reasons.push(`${role} signed ${ref.tag} as ${d}, not the requested ${wantedDigest}`);
+    }
     const missing = [...byRole].filter(([, d]) => d === null).map(([role]) => role);
     if (missing.length > 0) reasons.push(`${name} lacks the signature of ${missing.join(', ')} (${ruleLabel(rule)} needs ${rule.threshold} of ${rule.roles.join(', ')})`);
     if (ranked.length > 1) {

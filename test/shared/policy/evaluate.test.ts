@@ -98,6 +98,13 @@ test('a quorum rule (2 of qa, devops, jenkins) behaves as written', async () => 
   assert.equal(r.allowed, true, r.reasons.join('; '));
   assert.deepEqual(r.signedBy, ['targets/qa', 'targets/jenkins']);
   assert.equal(r.rule, 'docker.io/acme/quorum', 'the exact pattern beats docker.io/acme/*');
+  // The tag pinned to the quorum's digest (what the mutating webhook writes) is allowed as the tag is;
+  // pinned to the dissenting digest it is denied, naming who signed what.
+  const pinned = check(sim, `acme/quorum:v1@${digestOf('m1')}`);
+  assert.equal(pinned.allowed, true, pinned.reasons.join('; '));
+  const dissent = check(sim, `acme/quorum:v1@${digestOf('other')}`);
+  assert.equal(dissent.allowed, false);
+  assert.match(dissent.reasons.join('\n'), /targets\/qa signed v1 as sha256:[0-9a-f]{64}, not the requested/);
 });
 
 test('a target outside the role\'s delegated paths does not count as its signature', async () => {
