@@ -239,11 +239,18 @@ class Applier {
         this.ctx.warn(`${role} lists keys being purged but you hold no key to sign it; the keys stay in ${role}`);
         continue;
       }
-      for (const id of doomed) w.keys.delete(id);
-      w.roles = w.roles.map((r) => ({ ...r, keyIds: r.keyIds.filter((id) => !doomed.includes(id)) }));
-      for (const r of w.roles) {
-        if (r.keyIds.length < r.threshold) this.ctx.warn(`${r.name} now has fewer keys than its threshold of ${r.threshold}; it cannot sign until keys are added`);
+      const purged = w.roles.map((r) => ({ ...r, keyIds: r.keyIds.filter((id) => !doomed.includes(id)) }));
+      // As `delegation remove` refuses it: a role left below its threshold could sign nothing, and its
+      // targets would vanish for every reader (notary lets this through).
+      const short = purged.filter((r) => r.keyIds.length < r.threshold);
+      if (short.length > 0) {
+        this.fail(
+          `it would leave ${short.map((r) => `${r.name} with ${r.keyIds.length} key(s) for a threshold of ${r.threshold}`).join(', ')}; ` +
+            `add its new key first (\`signet delegation add ${this.ctx.gun} <role> <cert>\`), or remove the whole delegation (\`signet delegation remove ${this.ctx.gun} <role>\`)`,
+        );
       }
+      for (const id of doomed) w.keys.delete(id);
+      w.roles = purged;
       w.dirty = true;
     }
   }

@@ -61,19 +61,22 @@ function assertRootSuccessor(gun: string, current: Envelope<Root>, next: Envelop
 }
 
 /**
- * expiryWarnings for the state a publish leaves behind: the uploaded root
- * when there is one, and no warning for roles this publish re-signed.
+ * expiryWarnings for the state a publish leaves behind: the uploaded root when there is one, the
+ * uploaded targets roles (`signed`) for the certificates of the delegations they list, but no
+ * warning about the expiry of a role this publish re-signed, nor about the snapshot (every accepted
+ * publish leaves a new one, signed here or by the server).
  */
 export function publishWarnings(
   gun: string,
-  state: { readonly root: Envelope<Root>; readonly snapshot: Envelope<Snapshot> | undefined; readonly targets: ReadonlyMap<RoleName, Envelope<Targets>> },
+  state: { readonly root: Envelope<Root>; readonly targets: ReadonlyMap<RoleName, Envelope<Targets>> },
   uploaded: ReadonlyMap<RoleName, Uint8Array>,
+  signed: ReadonlyMap<RoleName, Envelope<Targets>>,
   now: Date,
 ): string[] {
   const rootBytes = uploaded.get('root');
   const root = rootBytes === undefined ? state.root : notaryCodec.parse(rootBytes, 'root');
-  const targets = new Map([...state.targets].filter(([role]) => !uploaded.has(role)));
-  return expiryWarnings({ gun, root, snapshot: uploaded.has('snapshot') ? undefined : state.snapshot, targets }, now);
+  const targets = new Map([...state.targets, ...signed]);
+  return expiryWarnings({ gun, root, targets, fresh: new Set(signed.keys()) }, now);
 }
 
 /** The root keys `root` lists for the root role. */
@@ -87,6 +90,8 @@ export interface ExpiryView {
   readonly snapshot?: Envelope<Snapshot> | undefined;
   /** Loaded targets roles by name (`targets`, delegations). */
   readonly targets?: ReadonlyMap<RoleName, Envelope<Targets>>;
+  /** Targets roles just re-signed: their own expiry is not warned about (their delegates' certificates are). */
+  readonly fresh?: ReadonlySet<RoleName>;
 }
 
 function certificateExpiry(key: PublicKey): { ms: number; text: string; cn: string } | null {
@@ -110,7 +115,7 @@ export function expiryWarnings(view: ExpiryView, now: Date): string[] {
   if (soon(root.expires.ms)) out.push(`root metadata of ${gun} ${when(root.expires.ms, root.expires.text, now)}; a publish by the root key holder re-signs it (signet publish ${gun})`);
   for (const [role, env] of view.targets ?? []) {
     const t = env.signed;
-    if (soon(t.expires.ms)) {
+    if (soon(t.expires.ms) && view.fresh?.has(role) !== true) {
       const fix = role === 'targets' ? `publish a change to ${gun} with the targets key` : `a holder of a ${role} key must publish to it`;
       out.push(`${role} metadata of ${gun} ${when(t.expires.ms, t.expires.text, now)}; ${fix} to re-sign it`);
     }

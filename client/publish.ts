@@ -222,6 +222,7 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
   }
 
   const files = new Map<RoleName, Buffer>();
+  const signedTargets = new Map<RoleName, Envelope<Targets>>();
   const rootBytes = await signRoot(ctx, repo, state);
   if (rootBytes !== undefined) files.set('root', rootBytes);
   // Parents before children, then by name: a stable upload order.
@@ -233,6 +234,7 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
     const signers = await signersMeeting(ctx, role, signing.keys, signing.threshold);
     const body = repo.view(role)!;
     const env = await signMetadata(nextTargets(body, body.targets, ctx.now), signers, role);
+    signedTargets.set(role, env);
     log.info(`signed ${role} v${env.signed.version} with ${signers.map((s) => canonicalKeyId(s.publicKey).slice(0, 12)).join(', ')}`);
     files.set(role, env.raw);
   }
@@ -272,6 +274,6 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
   if (ctx.changes === undefined) ctx.changelist.removeFiles(changes.map((c) => c.file));
   const uncached = ctx.cache.recordAccepted(new Map([...state.downloads, ...files]), repo.deleted);
   if (uncached !== undefined) state.warnings.push(uncached);
-  state.warnings.push(...publishWarnings(ctx.gun, state, files, ctx.now));
+  state.warnings.push(...publishWarnings(ctx.gun, state, files, signedTargets, ctx.now));
   return { roles: [...files.keys()], applied: changes.length, warnings: state.warnings };
 }

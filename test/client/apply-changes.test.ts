@@ -225,11 +225,17 @@ describe('applying changes', () => {
 
   it('purges a key from every delegation that lists it', async () => {
     const r = repo();
-    const warnings = await apply(r, [purgeKeysChange([RELEASES_CANON])]);
+    await apply(r, delegationAddChanges('targets/releases', [publicKeyFromCertificatePem(fs.readFileSync(fixture('delegate-keys', 'jenkins.crt'), 'utf8'))], undefined));
+    await apply(r, [purgeKeysChange([RELEASES_CANON])]);
     const t = r.roles.get('targets')!;
-    assert.deepEqual(t.roles.find((x) => x.name === 'targets/releases')!.keyIds, []);
+    assert.deepEqual(t.roles.find((x) => x.name === 'targets/releases')!.keyIds.map((id) => canonicalKeyId(t.keys.get(id)!)), [JENKINS_CANON]);
     assert.equal([...t.keys.values()].some((k) => canonicalKeyId(k) === RELEASES_CANON), false);
-    assert.match(warnings.join('\n'), /targets\/releases now has fewer keys than its threshold/);
+  });
+
+  it('refuses a purge that would leave a delegation below its threshold, naming the remedy (as delegation remove does)', async () => {
+    const r = repo();
+    await refused(apply(r, [purgeKeysChange([RELEASES_CANON])]), /leave targets\/releases with 0 key\(s\) for a threshold of 1; add its new key first/);
+    assert.equal(r.roles.get('targets')!.roles.find((x) => x.name === 'targets/releases')!.keyIds.length, 1, 'nothing purged');
   });
 
   it('witness marks a valid role dirty and revives an invalid one when its keys allow', async () => {

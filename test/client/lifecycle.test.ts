@@ -18,7 +18,7 @@ import { CryptoService, envPassphraseRetriever, FileKeyStore, MemoryKeyStore } f
 import { MetadataCache } from '../../client/cache.js';
 import { FileChangelist } from '../../client/changelist.js';
 import { rootRoleChange } from '../../client/changes.js';
-import { expiryWarnings, nearExpiryCutoff, removalBlockers, signRootSuccessor } from '../../client/lifecycle.js';
+import { expiryWarnings, nearExpiryCutoff, publishWarnings, removalBlockers, signRootSuccessor } from '../../client/lifecycle.js';
 import { newRoot, newTargets, nextSnapshot, signMetadata } from '../../client/metadata.js';
 import { NotaryRemote } from '../../client/remote.js';
 import { NOTARY_PASSPHRASES, runNotary, startNotaryServer, type NotaryServer } from './support/notary.js';
@@ -80,6 +80,14 @@ describe('expiryWarnings', () => {
     assert.match(expiryWarnings({ gun: GUN, root: rootEnv }, later).join('\n'), /expired at .* \(60 days ago\).*\n.*expired at .*\(30 days ago\)/);
     assert.deepEqual(expiryWarnings({ gun: GUN, root: rootEnv }, new Date(now.getTime() - 365 * DAY)), []);
     assert.equal(nearExpiryCutoff(new Date('2030-08-31T00:00:00Z')).toISOString(), '2031-03-03T00:00:00.000Z', 'Go AddDate normalises like JS');
+
+    // After a publish that re-signed targets (the owner's `delegation add -p`, say): no warning about
+    // targets' own expiry, but its delegates' certificates are still named, to the one who can fix them;
+    // and none about the snapshot, which every accepted publish replaces.
+    const shortLived = await signMetadata({ ...targetsModel, expires: expiresAfter(now, 20 * 86_400) }, [signer], 'targets');
+    const after = publishWarnings(GUN, { root: rootEnv, targets: new Map([['targets', targets]]) }, new Map([['targets', shortLived.raw]]), new Map([['targets', shortLived]]), now);
+    assert.match(after.join('\n'), /certificate [0-9a-f]{64} \(CN=releases-signer\) of signer role targets\/releases/);
+    assert.doesNotMatch(after.join('\n'), /^targets metadata|snapshot metadata/m);
   });
 });
 
