@@ -23,7 +23,7 @@ import { canonicalKeyId } from '../shared/codec/notary-keys.js';
 import { DEFAULT_EXPIRY_SECONDS, expiresAfter } from '../shared/time.js';
 import { roleMetaFromBytes, verifyLengthAndHashes } from '../shared/tuf/file-meta.js';
 import type { Envelope, FileMeta, PublicKey, Root, RoleName, Signer, Snapshot, Targets } from '../shared/tuf/model.js';
-import { notaryRootKeyRules, TrustedMetadataSet, verifyDelegate } from '../shared/verify/index.js';
+import { getVerificationResult, notaryRootKeyRules, TrustedMetadataSet, verifyDelegate } from '../shared/verify/index.js';
 import type { CryptoService } from '../keys/index.js';
 import { applyChanges } from './apply-changes.js';
 import { expiresWithinSixMonths, publishWarnings, signRootSuccessor } from './lifecycle.js';
@@ -106,6 +106,27 @@ async function invalidRoles(ctx: PublishContext, state: RepoState, changes: read
     const bytes = await ctx.remote.getRoleByHash(c.role, sha.toString('hex'), meta.length ?? MAX_DOWNLOAD_LENGTH);
     verifyLengthAndHashes(bytes, meta, c.role);
     out.set(c.role, notaryCodec.parse(bytes, 'targets', { roleName: c.role }));
+  }
+  return out;
+}
+
+/**
+ * Delegations whose current metadata verified but no longer meets its (changed) keys and threshold,
+ * and that this publish does not re-sign: readers will skip them, and their targets vanish, until a
+ * holder of a remaining key re-signs them. The publish goes ahead (the owner may mean it); the warning
+ * names the remedy.
+ */
+function orphanedDelegations(gun: string, repo: WorkingRepo, state: RepoState): string[] {
+  const out: string[] = [];
+  for (const [role, env] of state.targets) {
+    if (role === 'targets' || repo.deleted.has(role) || repo.roles.get(role)?.dirty === true) continue;
+    const signing = repo.signingKeys(role);
+    if (signing === undefined) continue;
+    const keys = new Map(signing.keys.map((k) => [k.id, k]));
+    if (getVerificationResult(keys, { keyIds: [...keys.keys()], threshold: signing.threshold }, env, { role }).verified) continue;
+    out.push(
+      `${role} of ${gun} is signed by keys this change removes: once published, readers skip ${role} (its targets vanish) until a holder of one of its remaining keys re-signs it with \`signet witness ${gun} ${role} -p\``,
+    );
   }
   return out;
 }
@@ -220,6 +241,8 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
   } finally {
     task.done();
   }
+
+  state.warnings.push(...orphanedDelegations(ctx.gun, repo, state));
 
   const files = new Map<RoleName, Buffer>();
   const signedTargets = new Map<RoleName, Envelope<Targets>>();

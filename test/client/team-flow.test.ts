@@ -237,7 +237,9 @@ function teamFlow(name: string, start: () => Promise<Server>): void {
       const list = async () => JSON.parse((await s(dirs.reader, 'delegation', 'list', gun, '--output', 'json')).stdout) as Array<{ role: string; keyIds: string[] }>;
       assert.deepEqual(await list(), [{ role: 'targets/releases', paths: [''], keyIds: [RELEASES_CANON, JENKINS_CANON], threshold: 1 }]);
       // The releases key leaves: targets/releases, signed by it, no longer verifies.
-      ok(await s(dirs.owner, 'delegation', 'remove', gun, 'targets/releases', RELEASES_CANON, '-p'), 'remove the releases key');
+      const removal = await s(dirs.owner, 'delegation', 'remove', gun, 'targets/releases', RELEASES_CANON, '-p');
+      ok(removal, 'remove the releases key');
+      assert.match(removal.stderr, /warning: targets\/releases of .* is signed by keys this change removes: .*signet witness .* targets\/releases -p/);
       const stale = await s(dirs.reader, 'list', gun);
       assert.match(stale.stderr, /skipping targets\/releases/);
       assert.doesNotMatch(stale.stdout, /^notary-rel\s/m);
