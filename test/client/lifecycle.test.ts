@@ -105,6 +105,21 @@ describe('lifecycle through publish and the notary server', () => {
   const serverRoot = async (gun: string): Promise<Envelope<Root>> => notaryCodec.parse(Buffer.from(await (await fetch(`${server.url}/v2/${gun}/_trust/tuf/root.json`)).arrayBuffer()), 'root');
   const retriever = envPassphraseRetriever(NOTARY_PASSPHRASES);
 
+  /** `init -p` a repository in `owner`, then publish root v2 expiring `seconds` from now (with a matching snapshot). */
+  async function rootExpiringIn(owner: string, gun: string, seconds: number): Promise<Envelope<Root>> {
+    assert.equal((await signet(s(owner, 'init', gun, '-p'))).code, 0);
+    const keys = new CryptoService([new FileKeyStore(owner, { retriever })]);
+    const cache = new MetadataCache(owner, gun);
+    const v1 = notaryCodec.parse(cache.read('root')!, 'root');
+    const snap = notaryCodec.parse(cache.read('snapshot')!, 'snapshot');
+    const now = new Date();
+    const pick = (role: string): PublicKey[] => v1.signed.roles.get(role)!.keyIds.map((id) => v1.signed.keys.get(id)!);
+    const v2 = await signMetadata({ ...v1.signed, version: 2, expires: expiresAfter(now, seconds) }, await keys.signersFor(pick('root')));
+    const snap2 = await signMetadata(nextSnapshot(snap.signed, new Map(snap.signed.meta).set('root', roleMetaFromBytes(v2.raw)), now), await keys.signersFor(pick('snapshot')));
+    await new NotaryRemote({ serverUrl: server.url, gun }).publish(new Map([['root', v2.raw], ['snapshot', snap2.raw]]));
+    return v2;
+  }
+
   it('refuses to publish a staged root key change that old clients would reject (a plain key as root key)', async () => {
     const gun = 'example.com/lifecycle-bad-root';
     const owner = path.join(work, 'owner-bad');
@@ -124,17 +139,7 @@ describe('lifecycle through publish and the notary server', () => {
     const owner = path.join(work, 'owner-exp');
     const payload = path.join(work, 'payload.txt');
     fs.writeFileSync(payload, 'lifecycle\n');
-    assert.equal((await signet(s(owner, 'init', gun, '-p'))).code, 0);
-    // Root v2 that expires in 90 days, published with a matching snapshot.
-    const keys = new CryptoService([new FileKeyStore(owner, { retriever })]);
-    const cache = new MetadataCache(owner, gun);
-    const v1 = notaryCodec.parse(cache.read('root')!, 'root');
-    const snap = notaryCodec.parse(cache.read('snapshot')!, 'snapshot');
-    const now = new Date();
-    const pick = (role: string): PublicKey[] => v1.signed.roles.get(role)!.keyIds.map((id) => v1.signed.keys.get(id)!);
-    const v2 = await signMetadata({ ...v1.signed, version: 2, expires: expiresAfter(now, 90 * 86_400) }, await keys.signersFor(pick('root')));
-    const snap2 = await signMetadata(nextSnapshot(snap.signed, new Map(snap.signed.meta).set('root', roleMetaFromBytes(v2.raw)), now), await keys.signersFor(pick('snapshot')));
-    await new NotaryRemote({ serverUrl: server.url, gun }).publish(new Map([['root', v2.raw], ['snapshot', snap2.raw]]));
+    await rootExpiringIn(owner, gun, 90 * 86_400);
     const reader = path.join(work, 'reader-exp');
     const nreader = path.join(work, 'nreader-exp');
     assert.equal((await signet(s(reader, 'list', gun))).code, 0);
@@ -170,20 +175,12 @@ describe('lifecycle through publish and the notary server', () => {
     const owner = path.join(work, 'owner-window');
     const payload = path.join(work, 'payload-window.txt');
     fs.writeFileSync(payload, 'window\n');
-    assert.equal((await signet(s(owner, 'init', gun, '-p'))).code, 0);
-    const keys = new CryptoService([new FileKeyStore(owner, { retriever })]);
-    const cache = new MetadataCache(owner, gun);
-    const v1 = notaryCodec.parse(cache.read('root')!, 'root');
-    const snap = notaryCodec.parse(cache.read('snapshot')!, 'snapshot');
     const now = new Date();
     // Between 182 days and six calendar months from now (they differ by a day or more on most dates).
     const days182 = now.getTime() + 182 * DAY;
     const sixMonths = nearExpiryCutoff(now).getTime();
     const expiresAt = Math.round((days182 + sixMonths) / 2 / 1000) * 1000;
-    const pick = (role: string): PublicKey[] => v1.signed.roles.get(role)!.keyIds.map((id) => v1.signed.keys.get(id)!);
-    const v2 = await signMetadata({ ...v1.signed, version: 2, expires: expiresAfter(now, (expiresAt - now.getTime()) / 1000) }, await keys.signersFor(pick('root')));
-    const snap2 = await signMetadata(nextSnapshot(snap.signed, new Map(snap.signed.meta).set('root', roleMetaFromBytes(v2.raw)), now), await keys.signersFor(pick('snapshot')));
-    await new NotaryRemote({ serverUrl: server.url, gun }).publish(new Map([['root', v2.raw], ['snapshot', snap2.raw]]));
+    const v2 = await rootExpiringIn(owner, gun, (expiresAt - now.getTime()) / 1000);
     const warned = expiryWarnings({ gun, root: v2 }, now).some((w) => w.startsWith('root metadata'));
     const r = await signet(s(owner, 'add', gun, 'w', payload, '-p'));
     assert.equal(r.code, 0, r.stderr);
