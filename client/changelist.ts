@@ -123,9 +123,6 @@ function readNonBlocking(file: string): Buffer {
 }
 
 export class FileChangelist {
-  /** Entries of the last listing that are not regular files (read with readNonBlocking). */
-  #special = new Set<string>();
-
   constructor(readonly dir: string) {}
 
   /** Path of a listed file: readdir names hold no separator, so no path.join normalisation (~6 µs a file). */
@@ -138,8 +135,8 @@ export class FileChangelist {
    * bytes plus a decoder, but replaces invalid bytes with U+FFFD: text holding U+FFFD is read
    * again as bytes, for the strict decoder to refuse or accept.
    */
-  #read(file: string): string | Buffer {
-    if (this.#special.has(file)) return readNonBlocking(this.#path(file));
+  #read(file: string, regular: boolean): string | Buffer {
+    if (!regular) return readNonBlocking(this.#path(file));
     const text = fs.readFileSync(this.#path(file), 'utf8');
     return text.includes('\uFFFD') ? fs.readFileSync(this.#path(file)) : text;
   }
@@ -150,19 +147,25 @@ export class FileChangelist {
 
   /** Regular files of the directory in name order (notary's listing). */
   fileNames(): string[] {
+    return this.#listing().names;
+  }
+
+  /** The listing, and which of its entries are not regular files (symlinks, FIFOs). */
+  #listing(): { readonly names: string[]; readonly special: ReadonlySet<string> } {
     let entries: fs.Dirent[];
     try {
       entries = fs.readdirSync(this.dir, { withFileTypes: true });
     } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { names: [], special: new Set() };
       const code = (cause as NodeJS.ErrnoException).code ?? String(cause);
       throw new TrustDirError(`cannot list the staged changes in ${this.dir} (${code}); it must be a directory you can read: move aside whatever is at that path`, { cause });
     }
     const names = entries.filter((e) => !e.isDirectory()).map((e) => e.name);
-    this.#special = new Set(entries.filter((e) => !e.isDirectory() && !e.isFile()).map((e) => e.name));
+    const special = new Set(entries.filter((e) => !e.isDirectory() && !e.isFile()).map((e) => e.name));
     // Go sorts by bytes; for ASCII names (every name either tool writes) that is the default sort.
-    if (names.every((n) => !NON_ASCII.test(n))) return names.sort();
-    return names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    if (names.every((n) => !NON_ASCII.test(n))) names.sort();
+    else names.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+    return { names, special };
   }
 
   /**
@@ -170,9 +173,10 @@ export class FileChangelist {
    * @throws {DeserializationError} for a file that is not a change, naming it and its `reset -n` index.
    */
   list(): StoredChange[] {
-    return this.fileNames().map((file, index) => {
+    const { names, special } = this.#listing();
+    return names.map((file, index) => {
       try {
-        return { ...parseChange(this.#read(file), file), file };
+        return { ...parseChange(this.#read(file, !special.has(file)), file), file };
       } catch (cause) {
         const remedy = `remove it with \`reset <gun> -n ${index}\``;
         if (cause instanceof DeserializationError) throw new DeserializationError(file, `change #${index} in ${this.dir} is unreadable (${cause.message}); ${remedy}`, { cause });

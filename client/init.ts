@@ -98,18 +98,23 @@ function readRootKeyFile(file: string): string {
  */
 function readRootCertificate(file: string, gun: string, now: Date): PublicKey {
   const text = readFileText(file, '--rootcert');
-  const first = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/.exec(text);
-  if (first === null) throw new UsageError(`--rootcert ${file} holds no PEM certificate`);
+  let der: Buffer | undefined;
+  try {
+    der = parsePemBlocks(text).find((b) => b.type === 'CERTIFICATE')?.bytes;
+  } catch (cause) {
+    throw new UsageError(`--rootcert ${file} is not PEM: ${cause instanceof PemError ? cause.message : 'unreadable'}`, { cause });
+  }
+  if (der === undefined) throw new UsageError(`--rootcert ${file} holds no PEM certificate`);
   let cert: X509Certificate;
   try {
-    cert = new X509Certificate(first[0]);
+    cert = new X509Certificate(der);
   } catch (cause) {
     throw new UsageError(`--rootcert ${file}: the certificate does not parse`, { cause });
   }
   const problem = checkRootCertificate(cert, gun, now);
   if (problem !== null) throw new UsageError(`--rootcert ${file} cannot be the root certificate of ${gun}: ${problem}`);
   try {
-    return publicKeyFromCertificatePem(certificateToPem(cert.raw));
+    return publicKeyFromCertificatePem(certificateToPem(der));
   } catch (cause) {
     if (cause instanceof DeserializationError) throw new UsageError(`--rootcert ${file}: ${cause.message}`, { cause });
     throw cause;

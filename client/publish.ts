@@ -23,7 +23,7 @@ import { canonicalKeyId } from '../shared/codec/notary-keys.js';
 import { DEFAULT_EXPIRY_SECONDS, expiresAfter } from '../shared/time.js';
 import { roleMetaFromBytes, verifyLengthAndHashes } from '../shared/tuf/file-meta.js';
 import type { Envelope, FileMeta, PublicKey, Root, RoleName, Signer, Snapshot, Targets } from '../shared/tuf/model.js';
-import { getVerificationResult, notaryRootKeyRules, TrustedMetadataSet, verifyDelegate } from '../shared/verify/index.js';
+import { getVerificationResult, notaryRootKeyRules, parentOf, TrustedMetadataSet, verifyDelegate } from '../shared/verify/index.js';
 import type { CryptoService } from '../keys/index.js';
 import { applyChanges } from './apply-changes.js';
 import { expiresWithinSixMonths, publishWarnings, signRootSuccessor } from './lifecycle.js';
@@ -119,7 +119,10 @@ async function invalidRoles(ctx: PublishContext, state: RepoState, changes: read
 function orphanedDelegations(gun: string, repo: WorkingRepo, state: RepoState): string[] {
   const out: string[] = [];
   for (const [role, env] of state.targets) {
-    if (role === 'targets' || repo.deleted.has(role) || repo.roles.get(role)?.dirty === true) continue;
+    // Only a delegator this publish re-signs can have changed the role's keys; refresh verified the rest.
+    const parent = parentOf(role);
+    if (parent === undefined || repo.roles.get(parent)?.dirty !== true) continue;
+    if (repo.deleted.has(role) || repo.roles.get(role)?.dirty === true) continue;
     const signing = repo.signingKeys(role);
     if (signing === undefined) continue;
     const keys = new Map(signing.keys.map((k) => [k.id, k]));

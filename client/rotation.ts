@@ -163,13 +163,12 @@ function roleKeys(root: Root, role: RoleName): PublicKey[] {
 }
 
 /**
- * Signers for the root keys of the `count` root versions before `version` (-1: every one) that we
- * hold. Their extra signatures let a client that still trusts such an old root, and does not walk
- * the versions between, accept the new one; a version the server no longer has ends the search.
+ * Adds to `signers` those we hold of the root keys of the `count` root versions before `version`
+ * (-1: every one). Their extra signatures let a client that still trusts such an old root, and does
+ * not walk the versions between, accept the new one; a version the server no longer has ends the search.
  */
-async function legacyRootSigners(ctx: RotationContext, version: number, count: number): Promise<Signer[]> {
+async function addLegacyRootSigners(ctx: RotationContext, version: number, count: number, signers: Signer[]): Promise<void> {
   const oldest = count < 0 ? 1 : Math.max(1, version - count);
-  const out: Signer[] = [];
   for (let v = version - 1; v >= oldest; v--) {
     let bytes: Buffer;
     try {
@@ -180,10 +179,9 @@ async function legacyRootSigners(ctx: RotationContext, version: number, count: n
     }
     // Only which of our keys to sign with is taken from it: an extra signature cannot weaken the new root.
     for (const s of await ctx.keys.signersFor(rootRoleKeys(notaryCodec.parse(bytes, 'root').signed))) {
-      if (!out.some((x) => x.publicKey.id === s.publicKey.id)) out.push(s);
+      if (!signers.some((x) => x.publicKey.id === s.publicKey.id)) signers.push(s);
     }
   }
-  return out;
 }
 
 /**
@@ -226,9 +224,7 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
 
   const rootModel = rotatedRoot(current.signed, role, fresh.keys, now);
   const signers = role === 'root' ? [...oldRootSigners, ...fresh.signers] : [...oldRootSigners];
-  for (const s of await legacyRootSigners(ctx, current.signed.version, req.legacyVersions ?? 0)) {
-    if (!signers.some((x) => x.publicKey.id === s.publicKey.id)) signers.push(s);
-  }
+  await addLegacyRootSigners(ctx, current.signed.version, req.legacyVersions ?? 0, signers);
   const newRoot = await signRootSuccessor(gun, current, rootModel, signers, now);
   const files = new Map<RoleName, Buffer>([['root', newRoot.raw]]);
   const pinWarnings: string[] = [];

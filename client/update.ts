@@ -162,7 +162,7 @@ async function updateOnce(ctx: RefreshContext, set: TrustedMetadataSet, download
       step = walk.next(true);
     } catch (e) {
       if (!isSkippableDelegationFailure(e)) throw e;
-      warnings.push(`skipping ${item.role}: ${(e as Error).message}`);
+      warnings.push(`skipping ${item.role}: ${e.message}`);
       step = walk.next(false);
     }
   }

@@ -183,8 +183,7 @@ export class FileKeyStore implements KeyStore {
     // An encrypted input keeps its passphrase (Notary stores such input as is); plain input, and input
     // encrypted under an empty passphrase (which anyone can open), gets a new one.
     const keyId = publicKeyFromKeyObject(key).id;
-    const kept = passphrase !== undefined && passphrase !== '' ? passphrase : undefined;
-    return this.#store(key, labels, kept ?? (await newPassphrase(this.#retriever, keyId, labels.role, labels.gun)));
+    return this.#store(key, labels, passphrase !== undefined && passphrase !== '' ? passphrase : await newPassphrase(this.#retriever, keyId, labels.role, labels.gun));
   }
 
   async exportPem(keyId: string, options: ExportOptions = {}): Promise<string> {

@@ -93,7 +93,7 @@ export function verifiedFromCache(cache: MetadataCache, gun: string, now: Date):
       step = walk.next(true);
     } catch (e) {
       if (!isSkippableDelegationFailure(e)) throw e;
-      warnings.push(`skipping ${item.role}: ${(e as Error).message}`);
+      warnings.push(`skipping ${item.role}: ${e.message}`);
       step = walk.next(false);
     }
   }

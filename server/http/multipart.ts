@@ -97,16 +97,8 @@ const BUSY: PartFailure = { code: 'UNAVAILABLE', detail: 'too many publishes in 
 const malformed = (detail?: string): PartFailure => (detail === undefined ? { code: 'MALFORMED_UPLOAD' } : { code: 'MALFORMED_UPLOAD', detail });
 
 export function readUpload(req: IncomingMessage, limits: UploadLimits, budget: ByteBudget): Promise<UploadResult> {
-  let reserved = 0;
-  const release = (): void => {
-    budget.release(reserved);
-    reserved = 0;
-  };
-  const reserve = (n: number): boolean => {
-    if (!budget.tryReserve(n)) return false;
-    reserved += n;
-    return true;
-  };
+  const lease = budget.lease();
+  const { release } = lease;
   const media = parseMediaType(req.headers['content-type'] ?? '');
   const boundary = media?.params.get('boundary');
   if (media === null || (media.type !== 'multipart/form-data' && media.type !== 'multipart/mixed') || boundary === undefined || boundary === '' || /["\\\r\n]/.test(boundary)) {
@@ -117,7 +109,7 @@ export function readUpload(req: IncomingMessage, limits: UploadLimits, budget: B
     return Promise.resolve({ ok: false, failure: malformed(`request body is ${declared} bytes; this server accepts at most ${limits.maxBodyBytes} (--max-upload-bytes)`), closeConnection: true, release });
   }
   // A declared length is taken from the budget up front; a chunked body takes it as it arrives.
-  if (declared > 0 && !reserve(declared)) return Promise.resolve({ ok: false, failure: BUSY, closeConnection: true, release });
+  if (declared > 0 && !lease.take(declared)) return Promise.resolve({ ok: false, failure: BUSY, closeConnection: true, release });
   const chunked = !(declared > 0);
 
   return new Promise<UploadResult>((resolve) => {
@@ -153,7 +145,7 @@ export function readUpload(req: IncomingMessage, limits: UploadLimits, budget: B
       received += chunk.length;
       counter.push(chunk);
       if (received > limits.maxBodyBytes) return fail(malformed(`request body exceeds ${limits.maxBodyBytes} bytes (--max-upload-bytes)`), true);
-      if (chunked && !reserve(chunk.length)) fail(BUSY, true);
+      if (chunked && !lease.take(chunk.length)) fail(BUSY, true);
     };
     req.on('data', count);
     req.on('aborted', () => fail(malformed('request body ended early'), true));

@@ -11,18 +11,20 @@ export class ByteBudget {
 
   constructor(readonly limit: number) {}
 
-  get used(): number {
-    return this.#used;
-  }
-
-  /** Takes `n` bytes if they fit; false leaves the budget unchanged. */
-  tryReserve(n: number): boolean {
-    if (n > this.limit - this.#used) return false;
-    this.#used += n;
-    return true;
-  }
-
-  release(n: number): void {
-    this.#used = Math.max(0, this.#used - n);
+  /** A share of the budget for one request: `take` what its body needs as it arrives, `release` all of it once. */
+  lease(): { take(n: number): boolean; release(): void } {
+    let held = 0;
+    return {
+      take: (n) => {
+        if (n > this.limit - this.#used) return false;
+        this.#used += n;
+        held += n;
+        return true;
+      },
+      release: () => {
+        this.#used -= held;
+        held = 0;
+      },
+    };
   }
 }

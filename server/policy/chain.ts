@@ -47,7 +47,7 @@ export class NoTrustDataError extends RepositoryError {
   }
 }
 
-/** Immutable file bytes by `gun\0role\0sha256` or `gun\0root\0v<n>`, shared across builds. */
+/** Immutable file bytes by `gun\0role\0sha256`, shared across builds. */
 export type FileBytesCache = Map<string, Buffer>;
 const MAX_CACHED_FILES = 20_000;
 
@@ -66,8 +66,8 @@ function peek<T extends 'timestamp' | 'snapshot'>(bytes: Buffer, type: T): Signe
  * @throws {RepositoryError} (and subclasses) when any part of the chain fails verification.
  */
 export async function buildChain(service: TrustService, gun: string, now: Date, anchor: Anchor | undefined, signal: AbortSignal, files: FileBytesCache = new Map()): Promise<VerifiedChain> {
-  // Content-addressed files (by the sha256 the timestamp/snapshot record, or root by version)
-  // never change, so their bytes may come from `files`; they are verified in full all the same.
+  // Content-addressed files (by the sha256 the timestamp/snapshot record) never change, so their
+  // bytes may come from `files`; they are verified in full all the same.
   const fetchBy = async (key: string, read: () => Promise<StoredFile | null>): Promise<Buffer | null> => {
     signal.throwIfAborted();
     const known = files.get(key);
@@ -84,7 +84,11 @@ export async function buildChain(service: TrustService, gun: string, now: Date, 
     if (data === null) throw new RepositoryError('MISSING_META', `${gun} has no stored ${role} matching what its ${role === 'snapshot' ? 'timestamp' : 'snapshot'} records`);
     return data;
   };
-  const rootVersion = (v: number): Promise<Buffer | null> => fetchBy(`${gun}\0root\0v${v}`, () => service.getByVersion(gun, 'root', v));
+  // Roots by version are read, not cached: a DELETE and a new `init` give the same versions other bytes.
+  const rootVersion = async (v: number): Promise<Buffer | null> => {
+    signal.throwIfAborted();
+    return (await service.getByVersion(gun, 'root', v))?.data ?? null;
+  };
   // One database read when nothing changed: the timestamp. Snapshot and root are then located by the
   // hashes it and the snapshot record (as a notary client does), so they usually come from `files`.
   // These peeks only choose what to read; everything read is verified below in TUF order.

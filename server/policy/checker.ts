@@ -120,17 +120,15 @@ export class PolicyChecker {
 
   /**
    * A change of `gun` was announced. Its chain goes, and so does a build in progress (a check sent
-   * after the change must not join a build that read the state before it). The anchor root and the
-   * roots cached by version go too: after a DELETE and a new `init` the versions name other files,
-   * and every process must then walk from the first stored root, as a restarted one does.
+   * after the change must not join a build that read the state before it). The anchor root goes
+   * too: after a DELETE and a new `init` every process must walk from the first stored root, as a
+   * restarted one does.
    */
   #forget(gun: string): void {
     this.#generation.set(gun, (this.#generation.get(gun) ?? 0) + 1);
     this.#chains.delete(gun);
     this.#building.delete(gun);
     this.#anchors.delete(gun);
-    const byVersion = `${gun}\0root\0v`;
-    for (const key of this.#files.keys()) if (key.startsWith(byVersion)) this.#files.delete(key);
   }
 
   async #checkOne(image: string, options: CheckOptions): Promise<ExplainedResult> {

@@ -41,6 +41,6 @@ export function* delegationOrder(set: TrustedMetadataSet): Generator<DelegationS
  * have, metadata that does not parse, no signatures at all) fails the whole update: skipping it
  * would let a server hide one delegation so that a lower-priority one answers for its targets.
  */
-export function isSkippableDelegationFailure(e: unknown): boolean {
+export function isSkippableDelegationFailure(e: unknown): e is ExpiredMetadataError | UnsignedMetadataError {
   return e instanceof ExpiredMetadataError || (e instanceof UnsignedMetadataError && e.code === 'THRESHOLD_NOT_MET');
 }
