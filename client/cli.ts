@@ -16,7 +16,7 @@ import { resolveCredentials } from './token-auth.js';
 import { registerKeyCommands } from './commands/key.js';
 import { keyStoresWithToken } from '../keys/pkcs11/index.js';
 import { registerPublishingCommands, sessionExtras } from './commands/index.js';
-import { collect } from './commands/context.js';
+import { acceptsOutputFile, collect } from './commands/context.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
@@ -38,6 +38,16 @@ interface GlobalOptions {
   debug?: boolean;
   verbose?: boolean;
   output: 'text' | 'json';
+  outputFile?: string;
+}
+
+const OUTPUT_FORMATS: ReadonlySet<string> = new Set(['text', 'json']);
+
+/** The parsed global options, with a non-format --output value moved to outputFile (notary's file). */
+function normalizedGlobals(program: Command): GlobalOptions {
+  const raw = program.opts<Omit<GlobalOptions, 'output'> & { output: string }>();
+  if (OUTPUT_FORMATS.has(raw.output)) return { ...raw, output: raw.output as GlobalOptions['output'] };
+  return { ...raw, output: 'text', outputFile: raw.output };
 }
 
 function indexes(value: string, previous: number[] = []): number[] {
@@ -60,11 +70,21 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
     .option('--tlskey <file>', 'path to TLS key file')
     .option('-D, --debug', 'debug output')
     .option('-v, --verbose', 'verbose output')
-    .addOption(new Option('--output <format>', 'output format').choices(['text', 'json']).default('text'))
+    .addOption(new Option('--output <format>', "output format: text or json (on key export, key generate and verify, notary's --output FILE)").default('text'))
+    .hook('preAction', (_program, action) => {
+      const file = normalizedGlobals(program).outputFile;
+      if (file !== undefined && !acceptsOutputFile(action)) {
+        throw new CommanderError(
+          EXIT.USAGE,
+          'signet.badOutput',
+          `--output takes text or json here, got ${JSON.stringify(file)}; a file name is taken only by key export, key generate and verify (as notary's -o/--output)`,
+        );
+      }
+    })
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError(false);
-  const globals = (): GlobalOptions => program.opts<GlobalOptions>();
+  const globals = (): GlobalOptions => normalizedGlobals(program);
   const out = (s: string): void => {
     io.stdout.write(s);
   };
@@ -213,7 +233,7 @@ function describe(error: unknown, debug: boolean): string {
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   let code: number = EXIT.OK;
   const program = buildProgram(io, async (action) => {
-    const g = program.opts<GlobalOptions>();
+    const g = normalizedGlobals(program);
     try {
       await action(g);
     } catch (error) {
@@ -227,7 +247,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.OK;
-      if (error.code === 'signet.badIndex') io.stderr.write(`signet: ${error.message}\n`);
+      if (error.code === 'signet.badIndex' || error.code === 'signet.badOutput') io.stderr.write(`signet: ${error.message}\n`);
       return EXIT.USAGE;
     }
     throw error;

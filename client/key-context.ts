@@ -25,6 +25,7 @@ export interface KeyGlobals {
   tlscert?: string;
   tlskey?: string;
   output: 'text' | 'json';
+  outputFile?: string;
 }
 
 export function envOf(io: KeyIo): NodeJS.ProcessEnv {

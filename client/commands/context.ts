@@ -11,6 +11,23 @@ import type { RepositorySession } from '../repository.js';
 
 export interface OutputOptions {
   readonly output: 'text' | 'json';
+  /** notary's `--output FILE`, given where signet's --output would take a format (see takesOutputFile). */
+  readonly outputFile?: string;
+}
+
+// The commands where notary 0.7's `-o, --output FILE` names a file (key export,
+// key generate, verify). signet's global --output selects text or json; on these
+// commands any other value is taken as notary's file, so notary habits keep working.
+const OUTPUT_FILE_COMMANDS = new WeakSet<Command>();
+
+/** Mark a command whose `--output <value>` may be notary's file rather than a format. */
+export function takesOutputFile(cmd: Command): Command {
+  OUTPUT_FILE_COMMANDS.add(cmd);
+  return cmd;
+}
+
+export function acceptsOutputFile(cmd: Command): boolean {
+  return OUTPUT_FILE_COMMANDS.has(cmd);
 }
 
 export interface CommandContext {

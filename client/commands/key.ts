@@ -14,7 +14,7 @@ import { formatKeyList, keyProblems, keyRows, keyRowToJson } from '../key-list.j
 import { exportKeys, generateKeyFiles, importKeyFiles } from '../key-transfer.js';
 import { removalBlockers } from '../lifecycle.js';
 import { registerKeyRotate } from './key-rotate.js';
-import { collect } from './context.js';
+import { collect, takesOutputFile } from './context.js';
 
 export type KeyRun = (action: (g: KeyGlobals) => Promise<void>) => Promise<void>;
 
@@ -49,22 +49,22 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
       }),
     );
 
-  key
-    .command('generate')
+  takesOutputFile(key.command('generate'))
     .description('generate a new private key (default ecdsa P-256, role root), kept in the trust directory or written to files with -o')
     .argument('[algorithm]', 'ecdsa, ed25519 or rsa (4096 bits)', 'ecdsa')
     .option('-r, --role <role>', 'role of the new key', 'root')
     .option('-g, --gun <gun>', 'repository of a targets or snapshot key')
-    .option('-o, --out <file>', 'write <file>-key.pem (encrypted) and <file>.pem (public) instead of storing the key')
+    .option('-o, --out <file>', "write <file>-key.pem (encrypted) and <file>.pem (public) instead of storing the key (notary's --output <file> works too)")
     .addHelpText('after', examples('signet key generate', 'signet key generate ecdsa --role targets/releases', 'signet key generate rsa --role targets/ci -o ci-signer'))
     .action((algorithm: string, o: { role: string; gun?: string; out?: string }) =>
       run(async (g) => {
+        const outFile = o.out ?? g.outputFile;
         const alg = algorithm.toLowerCase();
         if (alg !== 'ecdsa' && alg !== 'ed25519' && alg !== 'rsa') throw new UsageError(`algorithm ${JSON.stringify(algorithm)} is not supported; use ecdsa, ed25519 or rsa`);
         const gun = o.gun === undefined ? {} : { gun: o.gun };
         const retriever = passphraseSource(io);
-        if (o.out !== undefined) {
-          const r = await generateKeyFiles({ role: o.role, ...gun, algorithm: alg, out: o.out, retriever });
+        if (outFile !== undefined) {
+          const r = await generateKeyFiles({ role: o.role, ...gun, algorithm: alg, out: outFile, retriever });
           if (g.output === 'json') json({ keyId: r.keyId, algorithm: alg, role: o.role, privateKeyFile: r.privateFile, publicKeyFile: r.publicFile });
           else out(`Generated new ${alg} ${o.role} key with keyID: ${r.keyId}\nPrivate key (encrypted): ${r.privateFile}\nPublic key: ${r.publicFile}\n`);
           return;
@@ -152,26 +152,26 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
       }),
     );
 
-  key
-    .command('export')
+  takesOutputFile(key.command('export'))
     .description('export private keys, encrypted as stored, in the format `key import` (and notary) read back')
     .option('--key <keyID>', 'key ID to export (repeatable, comma-separated)', collect)
     .option('--gun <gun>', 'export the keys of these repositories (repeatable, comma-separated)', collect)
-    .option('-o, --out <file>', 'write to this file (mode 0600) instead of stdout')
+    .option('-o, --out <file>', "write to this file (mode 0600) instead of stdout (notary's --output <file> works too)")
     .addHelpText('after', examples('signet key export -o all-keys.pem', 'signet key export --key 9d2559cd…21ac -o root-backup.pem', 'signet key export --gun example.com/app'))
     .action((o: { key?: string[]; gun?: string[]; out?: string }) =>
       run(async (g) => {
         const { store } = keyStoreFor(resolveConfig(g, io), passphraseSource(io));
         const text = await exportKeys(store, { ...(o.key === undefined ? {} : { keyIds: o.key }), ...(o.gun === undefined ? {} : { guns: o.gun }) });
-        if (o.out === undefined) {
+        const outFile = o.out ?? g.outputFile;
+        if (outFile === undefined) {
           out(text);
           return;
         }
         try {
-          fs.writeFileSync(o.out, text, { mode: 0o600 });
-          fs.chmodSync(o.out, 0o600);
+          fs.writeFileSync(outFile, text, { mode: 0o600 });
+          fs.chmodSync(outFile, 0o600);
         } catch (cause) {
-          throw new UsageError(`cannot write ${o.out} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, { cause });
+          throw new UsageError(`cannot write ${outFile} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, { cause });
         }
       }),
     );

@@ -7,7 +7,7 @@ import { UsageError } from '../../shared/errors.js';
 import { RepositoryMissingError } from '../update.js';
 import { envPassphraseRetriever } from '../../keys/index.js';
 import { addHashChanges, checkContent, parseDigest, parseHexHashes, parseSize, removeChanges, signableRoles, targetRoles } from '../targets-ops.js';
-import { autoPublish, collect, examples, type CommandContext } from './context.js';
+import { autoPublish, collect, examples, takesOutputFile, type CommandContext } from './context.js';
 import { createHttpSend } from '../http-transport.js';
 import { resolveSignTarget } from '../registry.js';
 import { writeFileAtomic } from '../atomic-file.js';
@@ -100,21 +100,21 @@ export function registerTargetCommands(program: Command, ctx: CommandContext): v
   );
 
   examples(
-    program
-      .command('verify')
+    takesOutputFile(program.command('verify'))
       .description('check content (standard input, or -i) against the trusted hashes of a target (online); writes it out (standard output, or -o) only when it matches')
       .argument('<gun>')
       .argument('<target>')
       .option('-i, --input <file>', 'read the content from this file instead of standard input')
-      .option('-o, --out <file>', "write the checked content to this file instead of standard output (notary's --output; --output here selects text or json)")
+      .option('-o, --out <file>', "write the checked content to this file instead of standard output (notary's --output <file> works too)")
       .option('-q, --quiet', 'write nothing but errors')
       .action((gun: string, target: string, o: { input?: string; out?: string; quiet?: boolean }) =>
-        ctx.run(async () => {
+        ctx.run(async (g) => {
+          const outFile = o.out ?? g.outputFile;
           const content = o.input === undefined ? await readAll(ctx.io.stdin) : readInputFile(o.input);
           const match = await ctx.session(gun).lookup(target);
           checkContent(content, match);
           if (o.quiet === true) return;
-          if (o.out !== undefined) return writeOutputFile(o.out, content);
+          if (outFile !== undefined) return writeOutputFile(outFile, content);
           await new Promise<void>((resolve, reject) => ctx.io.stdout.write(content, (e) => (e ? reject(e) : resolve())));
         }),
       ),

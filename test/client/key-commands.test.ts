@@ -85,6 +85,33 @@ describe('key generate', () => {
     assert.match(again.stderr, /already exists/);
     assert.equal(fs.readFileSync(`${out}-key.pem`, 'utf8'), priv);
   });
+
+  it("takes notary's --output FILE where notary names a file, and refuses a file name where --output is a format", async () => {
+    const dir = tmp();
+    const prefix = path.join(dir, 'notary-style');
+    const r = await signet(['key', 'generate', '--role', 'targets/ci', '--output', prefix]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(fs.readFileSync(`${prefix}-key.pem`, 'utf8'), /^-----BEGIN ENCRYPTED PRIVATE KEY-----\npath: [0-9a-f]{64}\nrole: targets\/ci\n/);
+    assert.match(fs.readFileSync(`${prefix}.pem`, 'utf8'), /^-----BEGIN PUBLIC KEY-----\n/);
+    const src = copyFixtureTrustDir('owner');
+    const exported = path.join(dir, 'exported.pem');
+    const e = await signet(['-d', src, 'key', 'export', '--output', exported], { env: FIXTURE_ENV });
+    assert.equal(e.code, 0, e.stderr);
+    assert.equal(e.stdout, '');
+    assert.equal((fs.readFileSync(exported, 'utf8').match(/-----BEGIN ENCRYPTED PRIVATE KEY-----/g) ?? []).length, 2);
+    assert.equal(fs.statSync(exported).mode & 0o777, 0o600);
+    // A format is still a format on these commands, and elsewhere a file name is a usage error that writes nothing.
+    const asJson = await signet(['-d', dir, 'key', 'generate', '--role', 'targets/ci', '--output', 'json', '--gun', 'example.com/app']);
+    assert.equal(asJson.code, 0, asJson.stderr);
+    assert.equal(typeof (JSON.parse(asJson.stdout) as { keyId: unknown }).keyId, 'string');
+    assert.ok(!fs.existsSync(path.join(process.cwd(), 'json-key.pem')));
+    const listed = path.join(dir, 'list.out');
+    const refused = await signet(['-d', src, 'key', 'list', '--output', listed]);
+    assert.equal(refused.code, 2);
+    assert.match(refused.stderr, /--output takes text or json here, got ".*list\.out"; a file name is taken only by key export, key generate and verify/);
+    assert.equal(refused.stdout, '');
+    assert.ok(!fs.existsSync(listed));
+  });
 });
 
 describe('key import / export', () => {

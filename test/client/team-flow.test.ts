@@ -200,6 +200,9 @@ function teamFlow(name: string, start: () => Promise<Server>): void {
       const refused = await s(dirs.reader, 'verify', gun, 'release-1', '-i', wrongFile, '-o', `${out}.2`);
       assert.equal(refused.code, EXIT.VERIFICATION);
       assert.ok(!fs.existsSync(`${out}.2`), 'nothing written for content that does not match');
+      // notary's long form, --output FILE, names the file here too (signet's --output otherwise takes text or json).
+      ok(await s(dirs.reader, 'verify', gun, 'release-1', '-i', payload, '--output', `${out}.3`), 'verify --output FILE');
+      assert.deepEqual(fs.readFileSync(`${out}.3`), content);
       const notary = await notaryAsync(['verify', gun, 'release-1', '-i', payload, '-q'], { trustDir: dirs.reader, server: server.url });
       assert.equal(notary.code, 0, `notary accepts the same flags: ${notary.stderr}`);
     });
