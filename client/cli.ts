@@ -12,8 +12,8 @@ import { defaultEnvironment, loadConfig, type ConfigFlags } from './config.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
 import { changeToJson, formatLookup, formatStatus, formatTargets, targetToJson } from './output.js';
 import { RepositorySession } from './repository.js';
-import { resolveCredentials } from './token-auth.js';
 import { registerKeyCommands } from './commands/key.js';
+import { credentialsFor } from './key-context.js';
 import { keyStoresWithToken } from '../keys/pkcs11/index.js';
 import { registerPublishingCommands, sessionExtras } from './commands/index.js';
 import { acceptsOutputFile, collect } from './commands/context.js';
@@ -107,7 +107,7 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
       config,
       gun,
       retriever,
-      credentials: resolveCredentials(env, config.serverUrl, gun),
+      credentials: credentialsFor(io, config, gun),
       warn: (m) => io.stderr.write(`warning: ${m}\n`),
       ...sessionExtras(io, g),
       keyStores: (files) => keyStoresWithToken(files, { env, configFile: config.configFile, retriever, output: io.stderr, ...(io.stdin === undefined ? {} : { input: io.stdin }) }),

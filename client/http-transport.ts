@@ -116,9 +116,11 @@ export function createHttpSend(tls: TlsConfig = { skipVerify: false }): HttpSend
       }, req.timeoutMs);
       request.on('error', (cause: NodeJS.ErrnoException) => {
         const code = cause.code ?? 'error';
-        const hint = code.startsWith('ERR_TLS') || /certificate|self.signed/i.test(cause.message)
-          ? 'check the server certificate and --tlscacert/remote_server.root_ca'
-          : 'check -s/remote_server.url and that the server is running';
+        const hint = /CERTIFICATE_REQUIRED/.test(code) || /certificate required/i.test(cause.message)
+          ? 'the server wants a client certificate: give --tlscert and --tlskey (or remote_server.tls_client_cert/tls_client_key)'
+          : code.startsWith('ERR_TLS') || /certificate|self.signed/i.test(cause.message)
+            ? 'check the server certificate and --tlscacert/remote_server.root_ca'
+            : 'check -s/remote_server.url and that the server is running';
         fail(new RemoteError('NETWORK', `cannot reach the trust server at ${where(req.url)} (${code}: ${cause.message}); ${hint}`, { cause }));
       });
       if (req.body !== undefined) request.end(req.body);

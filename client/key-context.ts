@@ -6,11 +6,11 @@
 // script: without a terminal the caller must pass -y.
 
 import { read } from 'read';
-import { KeyStoreError, UsageError } from '../shared/errors.js';
-import { CryptoService, defaultPassphraseRetriever, FileKeyStore, promptPassphraseRetriever, type PassphraseRetriever } from '../keys/index.js';
+import { KeyStoreError, RemoteError, UsageError } from '../shared/errors.js';
+import { CryptoService, defaultPassphraseRetriever, FileKeyStore, promptPassphraseRetriever, readHidden, type PassphraseRetriever } from '../keys/index.js';
 import { keyStoresWithToken } from '../keys/pkcs11/index.js';
 import { defaultEnvironment, loadConfig, type ClientConfig, type ConfigFlags } from './config.js';
-import { resolveCredentials, type Credentials } from './token-auth.js';
+import { credentialSource, resolveCredentials, type CredentialSource } from './credentials.js';
 import type { CliIo } from './cli.js';
 
 /** The key commands run with the CLI's streams and environment. */
@@ -76,8 +76,32 @@ export function passwdSource(io: KeyIo): PassphraseRetriever {
   };
 }
 
-export function credentialsFor(io: KeyIo, config: ClientConfig, gun: string): Credentials | null {
-  return resolveCredentials(envOf(io), config.serverUrl, gun);
+/**
+ * The trust server login for `gun`, looked up (NOTARY_AUTH, docker config) only when the
+ * server asks, and else asked for on a terminal as notary asks (never with CI=true or no TTY).
+ */
+export function credentialsFor(io: KeyIo, config: ClientConfig, gun: string): CredentialSource {
+  const env = envOf(io);
+  const input = io.stdin ?? process.stdin;
+  const output = io.stderr;
+  const cancelled = (cause: unknown): Error => new RemoteError('AUTH_REQUIRED', 'login entry was cancelled', { cause });
+  return credentialSource({
+    env,
+    host: config.serverUrl,
+    lookup: () => resolveCredentials(env, config.serverUrl, gun),
+    prompt: {
+      input,
+      output,
+      readLine: async (prompt) => {
+        try {
+          return await read({ prompt, input, output });
+        } catch (cause) {
+          throw cancelled(cause);
+        }
+      },
+      readHidden: (prompt) => readHidden(prompt, input, output, cancelled),
+    },
+  });
 }
 
 /** The trust_dir file store, and all stores (with `io`: a PKCS#11 token first when one is configured). */

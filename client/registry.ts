@@ -11,7 +11,8 @@ import { createHash } from 'node:crypto';
 import { LengthOrHashMismatchError, RemoteError, TrustError, UsageError } from '../shared/errors.js';
 import { parseImageName, type ImageName } from '../shared/policy/image-reference.js';
 import type { HttpResponse, HttpSend } from './http-transport.js';
-import { answerChallenge, credentialsFromDockerConfig, credentialsFromEnv, TokenCache, type Credentials } from './token-auth.js';
+import { credentialsFromDockerConfig, credentialsFromEnv, credentialSource, originNote, type Credentials, type CredentialsInput } from './credentials.js';
+import { sendWithLogin, TokenCache } from './token-auth.js';
 
 /** The media types a signed tag may point at, in the order docker asks for them. */
 export const MANIFEST_MEDIA_TYPES = [
@@ -53,12 +54,7 @@ export function registryBaseUrl(registry: string, insecure = false): URL {
  * @throws {UsageError} when either is set but malformed.
  */
 export function registryCredentials(env: NodeJS.ProcessEnv, registry: string): Credentials | null {
-  let fromEnv: Credentials | null;
-  try {
-    fromEnv = credentialsFromEnv(env.SIGNET_REGISTRY_AUTH);
-  } catch (cause) {
-    throw new UsageError('SIGNET_REGISTRY_AUTH must be the padded base64 of user:password (as NOTARY_AUTH)', { cause });
-  }
+  const fromEnv = credentialsFromEnv(env.SIGNET_REGISTRY_AUTH, 'SIGNET_REGISTRY_AUTH');
   const hosts = registry === 'docker.io' ? ['index.docker.io', 'docker.io', 'registry-1.docker.io'] : [registry.toLowerCase()];
   return fromEnv ?? credentialsFromDockerConfig(hosts, env);
 }
@@ -73,7 +69,8 @@ export interface ResolvedManifest {
 
 export interface RegistryClientOptions {
   readonly send: HttpSend;
-  readonly credentials: Credentials | null;
+  /** A login, none, or a source asked when the registry first wants one (credentials.ts). */
+  readonly credentials: CredentialsInput;
   readonly insecure?: boolean;
   readonly timeoutMs?: number;
 }
@@ -119,43 +116,46 @@ export class RegistryClient {
   /** GET with the cached authorization; on a 401 answer the challenge once and retry. */
   async #get(url: URL, repository: string, headers: Record<string, string>): Promise<HttpResponse> {
     const timeoutMs = this.options.timeoutMs ?? TIMEOUT_MS;
-    const send = async (auth: string | undefined): Promise<HttpResponse> => {
+    const send: HttpSend = async (req) => {
       try {
-        return await this.options.send({ method: 'GET', url, headers: auth === undefined ? headers : { ...headers, authorization: auth }, maxBytes: MAX_MANIFEST_BYTES, timeoutMs });
+        return await this.options.send(req);
       } catch (e) {
         // the transport's message speaks of the trust server
-        if (e instanceof RemoteError && e.code === 'NETWORK') {
+        if (e instanceof RemoteError && e.code === 'NETWORK' && req.url.host === url.host) {
           throw new RemoteError('NETWORK', `cannot reach the registry at ${url.protocol}//${url.host}; check the image name, that the registry runs, and --insecure-registry for plain-http registries`, { cause: e });
         }
         throw e;
       }
     };
     const key = `${url.host} ${repository}`;
-    let res = await send(this.#authorization.get(key));
-    if (res.status !== 401) return res;
-    const auth = await this.#answer(res, url, repository, timeoutMs);
-    this.#authorization.set(key, auth);
-    res = await send(auth);
-    if (res.status === 401 || res.status === 403) {
-      throw new RemoteError('AUTH_REQUIRED', `the registry ${url.host} refused access to ${repository} with the credentials given; check SIGNET_REGISTRY_AUTH or \`docker login ${url.host}\``, { httpStatus: res.status });
-    }
-    return res;
-  }
-
-  async #answer(res: HttpResponse, url: URL, repository: string, timeoutMs: number): Promise<string> {
-    const creds = this.options.credentials;
-    let auth: string | null;
+    let r;
     try {
-      auth = await answerChallenge(res, { send: this.options.send, tokens: this.#tokens, scopes: [`repository:${repository}:pull`], credentials: creds, timeoutMs });
+      r = await sendWithLogin({ method: 'GET', url, headers, maxBytes: MAX_MANIFEST_BYTES, timeoutMs }, this.#authorization.get(key) ?? null, {
+        send,
+        tokens: this.#tokens,
+        scopes: [`repository:${repository}:pull`],
+        credentials: this.options.credentials,
+        timeoutMs,
+      });
     } catch (e) {
       // token-auth.ts names NOTARY_AUTH; for a registry the credentials come from elsewhere
       if (e instanceof RemoteError && e.code === 'AUTH_REQUIRED') {
-        throw new RemoteError('AUTH_REQUIRED', `the registry ${url.host} refused a pull token for ${repository}${creds === null ? ' (no credentials given)' : ` to user ${creds.username}`}; set SIGNET_REGISTRY_AUTH to base64 of user:password or run \`docker login ${url.host}\``, { httpStatus: e.httpStatus });
+        throw new RemoteError('AUTH_REQUIRED', `the registry ${url.host} refused a pull token for ${repository}: ${e.message.replace(/; set NOTARY_AUTH.*$/, '')}; set SIGNET_REGISTRY_AUTH to base64 of user:password or run \`docker login ${url.host}\``, { httpStatus: e.httpStatus, cause: e });
       }
       throw e;
     }
-    if (auth !== null) return auth;
-    throw new RemoteError('AUTH_REQUIRED', `the registry ${url.host} requires a login for ${repository}; set SIGNET_REGISTRY_AUTH to base64 of user:password or run \`docker login ${url.host}\``, { httpStatus: 401 });
+    if (r.authorization !== null) this.#authorization.set(key, r.authorization);
+    if (r.res.status === 401 || r.res.status === 403) {
+      const whose = r.credentials === null ? (r.authorization === null ? 'a login' : 'anonymous access') : `the login${originNote(r.credentials)}`;
+      throw new RemoteError(
+        'AUTH_REQUIRED',
+        r.authorization === null && r.credentials === null
+          ? `the registry ${url.host} requires a login for ${repository}; set SIGNET_REGISTRY_AUTH to base64 of user:password or run \`docker login ${url.host}\``
+          : `the registry ${url.host} refused ${whose} for ${repository}; check SIGNET_REGISTRY_AUTH or \`docker login ${url.host}\``,
+        { httpStatus: r.res.status },
+      );
+    }
+    return r.res;
   }
 }
 
@@ -190,7 +190,9 @@ export async function resolveSignTarget(
   const image = parseImageReference(first);
   if (image.tag === undefined) throw new UsageError(`sign ${first}: name the tag to sign (${image.gun}:<tag>); the tag is the signed target's name`);
   if (o.digest !== undefined && o.size !== undefined) return { gun: image.gun, tag: image.tag, digest: o.digest, size: o.size };
-  const client = new RegistryClient({ send, credentials: registryCredentials(env, image.registry), ...(o.insecureRegistry === true ? { insecure: true } : {}) });
+  // looked up only if the registry asks; `sign` is the CI command, so nobody is prompted
+  const credentials = credentialSource({ env, host: image.registry, lookup: () => registryCredentials(env, image.registry) });
+  const client = new RegistryClient({ send, credentials, ...(o.insecureRegistry === true ? { insecure: true } : {}) });
   const m = await client.resolveManifest(image);
   return { gun: image.gun, tag: image.tag, digest: m.digest, size: m.size };
 }

@@ -13,7 +13,8 @@ import { randomBytes } from 'node:crypto';
 import { RemoteError } from '../shared/errors.js';
 import type { TlsConfig } from './config.js';
 import { createHttpSend, type HttpRequest, type HttpResponse, type HttpSend } from './http-transport.js';
-import { answerChallenge, challengesOf, TokenCache, type Credentials } from './token-auth.js';
+import { originNote, type CredentialsInput } from './credentials.js';
+import { challengesOf, sendWithLogin, TokenCache } from './token-auth.js';
 
 export const MAX_TIMESTAMP_LENGTH = 1 << 20;
 export const MAX_DOWNLOAD_LENGTH = 100 << 20;
@@ -30,7 +31,8 @@ export interface RemoteOptions {
   readonly tls?: TlsConfig;
   readonly timeoutMs?: number;
   readonly access?: RemoteAccess;
-  readonly credentials?: Credentials | null;
+  /** A login, none, or a source asked when the server first wants one (credentials.ts). */
+  readonly credentials?: CredentialsInput;
   readonly tokenCache?: TokenCache;
 }
 
@@ -130,7 +132,7 @@ export class NotaryRemote {
   private readonly send: HttpSend;
   private readonly timeoutMs: number;
   private readonly access: RemoteAccess;
-  private readonly credentials: Credentials | null;
+  private readonly credentials: CredentialsInput;
   private readonly tokens: TokenCache;
   private readonly server: string;
   private authorization: string | null = null;
@@ -198,26 +200,30 @@ export class NotaryRemote {
     return res.body;
   }
 
-  /** One request, answering a 401 challenge once (bearer token or basic credentials). */
+  /** One request, answering a 401 challenge (bearer token or basic credentials; token-auth.ts sendWithLogin). */
   private async exchange(req: HttpRequest): Promise<HttpResponse> {
-    const withAuth = (auth: string | null): HttpRequest =>
-      auth === null ? req : { ...req, headers: { ...req.headers, authorization: auth } };
-    const first = await this.send(withAuth(this.authorization));
-    if (first.status !== 401) return first;
     const scopes = [`repository:${this.gun}:${this.access}`];
-    this.authorization = await answerChallenge(first, { send: this.send, tokens: this.tokens, scopes, credentials: this.credentials, timeoutMs: this.timeoutMs });
-    if (this.authorization === null) {
-      throw new RemoteError('AUTH_REQUIRED', `${this.server} requires authentication for ${this.gun}; set NOTARY_AUTH to base64 of user:password`, { httpStatus: 401 });
+    const r = await sendWithLogin(req, this.authorization, { send: this.send, tokens: this.tokens, scopes, credentials: this.credentials, timeoutMs: this.timeoutMs });
+    this.authorization = r.authorization;
+    if (r.res.status !== 401) return r.res;
+    const login = r.credentials;
+    if (r.authorization === null) {
+      throw new RemoteError(
+        'AUTH_REQUIRED',
+        login === null
+          ? `${this.server} requires a login for ${this.gun}; set NOTARY_AUTH to base64 of user:password, run \`docker login\`, or run signet on a terminal to be asked`
+          : `${this.server} asks for a login the one${originNote(login)} cannot answer (${login.identityToken === undefined ? 'no Bearer or Basic challenge' : 'an identity token cannot answer a Basic challenge'}); set NOTARY_AUTH to base64 of user:password`,
+        { httpStatus: 401 },
+      );
     }
-    const second = await this.send(withAuth(this.authorization));
-    if (second.status !== 401) return second;
-    const error = challengesOf(second).find((c) => c.scheme === 'bearer')?.params.error;
-    throw new RemoteError(
-      'AUTH_REQUIRED',
-      error === 'insufficient_scope'
-        ? `${this.server} says your credentials lack ${this.access} access to ${this.gun}; ask for that access or use other credentials`
-        : `${this.server} refused the credentials for ${this.gun}${error === undefined ? '' : ` (${error})`}; check NOTARY_AUTH`,
-      { httpStatus: 401 },
-    );
+    const error = challengesOf(r.res).find((c) => c.scheme === 'bearer')?.params.error;
+    const whose = login === null ? 'anonymous access' : login.identityToken !== undefined ? `the identity token${originNote(login)}` : `user ${login.username}${originNote(login)}`;
+    let message: string;
+    if (error === 'insufficient_scope') message = `${this.server} says ${whose} lacks ${this.access} access to ${this.gun}; ask for that access or use another login`;
+    else if (error === 'invalid_token') {
+      // the realm just issued this token: the trust server and token server disagree, not the user's password
+      message = `${this.server} refused the token its realm issued for ${whose} (invalid_token); the token server and trust server disagree (issuer, service, signing certificate or clock): check the server's auth configuration`;
+    } else message = `${this.server} refused ${whose} for ${this.gun}${error === undefined ? '' : ` (${error})`}; check NOTARY_AUTH or your docker login`;
+    throw new RemoteError('AUTH_REQUIRED', message, { httpStatus: 401 });
   }
 }

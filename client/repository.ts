@@ -25,7 +25,7 @@ import { publish, type PublishResult } from './publish.js';
 import { ReadRemote } from './read-remote.js';
 import { NotaryRemote, type RemoteAccess } from './remote.js';
 import { changelistDir, gunDir, metadataDir } from './trust-dir.js';
-import type { Credentials } from './token-auth.js';
+import type { CredentialsInput } from './credentials.js';
 import { refresh } from './update.js';
 
 /** A target the trusted metadata does not hold. */
@@ -39,7 +39,7 @@ export interface SessionOptions {
   readonly config: ClientConfig;
   readonly gun: string;
   readonly retriever: PassphraseRetriever;
-  readonly credentials: Credentials | null;
+  readonly credentials: CredentialsInput;
   readonly now?: () => Date;
   readonly timeoutMs?: number;
   readonly send?: HttpSend;

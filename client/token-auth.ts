@@ -6,18 +6,13 @@
 // NOTARY_AUTH when given), caches it per scope until it expires, and retries
 // the request once with `Authorization: Bearer <token>`. A `Basic` challenge is
 // answered with the credentials directly. Tokens and passwords are never logged
-// or put in error messages. Credentials come from NOTARY_AUTH, else from
-// docker's config.json `auths` (what `docker login` stored for the registry).
+// or put in error messages. Where the login comes from: credentials.ts.
+// A docker identity token is exchanged at the realm with docker's OAuth form
+// (grant_type=refresh_token) instead of Basic credentials.
 
-import fs from 'node:fs';
-import path from 'node:path';
-import { RemoteError, UsageError } from '../shared/errors.js';
-import type { HttpResponse, HttpSend } from './http-transport.js';
-
-export interface Credentials {
-  readonly username: string;
-  readonly password: string;
-}
+import { RemoteError } from '../shared/errors.js';
+import { asCredentialSource, assertCredentialsMayGo, originNote, type Credentials, type CredentialsInput } from './credentials.js';
+import type { HttpRequest, HttpResponse, HttpSend } from './http-transport.js';
 
 export interface Challenge {
   /** Lower-case scheme: `bearer`, `basic`, ... */
@@ -28,23 +23,6 @@ export interface Challenge {
 const MAX_TOKEN_RESPONSE = 64 * 1024;
 /** docker/distribution: tokens without a (sane) lifetime are kept 60 s. */
 const MIN_TOKEN_LIFETIME_S = 60;
-
-/**
- * Parse NOTARY_AUTH (base64 of `user:password`); undefined or empty means none.
- * @throws {UsageError} when it is set but malformed (notary logs and continues anonymously).
- */
-export function credentialsFromEnv(value: string | undefined): Credentials | null {
-  if (value === undefined || value === '') return null;
-  // Go's StdEncoding: padded standard base64
-  if (value.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(value)) {
-    throw new UsageError('NOTARY_AUTH is not padded base64; set it to the base64 encoding of user:password');
-  }
-  const plain = Buffer.from(value, 'base64').toString('utf8');
-  const i = plain.indexOf(':');
-  if (i <= 0) throw new UsageError('NOTARY_AUTH must encode user:password with a non-empty user name');
-  // notary trims the password
-  return { username: plain.slice(0, i), password: plain.slice(i + 1).trim() };
-}
 
 export function basicAuthorization(c: Credentials): string {
   return 'Basic ' + Buffer.from(`${c.username}:${c.password}`, 'utf8').toString('base64');
@@ -121,10 +99,53 @@ export interface TokenRequest {
   readonly scopes: readonly string[];
   readonly credentials: Credentials | null;
   readonly timeoutMs: number;
+  /** The request the server challenged: a login never goes to a plain-http realm when it went over https. */
+  readonly origin?: URL;
+}
+
+/** Redirects a realm may answer with before the token request gives up (Go's client allows 10). */
+const MAX_REALM_REDIRECTS = 5;
+
+/**
+ * One token request, following the realm's redirects as Go's client does: the
+ * Authorization header stays only on the realm's own host, and never goes from
+ * https to http. The OAuth form (identity tokens) is not re-posted elsewhere.
+ */
+async function realmExchange(send: HttpSend, first: HttpRequest, origin: URL | undefined, what: string): Promise<HttpResponse> {
+  let req = first;
+  for (let hop = 0; ; hop++) {
+    if (req.headers?.authorization !== undefined || req.body !== undefined) assertCredentialsMayGo(req.url, origin, what);
+    let res: HttpResponse;
+    try {
+      res = await send(req);
+    } catch (e) {
+      // the transport's message speaks of the trust server and -s
+      if (!(e instanceof RemoteError) || (e.code !== 'NETWORK' && e.code !== 'TIMEOUT')) throw e;
+      const detail = e.cause instanceof Error ? ((e.cause as NodeJS.ErrnoException).code ?? e.cause.message) : 'no answer in time';
+      throw new RemoteError(e.code, `cannot get a token from the token service at ${req.url.protocol}//${req.url.host}, the realm the trust server named (${detail}); check the trust server's token realm setting and that the token service is reachable from here`, { cause: e });
+    }
+    const location = res.headers.location;
+    if (![301, 302, 303, 307, 308].includes(res.status) || location === undefined) return res;
+    if (hop === MAX_REALM_REDIRECTS) throw new RemoteError('HTTP_STATUS', `the token server ${first.url.host} redirected more than ${MAX_REALM_REDIRECTS} times; check the server's token realm`);
+    const next = new URL(location, req.url);
+    if (next.protocol !== 'https:' && next.protocol !== 'http:') throw new RemoteError('HTTP_STATUS', `the token server ${req.url.host} redirected to a non-http(s) address`);
+    if (req.url.protocol === 'https:' && next.protocol === 'http:') {
+      throw new RemoteError('HTTP_STATUS', `the token server ${req.url.host} redirected from https to plain http (${next.host}); signet does not follow that with a login`);
+    }
+    if (req.method === 'POST' && next.host !== req.url.host) {
+      throw new RemoteError('HTTP_STATUS', `the token server ${req.url.host} redirected the identity-token exchange to another host (${next.host}); signet does not send the token there`);
+    }
+    const headers: Record<string, string> = { ...req.headers };
+    if (next.host !== req.url.host) delete headers.authorization;
+    // 307/308 repeat the request as it was; the others continue with a GET
+    req = res.status === 307 || res.status === 308 ? { ...req, url: next, headers } : { method: 'GET', url: next, headers, maxBytes: req.maxBytes, timeoutMs: req.timeoutMs };
+  }
 }
 
 /**
- * Get a bearer token for the challenge, from the cache or the realm.
+ * Get a bearer token for the challenge, from the cache or the realm: a GET with Basic
+ * credentials (docker sends them only when the password is not empty), or docker's OAuth
+ * POST with an identity token.
  * @throws {RemoteError} AUTH_REQUIRED when the realm refuses the credentials (or none were given), NETWORK/TIMEOUT on transport failure.
  */
 export async function getBearerToken(send: HttpSend, cache: TokenCache, req: TokenRequest): Promise<string> {
@@ -141,21 +162,35 @@ export async function getBearerToken(send: HttpSend, cache: TokenCache, req: Tok
   if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new RemoteError('AUTH_REQUIRED', `the server's token realm ${realm} is not http(s)`);
   const service = req.challenge.params.service ?? '';
   const scopes = [...new Set(req.scopes)].sort();
-  const key = JSON.stringify([url.href, service, scopes]);
+  const creds = req.credentials;
+  // per login too: an anonymous token must not stand in for the one a typed login gets
+  const key = JSON.stringify([url.href, service, scopes, creds?.username ?? null, creds?.identityToken === undefined ? 0 : 1]);
   const cached = cache.get(key);
   if (cached !== null) return cached;
 
-  if (service !== '') url.searchParams.set('service', service);
-  for (const s of scopes) url.searchParams.append('scope', s);
-  if (req.credentials !== null) url.searchParams.set('account', req.credentials.username);
-  const headers: Record<string, string> = req.credentials === null ? {} : { authorization: basicAuthorization(req.credentials) };
-  const res = await send({ method: 'GET', url, headers, maxBytes: MAX_TOKEN_RESPONSE, timeoutMs: req.timeoutMs });
-  if (res.status === 401 || res.status === 403) {
+  let res: HttpResponse;
+  if (creds?.identityToken !== undefined) {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: creds.identityToken, client_id: 'signet' });
+    if (service !== '') form.set('service', service);
+    if (scopes.length > 0) form.set('scope', scopes.join(' '));
+    const body = Buffer.from(form.toString(), 'utf8');
+    res = await realmExchange(send, { method: 'POST', url, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, maxBytes: MAX_TOKEN_RESPONSE, timeoutMs: req.timeoutMs }, req.origin, 'an identity token');
+  } else {
+    if (service !== '') url.searchParams.set('service', service);
+    for (const s of scopes) url.searchParams.append('scope', s);
+    const basic = creds !== null && creds.password !== '';
+    if (creds !== null) url.searchParams.set('account', creds.username);
+    const headers: Record<string, string> = basic ? { authorization: basicAuthorization(creds) } : {};
+    res = await realmExchange(send, { method: 'GET', url, headers, maxBytes: MAX_TOKEN_RESPONSE, timeoutMs: req.timeoutMs }, req.origin, `the password of ${creds?.username ?? ''}`);
+  }
+  if (res.status === 401 || res.status === 403 || (creds?.identityToken !== undefined && res.status === 400)) {
     throw new RemoteError(
       'AUTH_REQUIRED',
-      req.credentials === null
-        ? `the token server ${url.host} requires credentials for ${scopes.join(' ')}; set NOTARY_AUTH to base64 of user:password`
-        : `the token server ${url.host} refused the credentials of user ${req.credentials.username} for ${scopes.join(' ')}`,
+      creds === null
+        ? `the token server ${url.host} requires a login for ${scopes.join(' ')}; set NOTARY_AUTH to base64 of user:password, run \`docker login\`, or run signet on a terminal to be asked`
+        : creds.identityToken !== undefined
+          ? `the token server ${url.host} refused the identity token${originNote(creds)} for ${scopes.join(' ')}; run \`docker login\` again`
+          : `the token server ${url.host} refused the credentials of user ${creds.username}${originNote(creds)} for ${scopes.join(' ')}`,
       { httpStatus: res.status },
     );
   }
@@ -174,79 +209,6 @@ export async function getBearerToken(send: HttpSend, cache: TokenCache, req: Tok
   return token;
 }
 
-/** Docker's config directory: $DOCKER_CONFIG, else ~/.docker. */
-function dockerConfigFile(env: NodeJS.ProcessEnv): string | null {
-  if (env.DOCKER_CONFIG !== undefined && env.DOCKER_CONFIG !== '') return path.join(env.DOCKER_CONFIG, 'config.json');
-  return env.HOME === undefined || env.HOME === '' ? null : path.join(env.HOME, '.docker', 'config.json');
-}
-
-/** `https://index.docker.io/v1/`, `registry:5000`, `http://host/` -> the lower-case host[:port]. */
-function registryHost(key: string): string {
-  return key.replace(/^[a-z][a-z0-9+.-]*:\/\//i, '').replace(/\/.*$/, '').toLowerCase();
-}
-
-/**
- * The registry hosts whose docker login may open `gun` on `serverUrl`, most
- * specific first: the GUN's registry (docker's rule: a first path segment with
- * a dot or port, or `localhost`; `docker.io` is stored as index.docker.io),
- * then the trust server's own host.
- */
-export function dockerCredentialHosts(serverUrl: string, gun: string): string[] {
-  const hosts: string[] = [];
-  const first = gun.split('/')[0] ?? '';
-  if (gun.includes('/') && (/[.:]/.test(first) || first === 'localhost')) {
-    const h = first.toLowerCase();
-    hosts.push(...(h === 'docker.io' || h === 'index.docker.io' ? ['index.docker.io', 'docker.io'] : [h]));
-  }
-  try {
-    hosts.push(new URL(serverUrl).host.toLowerCase());
-  } catch {
-    // an unusable server URL is reported by the config loader
-  }
-  return [...new Set(hosts)];
-}
-
-/**
- * Registry credentials from docker's config.json `auths` (`auth` = base64 of
- * user:password, or `username`/`password`), as `docker login` stores them.
- * Credential helpers (`credsStore`, `credHelpers`) are not run. A missing or
- * unparsable file means no credentials: docker reports its own file's problems.
- * @throws {UsageError} when the matching entry exists but is malformed.
- */
-export function credentialsFromDockerConfig(hosts: readonly string[], env: NodeJS.ProcessEnv): Credentials | null {
-  const file = dockerConfigFile(env);
-  if (file === null) return null;
-  let doc: unknown;
-  try {
-    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
-  } catch {
-    return null;
-  }
-  const auths = typeof doc === 'object' && doc !== null ? (doc as Record<string, unknown>).auths : undefined;
-  if (typeof auths !== 'object' || auths === null) return null;
-  const byHost = new Map<string, Record<string, unknown>>();
-  for (const [key, entry] of Object.entries(auths as Record<string, unknown>)) {
-    if (typeof entry === 'object' && entry !== null && !byHost.has(registryHost(key))) byHost.set(registryHost(key), entry as Record<string, unknown>);
-  }
-  for (const host of hosts) {
-    const entry = byHost.get(host);
-    if (entry === undefined) continue;
-    if (typeof entry.auth === 'string' && entry.auth !== '') {
-      const plain = /^[A-Za-z0-9+/]*={0,2}$/.test(entry.auth) ? Buffer.from(entry.auth, 'base64').toString('utf8') : '';
-      const i = plain.indexOf(':');
-      if (i <= 0) throw new UsageError(`${file}: auths entry for ${host} has an "auth" value that is not base64 of user:password; run \`docker login ${host}\` again`);
-      return { username: plain.slice(0, i), password: plain.slice(i + 1) };
-    }
-    if (typeof entry.username === 'string' && entry.username !== '' && typeof entry.password === 'string') return { username: entry.username, password: entry.password };
-  }
-  return null;
-}
-
-/** NOTARY_AUTH when set (notary's variable wins), else the docker login for the GUN's registry or the server. */
-export function resolveCredentials(env: NodeJS.ProcessEnv, serverUrl: string, gun: string): Credentials | null {
-  return credentialsFromEnv(env.NOTARY_AUTH) ?? credentialsFromDockerConfig(dockerCredentialHosts(serverUrl, gun), env);
-}
-
 /** The challenges of a 401 answer. */
 export function challengesOf(res: HttpResponse): Challenge[] {
   const header = res.headers['www-authenticate'];
@@ -260,12 +222,14 @@ export interface ChallengeContext {
   readonly scopes: readonly string[];
   readonly credentials: Credentials | null;
   readonly timeoutMs: number;
+  /** The challenged request's URL (see TokenRequest.origin). */
+  readonly origin?: URL;
 }
 
 /**
  * The Authorization value answering a 401, as docker does: a bearer challenge gets a token
  * from its realm, a basic one the credentials. Null when nothing can answer it (no known
- * challenge, or basic without credentials): the caller says what to configure.
+ * challenge, or basic without a password): the caller says what to configure.
  * @throws {RemoteError} as getBearerToken.
  */
 export async function answerChallenge(res: HttpResponse, ctx: ChallengeContext): Promise<string | null> {
@@ -273,8 +237,69 @@ export async function answerChallenge(res: HttpResponse, ctx: ChallengeContext):
   const bearer = challenges.find((c) => c.scheme === 'bearer');
   if (bearer !== undefined) {
     const scopes = [...ctx.scopes, ...(bearer.params.scope === undefined ? [] : [bearer.params.scope])];
-    return `Bearer ${await getBearerToken(ctx.send, ctx.tokens, { challenge: bearer, scopes, credentials: ctx.credentials, timeoutMs: ctx.timeoutMs })}`;
+    const token = await getBearerToken(ctx.send, ctx.tokens, { challenge: bearer, scopes, credentials: ctx.credentials, timeoutMs: ctx.timeoutMs, ...(ctx.origin === undefined ? {} : { origin: ctx.origin }) });
+    return `Bearer ${token}`;
   }
-  if (challenges.some((c) => c.scheme === 'basic') && ctx.credentials !== null) return basicAuthorization(ctx.credentials);
+  if (challenges.some((c) => c.scheme === 'basic') && ctx.credentials !== null && ctx.credentials.password !== '') {
+    return basicAuthorization(ctx.credentials);
+  }
   return null;
+}
+
+export interface LoginContext {
+  readonly send: HttpSend;
+  readonly tokens: TokenCache;
+  readonly scopes: readonly string[];
+  readonly credentials: CredentialsInput;
+  readonly timeoutMs: number;
+}
+
+export interface LoginResult {
+  /** The last answer: a 401 here means no login got in (the caller words the error). */
+  readonly res: HttpResponse;
+  /** What to send on the next request to the same place. */
+  readonly authorization: string | null;
+  /** The login used, or null when none was (anonymous, or none to be had). */
+  readonly credentials: Credentials | null;
+}
+
+const isAuthRequired = (e: unknown): e is RemoteError => e instanceof RemoteError && e.code === 'AUTH_REQUIRED';
+
+/**
+ * Send `req` (with `authorization` from an earlier exchange, if any); on a 401 answer the
+ * challenge with the login at hand, or anonymously when there is none, and send it again.
+ * When no login was at hand and that did not get in, a terminal user is asked for one
+ * (credentials.ts) and it is tried once more.
+ * @throws {RemoteError} from the token realm (refused credentials, network).
+ */
+export async function sendWithLogin(req: HttpRequest, authorization: string | null, ctx: LoginContext): Promise<LoginResult> {
+  const source = asCredentialSource(ctx.credentials);
+  const attempt = (auth: string | null): Promise<HttpResponse> => ctx.send(auth === null ? req : { ...req, headers: { ...req.headers, authorization: auth } });
+  const first = await attempt(authorization);
+  if (first.status !== 401) return { res: first, authorization, credentials: null };
+  const answer = (res: HttpResponse, credentials: Credentials | null): Promise<string | null> =>
+    answerChallenge(res, { send: ctx.send, tokens: ctx.tokens, scopes: ctx.scopes, credentials, timeoutMs: ctx.timeoutMs, origin: req.url });
+  const known = await source.known();
+  let anonymousRefusal: RemoteError | null = null;
+  let auth: string | null = null;
+  try {
+    auth = await answer(first, known);
+  } catch (e) {
+    if (known !== null || !isAuthRequired(e)) throw e;
+    anonymousRefusal = e;
+  }
+  let last = first;
+  if (auth !== null) {
+    last = await attempt(auth);
+    if (last.status !== 401 || known !== null) return { res: last, authorization: auth, credentials: known };
+  }
+  if (known !== null) return { res: last, authorization: null, credentials: known };
+  const typed = await source.prompt();
+  if (typed === null) {
+    if (anonymousRefusal !== null) throw anonymousRefusal;
+    return { res: last, authorization: auth, credentials: null };
+  }
+  const typedAuth = await answer(last, typed);
+  if (typedAuth === null) return { res: last, authorization: null, credentials: typed };
+  return { res: await attempt(typedAuth), authorization: typedAuth, credentials: typed };
 }

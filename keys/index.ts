@@ -22,6 +22,7 @@ export {
   envPassphraseRetriever,
   MAX_PASSPHRASE_ATTEMPTS,
   passphraseEnvNames,
+  readHidden,
   promptPassphraseRetriever,
   type PassphraseRequest,
   type PassphraseRetriever,

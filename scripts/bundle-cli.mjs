@@ -26,11 +26,12 @@ const bundle = path.join(outDir, 'signet-cli.cjs');
 fs.rmSync(outDir, { recursive: true, force: true });
 
 // Node built-ins that are imported when a module loads but used only on paths a command rarely takes:
-// commander's child_process (executable subcommands; signet has none), read's readline (only when
+// commander's child_process (executable subcommands; signet has none; signet's own docker credential
+// helpers run only when a server asks for a login), read's readline (only when
 // prompting) and https for the transport (only for TLS servers). Loading them cost every command
 // a few milliseconds; these stand-ins load them on first call. Code that starts importing another
 // name from them fails this build ("No matching export").
-const LAZY_BUILTINS = { child_process: ['spawn'], readline: ['createInterface'], https: ['request'] };
+const LAZY_BUILTINS = { child_process: ['spawn', 'spawnSync'], readline: ['createInterface'], https: ['request'] };
 const lazyBuiltins = {
   name: 'lazy-builtins',
   setup(b) {

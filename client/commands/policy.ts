@@ -28,8 +28,9 @@ import {
 } from '../../shared/policy/index.js';
 import type { MetadataCache } from '../cache.js';
 import { defaultEnvironment, loadConfig } from '../config.js';
-import { createHttpSend, type HttpResponse } from '../http-transport.js';
-import { answerChallenge, resolveCredentials, TokenCache } from '../token-auth.js';
+import { createHttpSend } from '../http-transport.js';
+import { credentialSource, resolveCredentials } from '../credentials.js';
+import { sendWithLogin, TokenCache } from '../token-auth.js';
 import type { CommandContext } from './context.js';
 import { DEFAULT_POLICY_FILE } from './policy-command.js';
 
@@ -143,15 +144,16 @@ export async function serverPolicyCheck(ctx: CommandContext, g: GlobalFlags, ima
   const send = createHttpSend(config.tls);
   const url = new URL('v2/_policy/check', config.serverUrl.endsWith('/') ? config.serverUrl : `${config.serverUrl}/`);
   const body = Buffer.from(JSON.stringify({ images }));
-  const post = (auth: Record<string, string>): Promise<HttpResponse> =>
-    send({ method: 'POST', url, headers: { 'content-type': 'application/json', ...auth }, body, maxBytes: MAX_CHECK_RESPONSE, timeoutMs: CHECK_TIMEOUT_MS });
-  let res = await post({});
-  if (res.status === 401) {
-    const credentials = resolveCredentials(env, config.serverUrl, '');
-    const authorization = await answerChallenge(res, { send, tokens: new TokenCache(), scopes: ['registry:catalog:*'], credentials, timeoutMs: CHECK_TIMEOUT_MS });
-    if (authorization !== null) res = await post({ authorization });
-    if (res.status === 401 || res.status === 403) throw new RemoteError('AUTH_REQUIRED', `${url.host} refused the policy check; set NOTARY_AUTH to a login allowed the registry:catalog:* scope`, { httpStatus: res.status });
-  }
+  // policy checks gate deploys from scripts: the login comes from NOTARY_AUTH or docker config, never a prompt
+  const credentials = credentialSource({ env, host: config.serverUrl, lookup: () => resolveCredentials(env, config.serverUrl, '') });
+  const { res } = await sendWithLogin({ method: 'POST', url, headers: { 'content-type': 'application/json' }, body, maxBytes: MAX_CHECK_RESPONSE, timeoutMs: CHECK_TIMEOUT_MS }, null, {
+    send,
+    tokens: new TokenCache(),
+    scopes: ['registry:catalog:*'],
+    credentials,
+    timeoutMs: CHECK_TIMEOUT_MS,
+  });
+  if (res.status === 401 || res.status === 403) throw new RemoteError('AUTH_REQUIRED', `${url.host} refused the policy check; set NOTARY_AUTH to a login allowed the registry:catalog:* scope`, { httpStatus: res.status });
   if (res.status === 404) {
     throw new RemoteError('HTTP_STATUS', `${url.host} has no deploy policy check (notary-server, or signet-server started without --policy); check locally with --policy instead of --server-check`, { httpStatus: 404 });
   }

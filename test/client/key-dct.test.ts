@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { publicKeyFromKeyObject } from '../../shared/codec/notary-keys.js';
 import { UsageError } from '../../shared/errors.js';
-import { credentialsFromDockerConfig, dockerCredentialHosts, resolveCredentials } from '../../client/token-auth.js';
+import { credentialsFromDockerConfig, dockerCredentialHosts, resolveCredentials } from '../../client/credentials.js';
 import { runNotary, startNotaryServer, type NotaryServer } from './support/notary.js';
 import { startStub, type Stub } from './support/http-stub.js';
 import { signet, tmp } from './key-helpers.js';
@@ -130,10 +130,11 @@ describe('registry credentials from docker config.json', () => {
   it('NOTARY_AUTH wins over docker config; DOCKER_CONFIG moves the file; the server host is the fallback', () => {
     const env = (home: string, extra: Record<string, string> = {}): NodeJS.ProcessEnv => ({ HOME: home, ...extra });
     const byServer = homeWith({ '127.0.0.1:4443': { username: 'u', password: 'p' } });
-    assert.deepEqual(resolveCredentials(env(byServer), 'https://127.0.0.1:4443', 'plainname/app'), { username: 'u', password: 'p' });
-    assert.deepEqual(resolveCredentials(env(byServer, { NOTARY_AUTH: Buffer.from('n:q').toString('base64') }), 'https://127.0.0.1:4443', 'x/y'), { username: 'n', password: 'q' });
+    const cfg = path.join(byServer, '.docker', 'config.json');
+    assert.deepEqual(resolveCredentials(env(byServer), 'https://127.0.0.1:4443', 'plainname/app'), { username: 'u', password: 'p', origin: cfg });
+    assert.deepEqual(resolveCredentials(env(byServer, { NOTARY_AUTH: Buffer.from('n:q').toString('base64') }), 'https://127.0.0.1:4443', 'x/y'), { username: 'n', password: 'q', origin: 'NOTARY_AUTH' });
     const elsewhere = homeWith({ 'registry.example.com': { username: 'd', password: 'e' } }, tmp('signet-dockercfg-'));
-    assert.deepEqual(resolveCredentials({ HOME: '/nonexistent', DOCKER_CONFIG: path.join(elsewhere, '.docker') }, 'https://notary:4443', gun), { username: 'd', password: 'e' });
+    assert.deepEqual(resolveCredentials({ HOME: '/nonexistent', DOCKER_CONFIG: path.join(elsewhere, '.docker') }, 'https://notary:4443', gun), { username: 'd', password: 'e', origin: path.join(elsewhere, '.docker', 'config.json') });
     assert.equal(resolveCredentials(env(byServer), 'https://other:4443', gun), null);
     assert.deepEqual(dockerCredentialHosts('https://notary.docker.io', 'docker.io/library/alpine'), ['index.docker.io', 'docker.io', 'notary.docker.io']);
     assert.deepEqual(dockerCredentialHosts('https://n:1', 'library/alpine'), ['n:1']);

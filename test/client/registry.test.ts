@@ -10,7 +10,7 @@ import { createHttpSend } from '../../client/http-transport.js';
 import { parseImageReference, registryBaseUrl, registryCredentials, RegistryClient } from '../../client/registry.js';
 import { normalizeImageReference } from '../../shared/policy/image-reference.js';
 import { REGISTRY_USER, registryUnavailable, TestRegistry, type RegistryAuth } from '../support/registry.js';
-import type { Credentials } from '../../client/token-auth.js';
+import type { Credentials } from '../../client/credentials.js';
 import { startStub } from './support/http-stub.js';
 
 const skip = registryUnavailable();
@@ -45,7 +45,7 @@ describe('parseImageReference', () => {
   });
   it('takes credentials from SIGNET_REGISTRY_AUTH, else docker config.json', () => {
     const env = { SIGNET_REGISTRY_AUTH: Buffer.from('u:p').toString('base64'), HOME: '/nonexistent' };
-    assert.deepEqual(registryCredentials(env, 'r.example.com'), { username: 'u', password: 'p' });
+    assert.deepEqual(registryCredentials(env, 'r.example.com'), { username: 'u', password: 'p', origin: 'SIGNET_REGISTRY_AUTH' });
     assert.throws(() => registryCredentials({ SIGNET_REGISTRY_AUTH: 'not base64!' }, 'r'), /SIGNET_REGISTRY_AUTH/);
     assert.equal(registryCredentials({ HOME: '/nonexistent' }, 'r.example.com'), null);
   });

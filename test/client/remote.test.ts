@@ -241,6 +241,6 @@ describe('TLS options', () => {
 
   it('fails without the client certificate the server requires', async () => {
     const send = createHttpSend({ caFile: path.join(dir, 'server.crt'), skipVerify: false });
-    await assert.rejects(send(req(stub.url)), (e: unknown) => e instanceof RemoteError && e.code === 'NETWORK');
+    await assert.rejects(send(req(stub.url)), isRemote('NETWORK', /wants a client certificate: give --tlscert and --tlskey/));
   });
 });

@@ -12,7 +12,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { importPKCS8, SignJWT } from 'jose';
 import { NotaryRemote } from '../../client/remote.js';
-import { answerChallenge, credentialsFromEnv, parseWwwAuthenticate, TokenCache } from '../../client/token-auth.js';
+import { credentialsFromEnv } from '../../client/credentials.js';
+import { answerChallenge, parseWwwAuthenticate, TokenCache } from '../../client/token-auth.js';
 import type { HttpResponse, HttpSend } from '../../client/http-transport.js';
 import { RemoteError, UsageError } from '../../shared/errors.js';
 import { fixture } from '../support/paths.js';
@@ -42,7 +43,7 @@ describe('parseWwwAuthenticate', () => {
 
 describe('credentialsFromEnv', () => {
   it('decodes base64 user:password and trims the password like notary', () => {
-    assert.deepEqual(credentialsFromEnv(Buffer.from('alice:s3:cret \n').toString('base64')), { username: 'alice', password: 's3:cret' });
+    assert.deepEqual(credentialsFromEnv(Buffer.from('alice:s3:cret \n').toString('base64')), { username: 'alice', password: 's3:cret', origin: 'NOTARY_AUTH' });
     assert.equal(credentialsFromEnv(undefined), null);
     assert.equal(credentialsFromEnv(''), null);
   });
@@ -188,7 +189,7 @@ describe('token auth against notary-server', () => {
 
   it('push with a pull-only user: AUTH_REQUIRED for lacking access', async () => {
     const r = new NotaryRemote({ serverUrl, gun: 'example.com/t2', credentials: creds('reader'), access: 'push,pull' });
-    await assert.rejects(r.getKey('timestamp'), (e: unknown) => e instanceof RemoteError && e.code === 'AUTH_REQUIRED' && /lack push,pull access/.test(e.message));
+    await assert.rejects(r.getKey('timestamp'), (e: unknown) => e instanceof RemoteError && e.code === 'AUTH_REQUIRED' && /user reader lacks push,pull access/.test(e.message));
   });
 
   it('push with a writer: the key endpoint answers', async () => {
