@@ -42,6 +42,8 @@ export interface ApplyContext {
   readonly holdsAny: (keys: readonly PublicKey[]) => Promise<boolean>;
   /** Metadata of delegations that failed verification (for witness), by role. */
   readonly invalid: ReadonlyMap<RoleName, Envelope<Targets>>;
+  /** Versions the server holds of roles that are created afresh here (publish.ts versionFloors). */
+  readonly versionFloor?: ReadonlyMap<RoleName, number>;
   readonly warn: (message: string) => void;
   /** False when the changes were never staged (e.g. `sign`): then there is nothing to reset. */
   readonly staged?: boolean;
@@ -112,7 +114,7 @@ class Applier {
   }
 
   #metaFor(role: RoleName): WorkingTargets {
-    return this.repo.roles.get(role) ?? this.repo.init(role, expiresAfter(this.ctx.now, DEFAULT_EXPIRY_SECONDS.targets));
+    return this.repo.roles.get(role) ?? this.repo.init(role, expiresAfter(this.ctx.now, DEFAULT_EXPIRY_SECONDS.targets), this.ctx.versionFloor?.get(role) ?? 0);
   }
 
   async #target(c: StoredChange): Promise<void> {

@@ -110,6 +110,45 @@ async function invalidRoles(ctx: PublishContext, state: RepoState, changes: read
   return out;
 }
 
+/** Versions above this are not a server's honest history; such a floor is ignored. */
+const MAX_PLAUSIBLE_VERSION = 2 ** 31;
+
+/**
+ * Versions the server already holds of delegated roles this publish writes afresh, because the
+ * refresh did not load them: skipped (their keys changed), or absent from the snapshot (removed
+ * and added again, e.g. for a new delegate key). The new file must be numbered above them, or
+ * the server refuses it as a replay on every try (notary 0.7 numbers it 1 and is stuck there).
+ * Read from the server's latest copy without verifying it: only its version number is used.
+ */
+async function versionFloors(ctx: PublishContext, state: RepoState, changes: readonly StoredChange[]): Promise<Map<RoleName, number>> {
+  const out = new Map<RoleName, number>();
+  for (const c of changes) {
+    if (c.type !== 'target' || c.action !== 'create' || c.role === 'targets' || state.targets.has(c.role) || out.has(c.role)) continue;
+    let bytes: Buffer;
+    try {
+      bytes = await ctx.remote.getRole(c.role);
+    } catch (e) {
+      if (e instanceof RemoteError && e.code === 'METADATA_NOT_FOUND') {
+        out.set(c.role, 0);
+        continue;
+      }
+      throw e;
+    }
+    out.set(c.role, storedVersion(bytes));
+  }
+  return out;
+}
+
+function storedVersion(bytes: Buffer): number {
+  try {
+    const doc: unknown = JSON.parse(bytes.toString('utf8'));
+    const version = (doc as { signed?: { version?: unknown } } | null)?.signed?.version;
+    return typeof version === 'number' && Number.isSafeInteger(version) && version > 0 && version < MAX_PLAUSIBLE_VERSION ? version : 0;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * Delegations whose current metadata verified but no longer meets its (changed) keys and threshold,
  * and that this publish does not re-sign: readers will skip them, and their targets vanish, until a
@@ -237,6 +276,7 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
       now: ctx.now,
       holdsAny,
       invalid: await invalidRoles(ctx, state, changes),
+      versionFloor: await versionFloors(ctx, state, changes),
       warn: (m) => state.warnings.push(m),
       staged: ctx.changes === undefined,
       ...(log.level === 'debug' ? { debug: (m: string) => log.debug(m) } : {}),

@@ -18,7 +18,7 @@
 
 import { notaryCodec } from '../shared/codec/notary.js';
 import { RemoteError, RepositoryError, ExpiredMetadataError, EqualVersionError, LengthOrHashMismatchError } from '../shared/errors.js';
-import type { FileMeta, RoleName } from '../shared/tuf/model.js';
+import type { FileMeta, RoleName, Targets } from '../shared/tuf/model.js';
 import { verifyLengthAndHashes } from '../shared/tuf/file-meta.js';
 import { delegationOrder, isExpired, isSkippableDelegationFailure, MAX_ROOT_VERSIONS_WALKED, notaryRootKeyRules, TrustedMetadataSet } from '../shared/verify/index.js';
 import type { MetadataCache } from './cache.js';
@@ -67,10 +67,10 @@ function matches(bytes: Buffer | null, meta: FileMeta, role: string): bytes is B
   }
 }
 
-function cachedVersion(bytes: Buffer | null, role: string): number | undefined {
+function cachedTargets(bytes: Buffer | null, role: string): Targets | undefined {
   if (bytes === null) return undefined;
   try {
-    return notaryCodec.parse(bytes, 'targets', { roleName: role }).signed.version;
+    return notaryCodec.parse(bytes, 'targets', { roleName: role }).signed;
   } catch {
     return undefined; // an unreadable cache entry gives no rollback floor, as in notary
   }
@@ -106,8 +106,8 @@ async function loadTargetsRole(ctx: RefreshContext, set: TrustedMetadataSet, rol
       if (!(e instanceof LengthOrHashMismatchError)) throw e;
     }
   }
-  const previousVersion = cachedVersion(cached, role);
-  const options = previousVersion === undefined ? {} : { previousVersion };
+  const previous = cachedTargets(cached, role);
+  const options = previous === undefined ? {} : { previousVersion: previous.version, previous };
   const bytes = await ctx.remote.getRoleByHash(role, sha256Hex(meta, role), meta.length ?? MAX_DOWNLOAD_LENGTH);
   set.updateDelegatedTargets(bytes, role, delegator, options);
   downloads.set(role, bytes);

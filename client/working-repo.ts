@@ -56,8 +56,9 @@ export class WorkingRepo {
   }
 
   /** Start metadata for a role that has none yet (notary InitTargets); its first version will be 1. */
-  init(role: RoleName, expires: Targets['expires']): WorkingTargets {
-    const w = WorkingRepo.fromTargets({ type: 'targets', version: 0, expires, targets: new Map(), delegations: null });
+  /** A new, empty role; signed as `version` + 1 (`version`: what the server already holds, if anything). */
+  init(role: RoleName, expires: Targets['expires'], version = 0): WorkingTargets {
+    const w = WorkingRepo.fromTargets({ type: 'targets', version, expires, targets: new Map(), delegations: null });
     this.roles.set(role, w);
     this.deleted.delete(role);
     return w;

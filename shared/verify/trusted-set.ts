@@ -20,7 +20,7 @@
 import { EqualVersionError, BadVersionError, RepositoryError, StateError } from '../errors.js';
 import type { MetadataCodec, SignedOf } from '../codec/codec.js';
 import { verifyLengthAndHashes } from '../tuf/file-meta.js';
-import type { Envelope, FileMeta, PublicKey, RoleKeys, RoleName, Root, SignedType, Snapshot, Targets, Timestamp } from '../tuf/model.js';
+import type { DelegatedRole, Envelope, FileMeta, PublicKey, RoleKeys, RoleName, Root, SignedType, Snapshot, Targets, Timestamp } from '../tuf/model.js';
 import { findDelegatedRole, parentOf, resolveRoleScope, type RoleScope } from './delegations.js';
 import { verifyNotExpired } from './expiry.js';
 import { lookupTarget, listTargets, type LookupOptions, type TargetMatch } from './lookup.js';
@@ -44,6 +44,8 @@ export interface TrustedSetOptions {
 export interface TargetsUpdateOptions {
   /** Version of the caller's cached copy of this role; the new one must not be lower. */
   readonly previousVersion?: number;
+  /** The caller's cached copy of this role, when it differs from the new one: tells a delegation its owner re-made from one the snapshot hides. */
+  readonly previous?: Targets;
 }
 
 export class TrustedMetadataSet {
@@ -55,6 +57,8 @@ export class TrustedMetadataSet {
   readonly #targets = new Map<RoleName, Envelope<Targets>>();
   /** Delegations the trusted snapshot recorded and the new one dropped; see #checkSnapshotRollback. */
   #droppedRoles = new Set<RoleName>();
+  /** The trusted snapshot's records, kept beside a new snapshot to tell a re-signed delegator from an unchanged one. */
+  #previousMeta: ReadonlyMap<RoleName, FileMeta> = new Map();
 
   /**
    * Trust `rootBytes` (the cached or bootstrapped root). It must be a well-formed
@@ -164,6 +168,7 @@ export class TrustedMetadataSet {
     verifyDelegate('snapshot', this.#root.signed.keys, this.#requireRole('snapshot'), next, this.#threshold);
     const trusted = this.#snapshot;
     this.#droppedRoles = trusted === undefined ? new Set() : this.#checkSnapshotRollback(trusted.signed, next.signed);
+    this.#previousMeta = trusted === undefined ? new Map() : trusted.signed.meta;
     this.#snapshot = next;
     // TUF 5.5.6: stored first so an expired copy still guards against rollback.
     verifyNotExpired('snapshot', next.signed, this.#options.now);
@@ -257,9 +262,18 @@ export class TrustedMetadataSet {
       throw new BadVersionError('VERSION_ROLLBACK', `${role} version ${next.signed.version} is lower than the cached version ${options.previousVersion}; the server is replaying old metadata`);
     }
     verifyNotExpired(role, next.signed, this.#options.now);
+    // A child the new snapshot dropped while its delegator still lists it unchanged is hidden by
+    // the snapshot's signer. One whose entry the delegator's owner re-made (`delegation remove`
+    // then `add`, e.g. for a new key) has no snapshot record until its delegate publishes, and is
+    // then simply absent, as notary treats it. Without a cached copy of a changed delegator
+    // there is nothing to compare with: notary's leniency applies.
+    const recorded = this.#previousMeta.get(role);
+    const before = recorded !== undefined && sameFile(recorded, meta) ? next.signed : options.previous;
     for (const child of next.signed.delegations?.roles ?? []) {
-      if (this.#droppedRoles.has(child.name)) {
-        throw new RepositoryError('MISSING_META', `the snapshot drops ${child.name}, which the trusted snapshot recorded, yet ${role} still delegates to it; refusing an attempt to hide its targets`);
+      if (!this.#droppedRoles.has(child.name) || before === undefined) continue;
+      const was = findDelegatedRole(before, role, child.name);
+      if (was !== undefined && sameDelegation(was, child)) {
+        throw new RepositoryError('MISSING_META', `the snapshot drops ${child.name}, which the trusted snapshot recorded, yet ${role} still delegates to it unchanged; refusing an attempt to hide its targets`);
       }
     }
     this.#targets.set(role, next);
@@ -298,4 +312,17 @@ export class TrustedMetadataSet {
   listTargets(options?: LookupOptions): TargetMatch[] {
     return listTargets((r) => this.#targets.get(r)?.signed, options);
   }
+}
+
+/** The same keys, threshold and paths: a delegation entry its owner did not re-make. */
+function sameDelegation(a: DelegatedRole, b: DelegatedRole): boolean {
+  const same = (x: readonly string[] | undefined, y: readonly string[] | undefined): boolean => JSON.stringify([...(x ?? [])].sort()) === JSON.stringify([...(y ?? [])].sort());
+  return a.threshold === b.threshold && same(a.keyIds, b.keyIds) && same(a.paths, b.paths) && same(a.pathHashPrefixes, b.pathHashPrefixes);
+}
+
+/** Same length and SHA-256 in two snapshot records of one role. */
+function sameFile(a: FileMeta, b: FileMeta): boolean {
+  const ha = a.hashes.get('sha256');
+  const hb = b.hashes.get('sha256');
+  return a.length === b.length && ha !== undefined && hb !== undefined && ha.equals(hb);
 }

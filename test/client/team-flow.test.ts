@@ -10,38 +10,19 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import { EXIT } from '../../client/exit-codes.js';
 import { fixture } from '../support/paths.js';
-import { makeApp } from '../server/http/harness.js';
 import { notaryAsync, signet, treeOf } from './support/cli-run.js';
 import { startNotaryServer } from './support/notary.js';
+import { startSignetServer, type TrustServer } from './support/signet-server.js';
 
 const RELEASES_CANON = '1d755a178a2a415a21a7fb6e4ddd807bbda71992546368f10c1c982a08d90612';
 const JENKINS_CANON = 'a12a59c9425677565613dd32e9eaaff1954bb044d09a966cbf4da4a80c28c3ea';
 const DIGEST_HEX = 'c3ab8ff13720e8ad9047dd39466b3c8974e592c2fa383d4a3960714caef0c4f2';
 
-interface Server {
-  url: string;
-  stop(): Promise<void>;
-}
-
-async function startSignetServer(): Promise<Server> {
-  const t = await makeApp();
-  const server = http.createServer(t.app.handler);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async stop() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await t.close();
-    },
-  };
-}
+type Server = TrustServer;
 
 function teamFlow(name: string, start: () => Promise<Server>): void {
   describe(`team flow against ${name}`, () => {

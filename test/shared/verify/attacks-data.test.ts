@@ -13,6 +13,7 @@ import {
   LengthOrHashMismatchError,
   RepositoryError,
 } from '../../../shared/errors.js';
+import { notaryCodec } from '../../../shared/codec/notary.js';
 import { RepositorySimulator } from '../../support/repository-simulator.js';
 import * as swizzle from '../../support/swizzler.js';
 
@@ -91,6 +92,40 @@ describe('rollback attacks', () => {
     set.updateSnapshot(before, { trusted: true });
     set.updateSnapshot(sim.file('snapshot'));
     assert.doesNotThrow(() => set.updateTargets(sim.file('targets')));
+  });
+
+  it('accepts a delegation its owner removed and added again, before the delegate publishes (the delegator is re-signed)', async () => {
+    const sim = await RepositorySimulator.create();
+    await sim.addDelegation('targets/releases', { paths: [''] });
+    await sim.publish();
+    const before = sim.file('snapshot');
+    const previous = notaryCodec.parse(sim.file('targets'), 'targets').signed;
+    sim.removeDelegation('targets/releases');
+    await sim.addDelegation('targets/releases', { paths: [''] }); // the usual way to change a delegate's key
+    await sim.publish();
+    // notary's client writes no snapshot entry for the re-added role until its delegate publishes
+    const readded = await swizzle.editSigned(sim.file('snapshot'), (t) => void delete (t.meta as Record<string, unknown>)['targets/releases'], sim.snapshot.keys);
+    const set = sim.trust();
+    set.updateTimestamp(sim.file('timestamp'));
+    set.updateSnapshot(before, { trusted: true });
+    set.updateSnapshot(readded, { trusted: true });
+    assert.doesNotThrow(() => set.updateTargets(sim.file('targets'), { previous, previousVersion: previous.version }));
+  });
+
+  it('still rejects a snapshot that drops a delegation when its delegator changed something else', async () => {
+    const sim = await RepositorySimulator.create();
+    await sim.addDelegation('targets/releases', { paths: [''] });
+    await sim.publish();
+    const before = sim.file('snapshot');
+    const previous = notaryCodec.parse(sim.file('targets'), 'targets').signed;
+    sim.addTarget('targets', 'owner-file', 'x'); // the owner publishes: targets is re-signed, the delegation untouched
+    await sim.publish();
+    const hidden = await swizzle.editSigned(sim.file('snapshot'), (t) => void delete (t.meta as Record<string, unknown>)['targets/releases'], sim.snapshot.keys);
+    const set = sim.trust();
+    set.updateTimestamp(sim.file('timestamp'));
+    set.updateSnapshot(before, { trusted: true });
+    set.updateSnapshot(hidden, { trusted: true });
+    rejects(() => set.updateTargets(sim.file('targets'), { previous, previousVersion: previous.version }), RepositoryError, 'MISSING_META', /drops targets\/releases.*still delegates to it unchanged/);
   });
 
   it('rejects a targets version rollback against the cached version', async () => {
