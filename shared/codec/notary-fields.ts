@@ -115,22 +115,19 @@ export function parseKeyMap(v: unknown, field: string): Map<string, PublicKey> {
 }
 
 /**
- * `{keyids, threshold}` of a root role or delegation. Strict where Go is lax:
- * a key ID listed twice is refused (it could make one key look like two).
+ * `{keyids, threshold}` of a root role or delegation. A key ID listed twice (notary 0.7's
+ * `delegation add` given one certificate twice writes that) counts once: the model keeps it
+ * once, and the threshold check counts each key once by ID and by public key anyway.
  */
 export function parseRoleKeys(obj: JSONObject, field: string, keys: ReadonlyMap<string, PublicKey>, keysField: string): RoleKeys {
   // Go writes a nil slice as null: `notary delegation purge` of a role's last key leaves `"keyids":null`.
   const raw = own(obj, 'keyids');
   const keyIds = expectArray(raw === null ? [] : raw, at(field, 'keyids'), 'an array of key IDs').map((k, i) => expectKeyId(k, `${at(field, 'keyids')}[${i}]`));
-  const seen = new Set<string>();
   keyIds.forEach((id, i) => {
-    const f = `${at(field, 'keyids')}[${i}]`;
-    if (seen.has(id)) throw new DeserializationError(f, `key ID ${id} is listed twice; each key may appear once per role`);
-    seen.add(id);
-    if (!keys.has(id)) throw new DeserializationError(f, `key ID ${id} has no entry in ${keysField}; add the key or remove the ID`);
+    if (!keys.has(id)) throw new DeserializationError(`${at(field, 'keyids')}[${i}]`, `key ID ${id} has no entry in ${keysField}; add the key or remove the ID`);
   });
   const threshold = expectInteger(own(obj, 'threshold'), at(field, 'threshold'), 1);
-  return { keyIds, threshold };
+  return { keyIds: [...new Set(keyIds)], threshold };
 }
 
 /**

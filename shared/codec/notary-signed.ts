@@ -62,7 +62,9 @@ function parseDelegations(v: unknown, roleName: string): Delegations {
   const obj = expectObject(v, field, 'an object {"keys","roles"}');
   const keys = parseKeyMap(own(obj, 'keys'), at(field, 'keys'));
   const names = new Set<string>();
-  const roles = expectArray(own(obj, 'roles'), at(field, 'roles'), 'an array of delegated roles').map((item, i): DelegatedRole => {
+  // Go writes a nil slice as null: `notary delegation remove` of the last delegation leaves `"roles":null`.
+  const rawRoles = own(obj, 'roles');
+  const roles = expectArray(rawRoles === null ? [] : rawRoles, at(field, 'roles'), 'an array of delegated roles').map((item, i): DelegatedRole => {
     const f = `${field}.roles[${i}]`;
     const r = expectObject(item, f, 'an object {"keyids","name","threshold","paths"}');
     const name = own(r, 'name');

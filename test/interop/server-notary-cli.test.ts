@@ -232,6 +232,20 @@ for (const storage of storages.length > 0 ? storages : [undefined]) {
       assert.match(targets.body.toString(), /"keyids":null,"name":"targets\/releases"/);
     });
 
+    test('notary\'s nil and repeated lists are accepted: the last delegation removed ("roles":null), one certificate given twice', async (t) => {
+      const srv = serverOrSkip(t);
+      if (srv === null) return;
+      const gun = uniqueGun('nil-roles');
+      const owner = new NotaryCli(srv.url, homeFor('nil-roles'));
+      const releases = await opensslCertificate(owner.home, 'releases');
+      await owner.ok(['init', '-p', gun]);
+      await owner.ok(['key', 'rotate', gun, 'snapshot', '-r']);
+      await owner.ok(['delegation', 'add', '-p', gun, 'targets/releases', releases.cert, releases.cert, '--all-paths']);
+      assert.match((await getMetadata(srv.url, gun, 'targets')).body.toString(), /"keyids":\["([0-9a-f]{64})","\1"\]/);
+      await owner.ok(['delegation', 'remove', '-p', '-y', gun, 'targets/releases']);
+      assert.match((await getMetadata(srv.url, gun, 'targets')).body.toString(), /"roles":null/);
+    });
+
     test('key rotation: snapshot to the server, targets, root with a second client following', async (t) => {
       const srv = serverOrSkip(t);
       if (srv === null) return;

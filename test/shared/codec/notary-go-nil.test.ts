@@ -15,3 +15,12 @@ test('a delegation whose last key was purged ("keyids":null, as Go writes a nil 
   // The signed tree keeps the null, so signatures are checked over what Go signed.
   assert.match(notaryCodec.signedBytes(env.signedTree).toString(), /"keyids":null,"name":"targets\/jenkins"/);
 });
+
+test('targets whose last delegation was removed ("roles":null, as Go writes a nil slice) parse with no delegations', () => {
+  const original = fs.readFileSync(fixture('server', 'targets.json'), 'utf8');
+  const parsed = JSON.parse(original) as { signed: { delegations: { roles: unknown } } };
+  parsed.signed.delegations.roles = null;
+  const env = notaryCodec.parse(Buffer.from(JSON.stringify(parsed)), 'targets');
+  assert.deepEqual(env.signed.delegations?.roles, []);
+  assert.match(notaryCodec.signedBytes(env.signedTree).toString(), /"roles":null/);
+});
