@@ -108,7 +108,12 @@ export function errorFromResponse(res: HttpResponse, what: string, server: strin
         const why = `${d.name ?? 'invalid update'}${d.msg === undefined ? '' : `: ${d.msg}`}`;
         const hint = d.name === 'ErrBadHierarchy' && d.missing === 'snapshot'
           ? 'the server does not hold the snapshot key and no snapshot was sent; the repository owner must publish, or rotate the snapshot key to the server'
-          : (INVALID_UPDATE_HINT[d.name ?? ''] ?? 'the server found the update invalid');
+          : d.name === 'ErrBadTargets' && d.msg !== undefined && !/signature|threshold|key/i.test(d.msg)
+            ? // signet-server names a non-signature problem itself; the stale-keys hint would mislead
+              /outside the paths delegated/.test(d.msg)
+              ? `unstage or \`signet remove ${gun} <name> -r <role>\` the targets it names, or ask the owner to widen that delegation's paths`
+              : 'fix what the server names, then publish again'
+            : (INVALID_UPDATE_HINT[d.name ?? ''] ?? 'the server found the update invalid');
         return new RemoteError('SERVER_REJECTED', `${server} refused the update of ${gun} (${why}); ${hint}`, opts);
       }
       case 'INVALID_GUN':

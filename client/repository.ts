@@ -210,13 +210,13 @@ export class RepositorySession {
   /** Every target visible in the verified metadata (optionally only below `roles`). */
   async list(roles: readonly RoleName[] = []): Promise<TargetMatch[]> {
     const set = await this.trusted();
-    return set.listTargets(roles.length > 0 ? { roles } : {});
+    return set.listTargets({ ...(roles.length > 0 ? { roles } : {}), onLimit: this.#opts.warn });
   }
 
   /** @throws {TargetNotFoundError} when no trusted role holds `name`. */
   async lookup(name: string, roles: readonly RoleName[] = []): Promise<TargetMatch> {
     const set = await this.trusted();
-    const match = set.lookupTarget(name, roles.length > 0 ? { roles } : {});
+    const match = set.lookupTarget(name, { ...(roles.length > 0 ? { roles } : {}), onLimit: this.#opts.warn });
     if (match === undefined) throw new TargetNotFoundError(`no trust data for ${JSON.stringify(name)} in ${this.gun}`);
     return match;
   }

@@ -13,6 +13,7 @@ import { RepositoryError } from '../../shared/errors.js';
 import type { Envelope, PublicKey, RoleKeys, Root, Targets } from '../../shared/tuf/model.js';
 import { childScope, findDelegatedRole, findTargetsOutsidePaths, parentOf, TARGETS_SCOPE, type RoleScope } from '../../shared/verify/delegations.js';
 import { verifyNotExpired } from '../../shared/verify/expiry.js';
+import { DEFAULT_WALK_LIMITS } from '../../shared/verify/lookup.js';
 import { verifyDelegate } from '../../shared/verify/threshold.js';
 import { UpdateRefusalError } from './errors.js';
 import type { Uploaded } from './parse-parts.js';
@@ -39,6 +40,19 @@ function checkPaths(role: string, signed: Targets, scope: RoleScope): void {
     'PATH_NOT_DELEGATED',
     `${outside.length} target(s) outside the paths delegated to ${role} (${shown}${outside.length > SHOWN_OUTSIDE ? ', …' : ''}); remove them or widen the delegation's paths`,
   );
+}
+
+/**
+ * SECURITY: a delegation nested deeper than clients search (DEFAULT_WALK_LIMITS) could never be
+ * found; refused where notary stores it, so every accepted delegation is reachable.
+ */
+function checkDepth(role: string, signed: Targets): void {
+  for (const child of signed.delegations?.roles ?? []) {
+    const depth = child.name.split('/').length - 1;
+    if (depth > DEFAULT_WALK_LIMITS.maxDepth) {
+      throw new RepositoryError('BAD_DELEGATION', `${role} delegates to ${child.name.slice(0, 120)}, ${depth} levels deep; clients search at most ${DEFAULT_WALK_LIMITS.maxDepth} levels: flatten the delegations`);
+    }
+  }
 }
 
 /**
@@ -89,6 +103,7 @@ export async function validateTargets(view: RepoView, uploads: readonly Uploaded
         verifyNotExpired(role, signed, now);
         // SECURITY: Signet refuses targets a role may not vouch for (notary lets clients filter them).
         checkPaths(role, signed, delegator.scope);
+        checkDepth(role, signed);
       }
     } catch (error) {
       const hint = loaded.source === 'store' ? `the stored ${role} no longer verifies under this update's root and delegations; re-sign it and include it in the update` : undefined;

@@ -10,11 +10,12 @@
 //     whose scope covers the name (names outside a role's scope are ignored).
 // With `roles` (CLI `-r`), each role in turn is searched within its own subtree
 // and the other listed roles are skipped, as notary does.
-// Limits (Signet; notary has none): a walk deeper than `maxDepth` delegation
-// levels or visiting more than `maxRolesVisited` roles is refused with
-// RepositoryError BAD_DELEGATION rather than silently truncated.
+// Limits (Signet; notary has none): delegations deeper than `maxDepth` levels
+// are not searched, and a walk stops after `maxRolesVisited` roles. A delegate
+// can nest roles only below its own, so this keeps one delegate from stopping
+// every lookup in the repository; `onLimit` says what was left out (truncation
+// can only lose matches, never substitute one: the first match in order wins).
 
-import { RepositoryError } from '../errors.js';
 import type { RoleName, TargetFile, Targets } from '../tuf/model.js';
 import { TARGETS_SCOPE, childScope, isTargetInScope, parentOf, type RoleScope } from './delegations.js';
 
@@ -41,6 +42,8 @@ export interface LookupOptions {
   /** Search only these roles' subtrees, in this order (`-r`). Default: [`targets`]. */
   readonly roles?: readonly RoleName[];
   readonly limits?: WalkLimits;
+  /** Told, once per kind, what the limits left out of the search. */
+  readonly onLimit?: (message: string) => void;
 }
 
 function isInSubtree(role: RoleName, root: RoleName): boolean {
@@ -57,15 +60,19 @@ function walk(
   skip: readonly RoleName[],
   targetName: string | undefined,
   limits: WalkLimits,
+  onLimit: (message: string) => void,
   visit: (meta: Targets, scope: RoleScope) => boolean,
 ): void {
   const queue: RoleScope[] = [TARGETS_SCOPE];
   let visited = 0;
+  let tooDeep = false;
   const enqueueChildren = (meta: Targets, scope: RoleScope): void => {
     for (const child of meta.delegations?.roles ?? []) {
       if (parentOf(child.name) !== scope.role) continue; // not a direct child: notary drops it as invalid
       if (scope.depth + 1 > limits.maxDepth) {
-        throw new RepositoryError('BAD_DELEGATION', `delegation ${child.name} is nested deeper than ${limits.maxDepth} levels; the repository's delegation tree is too deep to search`);
+        if (!tooDeep) onLimit(`delegations below ${scope.role} are nested deeper than ${limits.maxDepth} levels and were not searched; ask its delegate to flatten them`);
+        tooDeep = true;
+        continue;
       }
       queue.push(childScope(scope, child));
     }
@@ -81,23 +88,22 @@ function walk(
     const meta = source(scope.role);
     if (meta === undefined) continue;
     if (++visited > limits.maxRolesVisited) {
-      throw new RepositoryError('BAD_DELEGATION', `searching targets visited more than ${limits.maxRolesVisited} roles; the repository's delegation tree is too large to search`);
+      onLimit(`the search stopped after ${limits.maxRolesVisited} delegated roles; ${scope.role} and the roles after it were not searched`);
+      return;
     }
     if (!passThrough && visit(meta, scope)) return;
     enqueueChildren(meta, scope);
   }
 }
 
-/**
- * Find target `name`: the first role in search order that lists it within its scope.
- * @throws {RepositoryError} BAD_DELEGATION when the walk exceeds its limits.
- */
+/** Find target `name`: the first role in search order that lists it within its scope. */
 export function lookupTarget(name: string, source: TargetsSource, options: LookupOptions = {}): TargetMatch | undefined {
   const roles = options.roles ?? ['targets'];
   const limits = options.limits ?? DEFAULT_WALK_LIMITS;
+  const onLimit = onceEach(options.onLimit);
   for (const role of roles) {
     let found: TargetMatch | undefined;
-    walk(source, role, roles.filter((r) => r !== role), name, limits, (meta, scope) => {
+    walk(source, role, roles.filter((r) => r !== role), name, limits, onLimit, (meta, scope) => {
       const target = meta.targets.get(name);
       if (target === undefined) return false;
       found = { name, role: scope.role, target };
@@ -111,14 +117,14 @@ export function lookupTarget(name: string, source: TargetsSource, options: Looku
 /**
  * Every target visible from `targets` (or the given roles), each attributed to the
  * first role in search order whose scope covers it. Sorted by name.
- * @throws {RepositoryError} BAD_DELEGATION when the walk exceeds its limits.
  */
 export function listTargets(source: TargetsSource, options: LookupOptions = {}): TargetMatch[] {
   const roles = options.roles ?? ['targets'];
   const limits = options.limits ?? DEFAULT_WALK_LIMITS;
   const found = new Map<string, TargetMatch>();
+  const onLimit = onceEach(options.onLimit);
   for (const role of roles) {
-    walk(source, role, roles.filter((r) => r !== role), undefined, limits, (meta, scope) => {
+    walk(source, role, roles.filter((r) => r !== role), undefined, limits, onLimit, (meta, scope) => {
       for (const [name, target] of meta.targets) {
         if (!found.has(name) && isTargetInScope(name, scope)) found.set(name, { name, role: scope.role, target });
       }
@@ -126,4 +132,14 @@ export function listTargets(source: TargetsSource, options: LookupOptions = {}):
     });
   }
   return [...found.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** Each distinct message once: several `-r` subtrees may hit the same limit. */
+function onceEach(report: ((message: string) => void) | undefined): (message: string) => void {
+  const said = new Set<string>();
+  return (m) => {
+    if (report === undefined || said.has(m)) return;
+    said.add(m);
+    report(m);
+  };
 }

@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildMultipart, NotaryRemote } from '../../client/remote.js';
+import { buildMultipart, errorFromResponse, NotaryRemote } from '../../client/remote.js';
 import { createHttpSend } from '../../client/http-transport.js';
 import { RemoteError } from '../../shared/errors.js';
 import { fixture } from '../support/paths.js';
@@ -195,6 +195,21 @@ describe('NotaryRemote transport limits (scripted server)', () => {
   it('reports an unreachable server as NETWORK with a hint', async () => {
     const r = new NotaryRemote({ serverUrl: 'http://127.0.0.1:9', gun: 'g' });
     await assert.rejects(r.getRole('root'), isRemote('NETWORK', /cannot reach the trust server at http:\/\/127\.0\.0\.1:9.*-s\/remote_server\.url/));
+  });
+});
+
+describe('errorFromResponse hints', () => {
+  const refusal = (msg: string) => ({
+    status: 400,
+    headers: {},
+    body: Buffer.from(JSON.stringify({ errors: [{ code: 'INVALID_UPDATE', message: 'invalid update', detail: { Name: 'ErrBadTargets', Error: { Msg: msg } } }] })),
+  });
+  it('keeps the stale-keys hint for signature problems and names the remedy for out-of-scope targets', () => {
+    const signature = errorFromResponse(refusal('targets/x: role targets/x needs 1 signature(s) from its keys, found 0 valid (THRESHOLD_NOT_MET)'), 'the update', 'https://s', 'g/a');
+    assert.match(signature.message, /your keys or local trust data may be stale/);
+    const paths = errorFromResponse(refusal('targets/x: 1 target(s) outside the paths delegated to targets/x ("b/file"); remove them or widen the delegation\'s paths'), 'the update', 'https://s', 'g/a');
+    assert.match(paths.message, /\("b\/file"\).*; unstage or `signet remove g\/a <name> -r <role>` the targets it names, or ask the owner to widen/);
+    assert.doesNotMatch(paths.message, /stale/);
   });
 });
 

@@ -141,6 +141,22 @@ describe('applyUpdate: targets, delegations and client snapshots', () => {
       assert.equal(e.role, 'targets/releases');
     });
 
+    it('refuses a delegation nested deeper than clients search (notary stores it)', async () => {
+      const { p, releases } = await withDelegation();
+      const k = await delegateKey();
+      // targets/releases (level 1) down to level 16, each delegating to the next with one key; level 16 names level 17.
+      const names = ['targets/releases'];
+      while (names.length < 16) names.push(`${names.at(-1)!}/n`);
+      const parts = [];
+      for (const [i, name] of names.entries()) {
+        const child = { name: `${name}/n`, keys: [k], paths: [''] };
+        parts.push(part(name, await p.targets(name, { version: 1, delegations: [child], signers: [i === 0 ? releases : k] })));
+      }
+      await assertRefused(service.applyUpdate(p.gun, parts), 'ErrBadTargets', 'BAD_DELEGATION', /17 levels deep; clients search at most 16 levels/);
+      // one level less is accepted
+      await service.applyUpdate(p.gun, parts.slice(0, 15));
+    });
+
     it('restricts a nested delegation to the paths its parent may use', async () => {
       const { p, releases } = await withDelegation();
       const rc = await delegateKey();

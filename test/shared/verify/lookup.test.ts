@@ -156,17 +156,27 @@ describe('target search order', () => {
     assert.equal(lookupTarget('t', source(odd)), undefined);
   });
 
-  it('refuses walks beyond the depth and role limits', () => {
+  it('leaves out, and reports, what lies beyond the depth and role limits; the rest of the repository still answers', () => {
+    // targets -> targets/n -> ... five levels down, beside a shallow sibling targets/s
     const chain: Record<string, Targets> = {};
     let name = 'targets';
     for (let i = 0; i < 5; i++) {
-      chain[name] = targets({}, [role(`${name}/n`, [''])]);
+      chain[name] = targets({ [`at-${i}`]: 1 }, [role(`${name}/n`, ['']), ...(i === 0 ? [role('targets/s', [''])] : [])]);
       name = `${name}/n`;
     }
     chain[name] = targets({ leaf: 1 });
+    chain['targets/s'] = targets({ shallow: 1 });
     assert.equal(lookupTarget('leaf', source(chain))?.role, name);
-    assert.throws(() => lookupTarget('leaf', source(chain), { limits: { maxDepth: 4, maxRolesVisited: 100 } }), (e: unknown) => e instanceof RepositoryError && e.code === 'BAD_DELEGATION' && /deeper than 4/.test(e.message));
-    assert.throws(() => listTargets(source(chain), { limits: { maxDepth: 10, maxRolesVisited: 3 } }), /more than 3 roles/);
+    const said: string[] = [];
+    const shallow = { limits: { maxDepth: 4, maxRolesVisited: 100 }, onLimit: (m: string) => said.push(m) };
+    assert.equal(lookupTarget('leaf', source(chain), shallow), undefined);
+    assert.equal(lookupTarget('shallow', source(chain), shallow)?.role, 'targets/s');
+    assert.deepEqual(listTargets(source(chain), shallow).map((m) => m.name), ['at-0', 'at-1', 'at-2', 'at-3', 'at-4', 'shallow']);
+    assert.deepEqual([...new Set(said)], ['delegations below targets/n/n/n/n are nested deeper than 4 levels and were not searched; ask its delegate to flatten them']);
+    const few: string[] = [];
+    const listed = listTargets(source(chain), { limits: { maxDepth: 10, maxRolesVisited: 3 }, onLimit: (m) => few.push(m) });
+    assert.deepEqual(listed.map((m) => m.name), ['at-0', 'at-1', 'shallow']);
+    assert.deepEqual(few, ['the search stopped after 3 delegated roles; targets/n/n and the roles after it were not searched']);
   });
 });
 
