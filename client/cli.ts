@@ -10,6 +10,7 @@ import { TrustError } from '../shared/errors.js';
 import { defaultPassphraseRetriever, type PassphraseRetriever } from '../keys/index.js';
 import { defaultEnvironment, loadConfig, type ConfigFlags } from './config.js';
 import { EXIT, exitCodeFor } from './exit-codes.js';
+import { SIGNET_VERSION } from './version.js';
 import { changeToJson, formatLookup, formatStatus, formatTargets, targetToJson } from './output.js';
 import { RepositorySession } from './repository.js';
 import { registerKeyCommands } from './commands/key.js';
@@ -81,6 +82,7 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
         );
       }
     })
+    .version(`signet Version: ${SIGNET_VERSION}, Node.js: ${process.version}`, '--version', 'print the version')
     .exitOverride()
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .showHelpAfterError(false);
@@ -113,6 +115,11 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
       keyStores: (files) => keyStoresWithToken(files, { env, configFile: config.configFile, retriever, output: io.stderr, ...(io.stdin === undefined ? {} : { input: io.stdin }) }),
     });
   };
+
+  program
+    .command('version')
+    .description('print the version (as notary version)')
+    .action(() => out(`signet\n Version:    ${SIGNET_VERSION}\n Node.js:    ${process.version}\n`));
 
   program
     .command('init')

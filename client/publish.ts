@@ -17,7 +17,7 @@
 //     and write the cache (a cache that cannot be written is then a warning).
 //     Any failure before that changes nothing locally.
 
-import { KeyStoreError, RemoteError, RepositoryError, UsageError } from '../shared/errors.js';
+import { KeyStoreError, RemoteError, RepositoryError } from '../shared/errors.js';
 import { notaryCodec } from '../shared/codec/notary.js';
 import { canonicalKeyId } from '../shared/codec/notary-keys.js';
 import { DEFAULT_EXPIRY_SECONDS, expiresAfter } from '../shared/time.js';
@@ -69,7 +69,8 @@ function localState(ctx: PublishContext): RepoState {
   const rootBytes = ctx.cache.read('root');
   const targetsBytes = ctx.cache.read('targets');
   if (rootBytes === null || targetsBytes === null) {
-    throw new UsageError(`${ctx.gun} exists neither on the server nor locally; create it with \`signet init ${ctx.gun}\``);
+    // exit 7 (not found), as the docs promise scripts: the repository does not exist
+    throw new RepositoryMissingError('METADATA_NOT_FOUND', `${ctx.gun} exists neither on the server nor locally; create it with \`signet init ${ctx.gun}\``);
   }
   // The self-signature check of the set: our own cached root must still be sound.
   const root = new TrustedMetadataSet(rootBytes, { gun: ctx.gun, now: ctx.now, codec: notaryCodec, rules: notaryRootKeyRules }).root;

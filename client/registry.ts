@@ -88,12 +88,14 @@ export class RegistryClient {
    * @throws {LengthOrHashMismatchError} when the registry's digest header or the pinned digest does not match the body.
    */
   async resolveManifest(image: ImageName): Promise<ResolvedManifest> {
-    const reference = image.digest ?? image.tag;
+    // With tag@digest the tag is fetched and must hold that digest: signing the digest alone would
+    // put it under a tag the registry may point elsewhere.
+    const reference = image.tag ?? image.digest;
     if (reference === undefined) throw new UsageError(`image reference ${image.gun} names no tag; add :<tag> (the tag is the signed target's name)`);
     const base = registryBaseUrl(image.registry, this.options.insecure);
     const url = new URL(`v2/${image.repository}/manifests/${reference}`, base);
     const res = await this.#get(url, image.repository, { accept: MANIFEST_MEDIA_TYPES.join(', ') });
-    const where = `${image.registry}/${image.repository}:${reference}`;
+    const where = `${image.registry}/${image.repository}${image.tag === undefined ? '' : `:${image.tag}`}${image.digest === undefined ? '' : `@${image.digest}`}`;
     if (res.status === 404) throw new RemoteError('METADATA_NOT_FOUND', `the registry ${image.registry} has no manifest for ${where}; push the image first or check the name and tag`, { httpStatus: 404 });
     if (res.status !== 200) throw new RemoteError('HTTP_STATUS', `the registry ${image.registry} answered ${res.status} for the manifest of ${where}`, { httpStatus: res.status });
     const mediaType = String(res.headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
@@ -108,7 +110,7 @@ export class RegistryClient {
       throw new LengthOrHashMismatchError('HASH_MISMATCH', `the registry ${image.registry} says ${where} is ${claimed} but the manifest it sent hashes to ${digest}; the registry or a proxy altered it, nothing was signed`);
     }
     if (image.digest !== undefined && image.digest !== digest) {
-      throw new LengthOrHashMismatchError('HASH_MISMATCH', `the manifest the registry sent for ${where} hashes to ${digest}, not the requested digest; nothing was signed`);
+      throw new LengthOrHashMismatchError('HASH_MISMATCH', `the manifest the registry sent for ${where} hashes to ${digest}, not the requested digest${image.tag === undefined ? '' : `: the tag ${image.tag} points elsewhere now`}; nothing was signed`);
     }
     return { digest, size: res.body.length, mediaType };
   }

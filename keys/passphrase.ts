@@ -57,10 +57,14 @@ function describeKey(req: PassphraseRequest): string {
   return `${req.role === '' ? 'unlabelled' : req.role} key ${id}${req.gun === undefined || req.gun === '' ? '' : ` (${req.gun})`}`;
 }
 
-/** The PASSPHRASE_REQUIRED error for a request nobody could answer. */
-export function passphraseRequiredError(req: PassphraseRequest): KeyStoreError {
+/**
+ * The PASSPHRASE_REQUIRED error for a request nobody could answer. `prompts`: whether a terminal
+ * would have been asked (false for commands that only read the environment, such as `sign`).
+ */
+export function passphraseRequiredError(req: PassphraseRequest, prompts = true): KeyStoreError {
   const names = passphraseEnvNames(req.role);
-  const how = names.length > 0 ? `set ${names.join(' or ')}, or run on an interactive terminal` : 'no environment variable covers this role; run on an interactive terminal';
+  const terminal = prompts ? ', or run on an interactive terminal' : ' (this command never prompts)';
+  const how = names.length > 0 ? `set ${names.join(' or ')}${terminal}` : `no environment variable covers this role${prompts ? '; run on an interactive terminal' : ' and this command never prompts'}`;
   const what = req.createNew ? 'a new passphrase is needed for the' : 'a passphrase is needed to unlock the';
   return new KeyStoreError('PASSPHRASE_REQUIRED', `${what} ${describeKey(req)}: ${how}`);
 }
@@ -87,7 +91,7 @@ export function envPassphraseRetriever(env: NodeJS.ProcessEnv = process.env, fal
       return value;
     }
     if (fallback !== undefined) return fallback(req);
-    throw passphraseRequiredError(req);
+    throw passphraseRequiredError(req, false);
   };
 }
 

@@ -92,7 +92,7 @@ const SPECS: readonly Spec[] = [
   { flag: 'max-connections', kind: 'integer', arg: 'n', help: 'open client connections at once; further ones are closed on arrival', default: '1024' },
   { flag: 'headers-timeout-ms', kind: 'integer', arg: 'n', help: 'a connection must send a request\'s headers within this time (also a new, silent one)', default: '20000' },
   { flag: 'policy', kind: 'string', arg: 'file', help: 'deploy policy (YAML or JSON) for POST /v2/_policy/check and the Kubernetes admission webhooks' },
-  { flag: 'policy-exempt-namespace', kind: 'list', arg: 'ns', help: 'namespace the admission webhooks never check (repeatable; include the webhook\'s own)', default: 'kube-system' },
+  { flag: 'policy-exempt-namespace', kind: 'list', arg: 'ns', help: 'namespace the admission webhooks never check (repeatable; replaces the default, so list kube-system too, and the webhook\'s own)', default: 'kube-system' },
   { flag: 'policy-timeout-ms', kind: 'integer', arg: 'n', help: 'deadline of one image check; an unfinished check denies (keep it below the webhook timeoutSeconds)', default: '3000' },
 ];
 

@@ -9,6 +9,7 @@
 // so "qa signed A but jenkins signed B" is visible in the answer.
 
 import { X509Certificate } from 'node:crypto';
+import { canonicalKeyId } from '../codec/notary-keys.js';
 import { TrustError } from '../errors.js';
 import type { RoleName, TargetFile } from '../tuf/model.js';
 import { formatImageReference, normalizeImageReference } from './image-reference.js';
@@ -94,8 +95,10 @@ function pinnedCertificates(rule: PolicyRule): X509Certificate[] {
 
 function pinProblems(rule: PolicyRule, view: VerifiedRepositoryView): string[] {
   const problems: string[] = [];
-  if (rule.pinnedRootKeys.length > 0 && !view.anchorRootKeys.some((k) => rule.pinnedRootKeys.includes(k.id))) {
-    problems.push(`the root of ${view.gun} is not signed by any key pinned in ${ruleLabel(rule)}; check the pinned key IDs or the repository's root keys`);
+  // Either ID of a root key: the certificate's (root.json keyids, trust_pinning.certs) or the
+  // canonical one of its public key (what `init` and `key list` print).
+  if (rule.pinnedRootKeys.length > 0 && !view.anchorRootKeys.some((k) => rule.pinnedRootKeys.includes(k.id) || rule.pinnedRootKeys.includes(canonicalKeyId(k)))) {
+    problems.push(`the root of ${view.gun} is not signed by any key pinned in ${ruleLabel(rule)}; pin a root key ID as \`signet key list\` prints it or as root.json lists it`);
   }
   if (rule.pinnedCAs.length > 0) {
     const cas = pinnedCertificates(rule);

@@ -260,6 +260,15 @@ describe('signet CLI with notary', () => {
     assert.match(r.stderr, /already exists on the server/);
   });
 
+  it('publishing into a repository that exists nowhere exits 7 (not found), as the docs promise scripts', async () => {
+    const dir = path.join(tmp, 'nowhere');
+    for (const args of [['publish', 'example.com/never-made'], ['sign', 'example.com/never-made', '1.0', '--digest', `sha256:${'a'.repeat(64)}`, '--size', '10']]) {
+      const r = await signet(s(dir, ...args));
+      assert.equal(r.code, EXIT.NOT_FOUND, `${args[0]}: ${r.stderr}`);
+      assert.match(r.stderr, /example\.com\/never-made exists neither on the server nor locally; create it with `signet init example\.com\/never-made`/);
+    }
+  });
+
   it('usage errors exit 2', async () => {
     assert.equal((await signet(['list'])).code, EXIT.USAGE);
     assert.equal((await signet(['frobnicate'])).code, EXIT.USAGE);

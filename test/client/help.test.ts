@@ -2,6 +2,9 @@
 // Every command's --help ends with examples, and says what it does.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '../support/paths.js';
 import { signet } from './support/cli-run.js';
 
 const COMMANDS = [
@@ -24,4 +27,14 @@ it('sign says how it names targets, delegation list documents its JSON fields', 
   assert.match(await flat(['sign', '--help']), /as `docker trust sign` writes it/);
   assert.match(await flat(['list', '--help']), /--output json: an array of \{"name", "role", "length", "hashes"/);
   assert.match(await flat(['delegation', 'list', '--help']), /"role", "paths" \("" = all paths\), "keyIds" \(canonical\), "threshold"/);
+});
+
+it('version and --version report the package version, as `notary version` does', async () => {
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
+  const long = await signet(['version']);
+  assert.equal(long.code, 0);
+  assert.equal(long.stdout, `signet\n Version:    ${pkg.version}\n Node.js:    ${process.version}\n`);
+  const short = await signet(['--version']);
+  assert.equal(short.code, 0);
+  assert.equal(short.stdout, `signet Version: ${pkg.version}, Node.js: ${process.version}\n`);
 });

@@ -70,6 +70,12 @@ for (const auth of ['none', 'token', 'basic'] as RegistryAuth[]) {
       assert.deepEqual(await c.resolveManifest(parseImageReference(`${reg.host}/team/app:2.0`)), { digest: oci.digest, size: oci.size, mediaType: 'application/vnd.oci.image.manifest.v1+json' });
       const byDigest = await c.resolveManifest(parseImageReference(`${reg.host}/team/app@${docker.digest}`));
       assert.equal(byDigest.digest, docker.digest);
+      // tag@digest: the tag is what gets signed, so it must hold that digest
+      assert.equal((await c.resolveManifest(parseImageReference(`${reg.host}/team/app:1.0@${docker.digest}`))).digest, docker.digest);
+      await assert.rejects(
+        c.resolveManifest(parseImageReference(`${reg.host}/team/app:1.0@${oci.digest}`)),
+        (e: unknown) => e instanceof LengthOrHashMismatchError && e.message.includes(`team/app:1.0@${oci.digest} hashes to ${docker.digest}`) && /the tag 1\.0 points elsewhere now/.test(e.message),
+      );
       if (auth === 'token') assert.ok(reg.tokenRequests.some((t) => t.status === 200 && t.scope === 'repository:team/app:pull'), JSON.stringify(reg.tokenRequests));
     });
 

@@ -152,7 +152,8 @@ function teamFlow(name: string, start: () => Promise<Server>): void {
       // No passphrase in the environment: fails with exit 3, never prompts, publishes nothing.
       const locked = await signet(['-s', server.url, '-d', dirs.delegate, 'sign', gun, '1.3', '--digest', `sha256:${DIGEST_HEX}`, '--size', '528', '-r', 'targets/releases'], { env: { NOTARY_DELEGATION_PASSPHRASE: '', CI: '' } });
       assert.equal(locked.code, EXIT.CREDENTIALS, locked.stderr);
-      assert.match(locked.stderr, /NOTARY_DELEGATION_PASSPHRASE/);
+      assert.match(locked.stderr, /NOTARY_DELEGATION_PASSPHRASE.*\(this command never prompts\)/);
+      assert.doesNotMatch(locked.stderr, /interactive terminal/, 'sign never prompts, so it does not suggest a terminal');
       assert.doesNotMatch((await s(dirs.reader, 'list', gun)).stdout, /^1\.3\s/m);
     });
 

@@ -2,6 +2,7 @@
 // Evaluation over real verified metadata (RepositorySimulator + TrustedMetadataSet).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { canonicalKeyId } from '../../../shared/codec/notary-keys.js';
 import { createHash } from 'node:crypto';
 import { evaluateImage, decideWithoutMetadata, planImage } from '../../../shared/policy/evaluate.js';
 import { parsePolicy } from '../../../shared/policy/parse.js';
@@ -128,6 +129,10 @@ test('pinned root keys and maximum metadata age', async () => {
   const pinned = (ids: string, age = '') =>
     parsePolicy(`rules:\n  - pattern: docker.io/acme/app\n    roles: [targets/releases, targets/jenkins]\n    pinnedRootKeys: [${ids}]\n${age}`, 'p.yaml');
   assert.equal(evaluateImage(pinned(rootId), 'acme/app:v1', viewFromTrustedSet(set, GUN), { now: NOW }).allowed, true);
+  // the canonical ID of the same key, as `signet key list` and `init` print it, pins it too
+  const canonical = canonicalKeyId(set.root.signed.keys.get(rootId)!);
+  assert.notEqual(canonical, rootId, 'the root key is a certificate, whose ID differs');
+  assert.equal(evaluateImage(pinned(canonical), 'acme/app:v1', viewFromTrustedSet(set, GUN), { now: NOW }).allowed, true);
   const other = evaluateImage(pinned('b'.repeat(64)), 'acme/app:v1', viewFromTrustedSet(set, GUN), { now: NOW });
   assert.equal(other.allowed, false);
   assert.match(other.reasons[0] ?? '', /not signed by any key pinned/);
