@@ -110,6 +110,7 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
       gun,
       retriever,
       credentials: credentialsFor(io, config, gun),
+      env,
       warn: (m) => io.stderr.write(`warning: ${m}\n`),
       ...sessionExtras(io, g),
       keyStores: (files) => keyStoresWithToken(files, { env, configFile: config.configFile, retriever, output: io.stderr, ...(io.stdin === undefined ? {} : { input: io.stdin }) }),

@@ -10,7 +10,10 @@
 //     and truncated, since they are only used for messages;
 //   - TLS: a configured CA bundle replaces the system roots (Go's
 //     ExclusiveRootPools), optional client certificate, optional skip-verify;
-//   - no redirects are followed (notary's metadata client does not either).
+//   - no redirects are followed (notary's metadata client does not either);
+//   - HTTP_PROXY / HTTPS_PROXY / NO_PROXY as notary (Go) reads them (client/proxy.ts):
+//     plain http goes to the proxy as an absolute-form request, https through a
+//     CONNECT tunnel with TLS still end to end; loopback hosts are never proxied.
 
 import fs from 'node:fs';
 import http from 'node:http';
@@ -19,6 +22,7 @@ import http from 'node:http';
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { ConfigError, RemoteError } from '../shared/errors.js';
 import type { TlsConfig } from './config.js';
+import type * as ProxyModule from './proxy.js';
 
 /** Error bodies are only read for their message. */
 export const MAX_ERROR_BODY = 16 * 1024;
@@ -41,6 +45,22 @@ export interface HttpResponse {
 
 export type HttpSend = (req: HttpRequest) => Promise<HttpResponse>;
 
+export interface HttpSendOptions {
+  /** Where HTTP_PROXY / HTTPS_PROXY / NO_PROXY are read; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** -D: how each origin is reached (directly or through which proxy), once per origin; only when a proxy variable is set. */
+  readonly debug?: (message: string) => void;
+}
+
+/** Any of these set (non-empty) loads the proxy rules; without them no proxy code runs. */
+const PROXY_VARIABLES = ['HTTPS_PROXY', 'https_proxy', 'HTTP_PROXY', 'http_proxy'] as const;
+
+/** A request's proxy and the module that talks to it. */
+interface Via {
+  readonly proxy: typeof ProxyModule;
+  readonly route: ProxyModule.ProxyRoute;
+}
+
 function readFileFor(file: string, what: string): Buffer {
   try {
     return fs.readFileSync(file);
@@ -55,75 +75,112 @@ function where(url: URL): string {
 
 /**
  * Create the sender used for every request of one CLI run.
- * @throws {ConfigError} when a TLS file cannot be read.
+ * @throws {ConfigError} when a TLS file cannot be read; (from the sender) when a proxy variable is unusable.
  */
-export function createHttpSend(tls: TlsConfig = { skipVerify: false }): HttpSend {
+export function createHttpSend(tls: TlsConfig = { skipVerify: false }, sendOptions: HttpSendOptions = {}): HttpSend {
   const tlsOptions: RequestOptions = { rejectUnauthorized: !tls.skipVerify };
   if (tls.caFile !== undefined) tlsOptions.ca = readFileFor(tls.caFile, 'TLS CA bundle');
   if (tls.certFile !== undefined) tlsOptions.cert = readFileFor(tls.certFile, 'TLS client certificate');
   if (tls.keyFile !== undefined) tlsOptions.key = readFileFor(tls.keyFile, 'TLS client key');
 
-  return (req) =>
-    new Promise<HttpResponse>((resolve, reject) => {
-      const isHttps = req.url.protocol === 'https:';
-      const headers: Record<string, string> = { 'user-agent': 'signet', ...req.headers };
-      if (req.body !== undefined) headers['content-length'] = String(req.body.length);
-      const options: RequestOptions = { method: req.method, headers, ...(isHttps ? tlsOptions : {}) };
-      let settled = false;
-      const fail = (e: RemoteError): void => {
+  const env = sendOptions.env ?? process.env;
+  if (!PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '')) return (req) => exchange(req, tlsOptions, undefined);
+  // esbuild bundles this import and evaluates the module on first use only.
+  let rules: Promise<{ proxy: typeof ProxyModule; rules: ProxyModule.ProxyRules }> | undefined;
+  const told = new Set<string>();
+  const viaFor = async (url: URL): Promise<Via | undefined> => {
+    rules ??= import('./proxy.js').then((proxy) => ({ proxy, rules: proxy.proxyRules(env) }));
+    const { proxy, rules: r } = await rules;
+    const decision = r.decide(url);
+    if (sendOptions.debug !== undefined && !told.has(url.origin)) {
+      told.add(url.origin);
+      sendOptions.debug(
+        decision.proxy === undefined
+          ? `${where(url)}: connecting directly (${decision.why})`
+          : `${where(url)}: connecting through the proxy ${decision.proxy.label} (from ${decision.proxy.variable})`,
+      );
+    }
+    return decision.proxy === undefined ? undefined : { proxy, route: decision.proxy };
+  };
+  return async (req) => exchange(req, tlsOptions, await viaFor(req.url));
+}
+
+function exchange(req: HttpRequest, tlsOptions: RequestOptions, via: Via | undefined): Promise<HttpResponse> {
+  return new Promise<HttpResponse>((resolve, reject) => {
+    const isHttps = req.url.protocol === 'https:';
+    const through = via === undefined ? '' : ` through the proxy ${via.route.label}`;
+    const headers: Record<string, string> = { 'user-agent': 'signet', ...req.headers };
+    if (req.body !== undefined) headers['content-length'] = String(req.body.length);
+    const options: RequestOptions = { method: req.method, headers, ...(isHttps ? tlsOptions : {}) };
+    let settled = false;
+    const fail = (e: RemoteError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      request.destroy();
+      reject(e);
+    };
+    const onResponse = (res: http.IncomingMessage): void => {
+      const status = res.statusCode ?? 0;
+      if (via !== undefined && !isHttps && status === 407) {
+        // Only a proxy answers 407 (an https request meets it at CONNECT, in client/proxy.ts).
+        fail(via.proxy.proxyRefused(via.route, where(req.url), status, res.statusMessage ?? ''));
+        return;
+      }
+      const ok = status >= 200 && status < 300;
+      const cap = ok ? req.maxBytes : MAX_ERROR_BODY;
+      const declared = Number(res.headers['content-length']);
+      if (ok && Number.isFinite(declared) && declared > cap) {
+        fail(new RemoteError('RESPONSE_TOO_LARGE', `${where(req.url)} announced ${declared} bytes for ${req.url.pathname}, more than the ${cap} allowed; the server may be malicious`, { httpStatus: status }));
+        return;
+      }
+      const chunks: Buffer[] = [];
+      let total = 0;
+      res.on('data', (chunk: Buffer) => {
+        if (settled) return;
+        const room = cap - total;
+        if (chunk.length > room) {
+          if (ok) {
+            fail(new RemoteError('RESPONSE_TOO_LARGE', `${where(req.url)} sent more than the ${cap} bytes allowed for ${req.url.pathname}; the server may be malicious`, { httpStatus: status }));
+            return;
+          }
+          chunks.push(chunk.subarray(0, room));
+          total = cap;
+          return;
+        }
+        chunks.push(chunk);
+        total += chunk.length;
+      });
+      res.on('end', () => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        request.destroy();
-        reject(e);
-      };
-      const request = (isHttps ? httpsRequest : http.request)(req.url, options, (res) => {
-        const status = res.statusCode ?? 0;
-        const ok = status >= 200 && status < 300;
-        const cap = ok ? req.maxBytes : MAX_ERROR_BODY;
-        const declared = Number(res.headers['content-length']);
-        if (ok && Number.isFinite(declared) && declared > cap) {
-          fail(new RemoteError('RESPONSE_TOO_LARGE', `${where(req.url)} announced ${declared} bytes for ${req.url.pathname}, more than the ${cap} allowed; the server may be malicious`, { httpStatus: status }));
-          return;
-        }
-        const chunks: Buffer[] = [];
-        let total = 0;
-        res.on('data', (chunk: Buffer) => {
-          if (settled) return;
-          const room = cap - total;
-          if (chunk.length > room) {
-            if (ok) {
-              fail(new RemoteError('RESPONSE_TOO_LARGE', `${where(req.url)} sent more than the ${cap} bytes allowed for ${req.url.pathname}; the server may be malicious`, { httpStatus: status }));
-              return;
-            }
-            chunks.push(chunk.subarray(0, room));
-            total = cap;
-            return;
-          }
-          chunks.push(chunk);
-          total += chunk.length;
-        });
-        res.on('end', () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          resolve({ status, headers: res.headers, body: Buffer.concat(chunks) });
-        });
-        res.on('error', (cause) => fail(new RemoteError('NETWORK', `connection to ${where(req.url)} broke while reading ${req.url.pathname}`, { cause })));
+        resolve({ status, headers: res.headers, body: Buffer.concat(chunks) });
       });
-      const timer = setTimeout(() => {
-        fail(new RemoteError('TIMEOUT', `${where(req.url)} did not answer ${req.method} ${req.url.pathname} within ${req.timeoutMs} ms; check the server or retry`));
-      }, req.timeoutMs);
-      request.on('error', (cause: NodeJS.ErrnoException) => {
-        const code = cause.code ?? 'error';
-        const hint = /CERTIFICATE_REQUIRED/.test(code) || /certificate required/i.test(cause.message)
-          ? 'the server wants a client certificate: give --tlscert and --tlskey (or remote_server.tls_client_cert/tls_client_key)'
-          : code.startsWith('ERR_TLS') || /certificate|self.signed/i.test(cause.message)
-            ? 'check the server certificate and --tlscacert/remote_server.root_ca'
-            : 'check -s/remote_server.url and that the server is running';
-        fail(new RemoteError('NETWORK', `cannot reach the trust server at ${where(req.url)} (${code}: ${cause.message}); ${hint}`, { cause }));
-      });
-      if (req.body !== undefined) request.end(req.body);
-      else request.end();
+      res.on('error', (cause) => fail(new RemoteError('NETWORK', `connection to ${where(req.url)}${through} broke while reading ${req.url.pathname}`, { cause })));
+    };
+    const request =
+      via === undefined
+        ? (isHttps ? httpsRequest : http.request)(req.url, options, onResponse)
+        : isHttps
+          ? httpsRequest(req.url, { ...options, agent: via.proxy.agentFor(via.route), timeout: req.timeoutMs }, onResponse)
+          : via.proxy.requestThroughProxy(via.route, req.url, options, onResponse);
+    const timer = setTimeout(() => {
+      fail(new RemoteError('TIMEOUT', `${where(req.url)}${through} did not answer ${req.method} ${req.url.pathname} within ${req.timeoutMs} ms; check the server${via === undefined ? '' : ' and the proxy'} or retry`));
+    }, req.timeoutMs);
+    request.on('error', (cause: NodeJS.ErrnoException) => {
+      // The proxy refused the tunnel or could not be reached (client/proxy.ts says which, naming it).
+      if (cause instanceof RemoteError) return fail(cause);
+      if (via !== undefined && !isHttps) return fail(via.proxy.proxyUnreachable(via.route, where(req.url), cause));
+      const code = cause.code ?? 'error';
+      const hint = /CERTIFICATE_REQUIRED/.test(code) || /certificate required/i.test(cause.message)
+        ? 'the server wants a client certificate: give --tlscert and --tlskey (or remote_server.tls_client_cert/tls_client_key)'
+        : code.startsWith('ERR_TLS') || /certificate|self.signed/i.test(cause.message)
+          ? 'check the server certificate and --tlscacert/remote_server.root_ca'
+          : 'check -s/remote_server.url and that the server is running';
+      fail(new RemoteError('NETWORK', `cannot reach the trust server at ${where(req.url)}${through} (${code}: ${cause.message}); ${hint}`, { cause }));
     });
+    if (req.body !== undefined) request.end(req.body);
+    else request.end();
+  });
 }

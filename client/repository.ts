@@ -50,6 +50,8 @@ export interface SessionOptions {
   readonly progress?: Progress;
   /** The key stores around the trust dir's file store (a PKCS#11 token first, when configured); default: the file store alone. */
   readonly keyStores?: (files: FileKeyStore) => KeyStore[];
+  /** Where HTTP_PROXY / HTTPS_PROXY / NO_PROXY are read; default process.env. */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export class RepositorySession {
@@ -57,6 +59,8 @@ export class RepositorySession {
   readonly cache: MetadataCache;
   readonly changelist: FileChangelist;
   readonly #opts: SessionOptions;
+  /** The transport of this session's remotes, made on first use (so -D says once how each server is reached). */
+  #transport: HttpSend | undefined;
 
   /** @throws {UsageError} for a GUN signet refuses (see shared/tuf/names.ts assertGun). */
   constructor(opts: SessionOptions) {
@@ -85,14 +89,16 @@ export class RepositorySession {
   }
 
   #remoteOptions(access: RemoteAccess) {
-    const { config, credentials, timeoutMs, send } = this.#opts;
+    const { config, credentials, timeoutMs, send, env } = this.#opts;
+    const log = this.log;
+    this.#transport ??= loggingSend(send ?? createHttpSend(config.tls, { ...(env === undefined ? {} : { env }), ...(log.level === 'debug' ? { debug: (m: string) => log.debug(m) } : {}) }), log);
     return {
       serverUrl: config.serverUrl,
       gun: this.gun,
       tls: config.tls,
       access,
       credentials,
-      send: loggingSend(send ?? createHttpSend(config.tls), this.log),
+      send: this.#transport,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     };
   }

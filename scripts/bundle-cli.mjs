@@ -6,7 +6,8 @@
 //   dist/bin/signet-cli.cjs.cache  V8 code cache of that bundle with every function compiled,
 //                                  so no command parses or compiles the CLI at start-up.
 //   dist/bin/signet.cjs            the executable (client/bin.cts) that runs the two.
-// The policy command stays lazy: esbuild evaluates a dynamically imported module on
+// The policy command and the proxy support (client/proxy.ts, used only when a proxy
+// variable is set) stay lazy: esbuild evaluates a dynamically imported module on
 // first use. Native and lazily required packages stay outside and resolve from
 // node_modules, and so does the YAML parser: only the policy command needs it, and
 // bundled it was a third of the bundle and of the code cache every command loads.

@@ -10,7 +10,8 @@ import { assertGun } from '../../shared/tuf/names.js';
 import { MetadataCache } from '../cache.js';
 import { NotaryRemote } from '../remote.js';
 import { rotateKey } from '../rotation.js';
-import { confirm, credentialsFor, keyStoreFor, passphraseSource, resolveConfig, type KeyGlobals, type KeyIo } from '../key-context.js';
+import { createHttpSend } from '../http-transport.js';
+import { confirm, credentialsFor, envOf, keyStoreFor, passphraseSource, resolveConfig, type KeyGlobals, type KeyIo } from '../key-context.js';
 import { collect } from './context.js';
 
 type Run = (action: (g: KeyGlobals) => Promise<void>) => Promise<void>;
@@ -68,7 +69,7 @@ export function registerKeyRotate(key: Command, io: KeyIo, run: Run): void {
           {
             gun,
             // notary asks for admin (`*`) access for key rotation
-            remote: new NotaryRemote({ serverUrl: config.serverUrl, gun, tls: config.tls, access: '*', credentials: credentialsFor(io, config, gun) }),
+            remote: new NotaryRemote({ serverUrl: config.serverUrl, gun, tls: config.tls, send: createHttpSend(config.tls, { env: envOf(io) }), access: '*', credentials: credentialsFor(io, config, gun) }),
             cache: new MetadataCache(config.trustDir, gun),
             pinning: config.trustPinning,
             now: new Date(),

@@ -141,7 +141,7 @@ export async function serverPolicyCheck(ctx: CommandContext, g: GlobalFlags, ima
     },
     { ...defaultEnvironment(), home: env.HOME ?? defaultEnvironment().home, ...(ctx.io.cwd === undefined ? {} : { cwd: ctx.io.cwd }) },
   );
-  const send = createHttpSend(config.tls);
+  const send = createHttpSend(config.tls, { env });
   const url = new URL('v2/_policy/check', config.serverUrl.endsWith('/') ? config.serverUrl : `${config.serverUrl}/`);
   const body = Buffer.from(JSON.stringify({ images }));
   // policy checks gate deploys from scripts: the login comes from NOTARY_AUTH or docker config, never a prompt

@@ -140,7 +140,7 @@ export function registerTargetCommands(program: Command, ctx: CommandContext): v
       .option('-r, --roles <role>', 'role(s) to sign into (repeatable, comma-separated)', collect)
       .action((first: string, tagArg: string | undefined, opts: { digest?: string; size?: string; insecureRegistry?: boolean; roles?: string[] }) =>
         ctx.run(async (g) => {
-          const t = await resolveSignTarget(first, tagArg, opts, ctx.io.env ?? process.env, createHttpSend());
+          const t = await resolveSignTarget(first, tagArg, opts, ctx.io.env ?? process.env, createHttpSend(undefined, { env: ctx.io.env ?? process.env }));
           const { gun, tag } = t;
           const o = { digest: t.digest, roles: opts.roles };
           const hashes = new Map([['sha256', parseDigest(o.digest)]]);

@@ -22,7 +22,8 @@ export interface Stub {
   close(): Promise<void>;
 }
 
-export async function startStub(handler: StubHandler, tls?: https.ServerOptions): Promise<Stub> {
+/** `host` is where it listens (its url always names 127.0.0.1). */
+export async function startStub(handler: StubHandler, tls?: https.ServerOptions, host = '127.0.0.1'): Promise<Stub> {
   const requests: StubRequest[] = [];
   const listener = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const chunks: Buffer[] = [];
@@ -34,7 +35,7 @@ export async function startStub(handler: StubHandler, tls?: https.ServerOptions)
     });
   };
   const server = tls === undefined ? http.createServer(listener) : https.createServer(tls, listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
   const port = (server.address() as AddressInfo).port;
   return {
     url: `${tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}`,
