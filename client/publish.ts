@@ -184,6 +184,11 @@ async function signersMeeting(ctx: PublishContext, role: RoleName, keys: readonl
   const signers = await ctx.keys.signersFor(keys);
   if (signers.length < threshold || signers.length === 0) {
     const ids = keys.map((k) => canonicalKeyId(k).slice(0, 12)).join(', ') || 'none';
+    // the keys may be on a token that is not plugged in: say that instead of "import the key"
+    const missing = ctx.keys.unavailable();
+    if (missing !== undefined) {
+      throw new KeyStoreError(missing.code, `${role} of ${ctx.gun} needs ${threshold} signature(s) but you hold ${signers.length} of its keys (${ids}) in the stores that could be read: ${missing.message} (${keptNote(ctx)})`, { cause: missing });
+    }
     throw new KeyStoreError(
       'KEY_NOT_FOUND',
       `${role} of ${ctx.gun} needs ${threshold} signature(s) but you hold ${signers.length} of its keys (${ids}); import the key with \`signet key import\` or \`notary key import\`, then try again (${keptNote(ctx)})`,

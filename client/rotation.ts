@@ -12,11 +12,14 @@
 // (-r snapshot: root alone, fixtures/http/025-*, 030-*).
 // Order, so that a failure never bricks anything: verify the current state;
 // check we hold the old root's threshold; get every passphrase; make the new
-// keys in memory; build and sign; prove a client trusting the old root
+// keys in memory (a new token key on the token, after every other key we sign
+// with is unlocked); build and sign; prove a client trusting the old root
 // accepts the new one (lifecycle.signRootSuccessor) and that every changed
 // role verifies under it; only then store the new private keys, POST, write
 // the cache, and retire the replaced private keys (never root keys: they sign
-// the next rotation).
+// the next rotation). A failure before the server accepted the upload removes
+// the keys made for the rotation again, on a token too; only when the server
+// may have applied it (no answer) do they stay.
 
 import { RemoteError, TrustError, UnsafeKeyChangeError, UsageError } from '../shared/errors.js';
 import { notaryCodec } from '../shared/codec/notary.js';
@@ -99,12 +102,19 @@ interface NewKeys {
   readonly signers: Signer[];
   /** Canonical IDs to move from the staging store into the trust dir. */
   readonly staged: string[];
+  /** Canonical IDs of keys made in a key store for this rotation (on a token, and its file backup). */
+  readonly made: string[];
+}
+
+/** Removes keys this rotation made in `ctx.keys` (a token), best effort: the rotation's own error is what the user sees. */
+async function discardMadeKeys(ctx: RotationContext, made: readonly string[]): Promise<void> {
+  for (const id of made) await ctx.keys.remove(id).catch(() => undefined);
 }
 
 async function newKeysFor(ctx: RotationContext, role: TopLevelRole, req: RotationRequest, staging: MemoryKeyStore): Promise<NewKeys> {
   if (req.serverManaged) {
     const body = await ctx.remote.rotateKey(role as 'snapshot' | 'timestamp');
-    return { keys: [notaryCodec.parseKey(parseJson(body, `new ${role} key`), `${role}.key`)], signers: [], staged: [] };
+    return { keys: [notaryCodec.parseKey(parseJson(body, `new ${role} key`), `${role}.key`)], signers: [], staged: [], made: [] };
   }
   const gunOption = role === 'root' ? {} : { gun: ctx.gun };
   const fromFiles = req.keyPems !== undefined && req.keyPems.length > 0;
@@ -115,31 +125,36 @@ async function newKeysFor(ctx: RotationContext, role: TopLevelRole, req: Rotatio
   if (fromFiles) {
     for (const pem of req.keyPems!) plain.push(await staging.importPem(pem, { role, ...gunOption }));
   } else plain.push(await maker.generate({ role, ...gunOption, algorithm: 'ecdsa' }));
+  const made = token === undefined ? [] : plain.map((p) => p.id);
   const keys: PublicKey[] = [];
   const signers: Signer[] = [];
-  for (const p of plain) {
-    const key = role === 'root' ? await certificateFor(ctx.gun, await maker.getSigner(p.id), ctx.now) : p;
-    keys.push(key);
-    signers.push(await maker.getSigner(p.id, key));
+  try {
+    for (const p of plain) {
+      const key = role === 'root' ? await certificateFor(ctx.gun, await maker.getSigner(p.id), ctx.now) : p;
+      keys.push(key);
+      signers.push(await maker.getSigner(p.id, key));
+    }
+  } catch (e) {
+    await discardMadeKeys(ctx, made);
+    throw e;
   }
-  return { keys, signers, staged: token === undefined ? plain.map((p) => p.id) : [] };
+  return { keys, signers, staged: token === undefined ? plain.map((p) => p.id) : [], made };
+}
+
+/** Whether a failed upload was answered with a refusal, so the server did not apply the rotation. */
+function uploadRefused(e: unknown): boolean {
+  return e instanceof RemoteError && (e.serverCode !== undefined || (e.httpStatus !== undefined && e.httpStatus >= 400 && e.httpStatus < 500));
 }
 
 /**
- * A rotation upload failed. When the server answered with a refusal the rotation did not happen,
- * so the key files written for it are removed again. Without such an answer (the connection broke,
- * a gateway gave up) the server may hold the new root: the new keys stay, and the error says so.
+ * A rotation upload failed without a refusal (the connection broke, a gateway gave up): the server
+ * may hold the new root, so the new keys (files `written`, keys `made` on a token) stay, and the error says so.
  */
-async function afterFailedUpload(ctx: RotationContext, e: unknown, written: readonly string[]): Promise<unknown> {
-  if (written.length === 0 || !(e instanceof RemoteError)) return e;
-  const refused = e.serverCode !== undefined || (e.httpStatus !== undefined && e.httpStatus >= 400 && e.httpStatus < 500);
-  if (refused) {
-    const store = new FileKeyStore(ctx.trustDir, { retriever: ctx.retriever });
-    for (const id of written) await store.remove(id);
-    return e;
-  }
+function afterUnknownUpload(ctx: RotationContext, e: unknown, written: readonly string[], made: readonly string[]): unknown {
+  if (!(e instanceof RemoteError) || written.length + made.length === 0) return e;
+  const where = [...(written.length === 0 ? [] : [`${ctx.trustDir}/private`]), ...(made.length === 0 ? [] : ['the token'])].join(' and ');
   return e.withMessage(
-    `${e.message}. Whether the server applied the rotation is unknown, so the new key(s) ${written.map((id) => id.slice(0, 12)).join(', ')} stay in ${ctx.trustDir}/private; ` +
+    `${e.message}. Whether the server applied the rotation is unknown, so the new key(s) ${[...written, ...made].map((id) => id.slice(0, 12)).join(', ')} stay in ${where}; ` +
       `check with \`signet key list\` and \`signet list ${ctx.gun}\` before rotating again`,
   );
 }
@@ -206,6 +221,9 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
   const rootThreshold = current.signed.roles.get('root')?.threshold ?? 1;
   const oldRootSigners = await ctx.keys.signersFor(rootRoleKeys(current.signed));
   if (oldRootSigners.length < rootThreshold) {
+    // the root keys may be on a token that is not plugged in: say that, not "import them"
+    const missing = ctx.keys.unavailable();
+    if (missing !== undefined) throw missing;
     throw new UnsafeKeyChangeError(
       `cannot rotate the ${role} key of ${gun}: the new root must be signed by ${rootThreshold} of the current root keys and you hold ${oldRootSigners.length} ` +
         `(${rootRoleKeys(current.signed).map(canonicalKeyId).join(', ')}); import them with \`signet key import\`. Nothing was sent or written`,
@@ -215,82 +233,100 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
   let chosen: string | undefined;
   const onToken = !req.serverManaged && (req.keyPems?.length ?? 0) === 0 && !(await newKeyNeedsPassphrase(ctx.keys.stores, role));
   if (!req.serverManaged && !onToken) chosen = await ctx.retriever({ keyName: 'new', role, ...(role === 'root' ? {} : { gun }), createNew: true, attempt: 0 });
+  // The snapshot key is unlocked before a new key is made (on a token, it would outlive a failure here).
+  // Rotating another role leaves the snapshot role's keys as they are.
+  const heldSnapshotSigners = role === 'snapshot' ? [] : await ctx.keys.signersFor(roleKeys(current.signed, 'snapshot'));
   const staging = new MemoryKeyStore({ retriever: ctx.retriever });
   const fresh = await newKeysFor(ctx, role, req, staging);
-  const threshold = current.signed.roles.get(role)?.threshold ?? 1;
-  if (new Set(fresh.keys.map(canonicalKeyId)).size < threshold) {
-    throw new UnsafeKeyChangeError(`${role} of ${gun} needs ${threshold} signatures, so rotate it to at least ${threshold} keys (repeat --key); nothing was sent or written`);
-  }
-
-  const rootModel = rotatedRoot(current.signed, role, fresh.keys, now);
-  const signers = role === 'root' ? [...oldRootSigners, ...fresh.signers] : [...oldRootSigners];
-  await addLegacyRootSigners(ctx, current.signed.version, req.legacyVersions ?? 0, signers);
-  const newRoot = await signRootSuccessor(gun, current, rootModel, signers, now);
-  const files = new Map<RoleName, Buffer>([['root', newRoot.raw]]);
-  const pinWarnings: string[] = [];
+  // From here until the server accepts the upload (or may have: no answer), a failure removes the keys made on a token.
+  let keepNewKeys = false;
   try {
-    checkRootPinning(newRoot, { gun, config: ctx.pinning, firstUse: false, now });
-  } catch (e) {
-    if (!(e instanceof TrustError)) throw e;
-    // Our own pins (and any client pinned like us) would refuse the new root: say so, the rotation itself is sound.
-    pinWarnings.push(`${e.message}; add the new root certificate ID(s) ${newRoot.signed.roles.get('root')!.keyIds.join(', ')} to trust_pinning.certs["${gun}"] of every client that pins this repository`);
-  }
-
-  let targets: Envelope<Targets> | undefined;
-  if (role === 'targets') {
-    const base = set.getTargets('targets')!.signed;
-    targets = await signMetadata(nextTargets(base, base.targets, now), fresh.signers, 'targets');
-    verifyDelegate('targets', newRoot.signed.keys, newRoot.signed.roles.get('targets')!, targets);
-    files.set('targets', targets.raw);
-  }
-  const snapshotSigners = role === 'snapshot' ? fresh.signers : await ctx.keys.signersFor(roleKeys(newRoot.signed, 'snapshot'));
-  let snapshot: Envelope<Snapshot> | undefined;
-  if (snapshotSigners.length > 0) {
-    const meta = new Map<RoleName, FileMeta>(set.snapshot?.signed.meta ?? []);
-    for (const [r, bytes] of files) meta.set(r, roleMetaFromBytes(bytes));
-    snapshot = await signMetadata(nextSnapshot(set.snapshot?.signed, meta, now), snapshotSigners);
-    verifyDelegate('snapshot', newRoot.signed.keys, newRoot.signed.roles.get('snapshot')!, snapshot);
-    files.set('snapshot', snapshot.raw);
-  }
-
-  // Verified: store the new private keys before the server can depend on them
-  // (moved encrypted, with the passphrase chosen above).
-  const written: string[] = [];
-  if (fresh.staged.length > 0) {
-    const pass = chosen!;
-    const into = new FileKeyStore(ctx.trustDir, { retriever: async () => pass });
-    for (const id of fresh.staged) {
-      // A key already in private/ (one imported earlier, named with --key) is left exactly as it is.
-      if (await into.has(id)) continue;
-      await into.importPem(await staging.exportPem(id, { passphrase: pass }));
-      written.push(id);
+    const threshold = current.signed.roles.get(role)?.threshold ?? 1;
+    if (new Set(fresh.keys.map(canonicalKeyId)).size < threshold) {
+      throw new UnsafeKeyChangeError(`${role} of ${gun} needs ${threshold} signatures, so rotate it to at least ${threshold} keys (repeat --key); nothing was sent or written`);
     }
-  }
-  try {
-    await ctx.remote.publish(files);
-  } catch (e) {
-    throw await afterFailedUpload(ctx, e, written);
-  }
-  const uncached = ctx.cache.recordAccepted(new Map([...downloads, ...files]));
 
-  const retired: string[] = [];
-  if (role !== 'root') {
-    const keep = new Set(fresh.keys.map(canonicalKeyId));
-    const store = new FileKeyStore(ctx.trustDir, { retriever: ctx.retriever });
-    const labelled = new Map((await store.list()).map((k) => [k.keyId, k]));
-    const held = new Set(labelled.keys());
-    for (const old of roleKeys(current.signed, role).map(canonicalKeyId)) {
-      const info = labelled.get(old);
-      if (keep.has(old) || info === undefined || info.role !== role || info.gun !== gun) continue;
-      // Still needed where the cache shows it (a delegation signed with the same key): kept.
-      if (removalBlockers(ctx.trustDir, old, held).length > 0) continue;
-      await store.remove(old);
-      retired.push(old);
+    const rootModel = rotatedRoot(current.signed, role, fresh.keys, now);
+    const signers = role === 'root' ? [...oldRootSigners, ...fresh.signers] : [...oldRootSigners];
+    await addLegacyRootSigners(ctx, current.signed.version, req.legacyVersions ?? 0, signers);
+    const newRoot = await signRootSuccessor(gun, current, rootModel, signers, now);
+    const files = new Map<RoleName, Buffer>([['root', newRoot.raw]]);
+    const pinWarnings: string[] = [];
+    try {
+      checkRootPinning(newRoot, { gun, config: ctx.pinning, firstUse: false, now });
+    } catch (e) {
+      if (!(e instanceof TrustError)) throw e;
+      // Our own pins (and any client pinned like us) would refuse the new root: say so, the rotation itself is sound.
+      pinWarnings.push(`${e.message}; add the new root certificate ID(s) ${newRoot.signed.roles.get('root')!.keyIds.join(', ')} to trust_pinning.certs["${gun}"] of every client that pins this repository`);
     }
+
+    let targets: Envelope<Targets> | undefined;
+    if (role === 'targets') {
+      const base = set.getTargets('targets')!.signed;
+      targets = await signMetadata(nextTargets(base, base.targets, now), fresh.signers, 'targets');
+      verifyDelegate('targets', newRoot.signed.keys, newRoot.signed.roles.get('targets')!, targets);
+      files.set('targets', targets.raw);
+    }
+    const snapshotSigners = role === 'snapshot' ? fresh.signers : heldSnapshotSigners;
+    let snapshot: Envelope<Snapshot> | undefined;
+    if (snapshotSigners.length > 0) {
+      const meta = new Map<RoleName, FileMeta>(set.snapshot?.signed.meta ?? []);
+      for (const [r, bytes] of files) meta.set(r, roleMetaFromBytes(bytes));
+      snapshot = await signMetadata(nextSnapshot(set.snapshot?.signed, meta, now), snapshotSigners);
+      verifyDelegate('snapshot', newRoot.signed.keys, newRoot.signed.roles.get('snapshot')!, snapshot);
+      files.set('snapshot', snapshot.raw);
+    }
+
+    // Verified: store the new private keys before the server can depend on them
+    // (moved encrypted, with the passphrase chosen above).
+    const written: string[] = [];
+    if (fresh.staged.length > 0) {
+      const pass = chosen!;
+      const into = new FileKeyStore(ctx.trustDir, { retriever: async () => pass });
+      for (const id of fresh.staged) {
+        // A key already in private/ (one imported earlier, named with --key) is left exactly as it is.
+        if (await into.has(id)) continue;
+        await into.importPem(await staging.exportPem(id, { passphrase: pass }));
+        written.push(id);
+      }
+    }
+    try {
+      await ctx.remote.publish(files);
+    } catch (e) {
+      if (!uploadRefused(e)) {
+        keepNewKeys = true;
+        throw afterUnknownUpload(ctx, e, written, fresh.made);
+      }
+      // refused: the rotation did not happen, so the key files written for it go again (the token keys in the catch above)
+      const store = new FileKeyStore(ctx.trustDir, { retriever: ctx.retriever });
+      for (const id of written) await store.remove(id);
+      throw e;
+    }
+    keepNewKeys = true; // accepted: the new keys are in use
+    const uncached = ctx.cache.recordAccepted(new Map([...downloads, ...files]));
+
+    const retired: string[] = [];
+    if (role !== 'root') {
+      const keep = new Set(fresh.keys.map(canonicalKeyId));
+      const store = new FileKeyStore(ctx.trustDir, { retriever: ctx.retriever });
+      const labelled = new Map((await store.list()).map((k) => [k.keyId, k]));
+      const held = new Set(labelled.keys());
+      for (const old of roleKeys(current.signed, role).map(canonicalKeyId)) {
+        const info = labelled.get(old);
+        if (keep.has(old) || info === undefined || info.role !== role || info.gun !== gun) continue;
+        // Still needed where the cache shows it (a delegation signed with the same key): kept.
+        if (removalBlockers(ctx.trustDir, old, held).length > 0) continue;
+        await store.remove(old);
+        retired.push(old);
+      }
+    }
+    const targetsRoles = new Map<RoleName, Envelope<Targets>>();
+    for (const r of set.loadedTargetsRoles) targetsRoles.set(r, set.getTargets(r)!);
+    if (targets !== undefined) targetsRoles.set('targets', targets);
+    const warnings = [...state.warnings, ...pinWarnings, ...(uncached === undefined ? [] : [uncached]), ...expiryWarnings({ gun, root: newRoot, snapshot: snapshot ?? set.snapshot, targets: targetsRoles }, now)];
+    return { role, newKeyIds: fresh.keys.map((k) => k.id), rootVersion: newRoot.signed.version, published: [...files.keys()], retired, warnings };
+  } catch (e) {
+    if (!keepNewKeys) await discardMadeKeys(ctx, fresh.made);
+    throw e;
   }
-  const targetsRoles = new Map<RoleName, Envelope<Targets>>();
-  for (const r of set.loadedTargetsRoles) targetsRoles.set(r, set.getTargets(r)!);
-  if (targets !== undefined) targetsRoles.set('targets', targets);
-  const warnings = [...state.warnings, ...pinWarnings, ...(uncached === undefined ? [] : [uncached]), ...expiryWarnings({ gun, root: newRoot, snapshot: snapshot ?? set.snapshot, targets: targetsRoles }, now)];
-  return { role, newKeyIds: fresh.keys.map((k) => k.id), rootVersion: newRoot.signed.version, published: [...files.keys()], retired, warnings };
 }

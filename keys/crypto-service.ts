@@ -4,7 +4,7 @@
 // order: a hardware token, then the trust_dir files.
 
 import { canonicalKeyId } from '../shared/codec/notary-keys.js';
-import { KeyStoreError } from '../shared/errors.js';
+import { KeyStoreError, type TrustError } from '../shared/errors.js';
 import type { PublicKey, Signer } from '../shared/tuf/model.js';
 import type { GenerateOptions, KeyInfo, KeyStore } from './key-store.js';
 
@@ -27,12 +27,27 @@ export class CryptoService {
 
   /**
    * The signer for a canonical key ID (optionally under `publicKey`, see KeyStore.getSigner).
-   * @throws {KeyStoreError} KEY_NOT_FOUND when no store holds it.
+   * @throws {KeyStoreError} KEY_NOT_FOUND when no store holds it; the code of unavailable()'s
+   *   error (TOKEN_MISSING) when a store that may hold it could not be looked in.
    */
   async getSigner(keyId: string, publicKey?: PublicKey): Promise<Signer> {
     const store = await this.#storeFor(keyId);
-    if (store === undefined) throw new KeyStoreError('KEY_NOT_FOUND', `no key store holds key ${keyId} (looked in ${this.stores.map((s) => s.name).join(', ')})`);
+    if (store === undefined) {
+      const looked = this.stores.map((s) => s.name).join(', ');
+      const why = this.unavailable();
+      if (why !== undefined) throw new KeyStoreError(why.code, `key ${keyId} is in none of the key stores that could be read (${looked}); it may be on the missing one: ${why.message}`, { cause: why });
+      throw new KeyStoreError('KEY_NOT_FOUND', `no key store holds key ${keyId} (looked in ${looked})`);
+    }
     return store.getSigner(keyId, publicKey);
+  }
+
+  /** Why a store could not be looked in the last time (a token that is not present), else undefined. */
+  unavailable(): TrustError | undefined {
+    for (const s of this.stores) {
+      const why = s.unavailable?.();
+      if (why !== undefined) return why;
+    }
+    return undefined;
   }
 
   /** Signers for those of `keys` we hold (by canonical ID), signing under each key's own ID. */

@@ -9,7 +9,7 @@
 
 import { generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
-import { CryptoError, KeyStoreError } from '../shared/errors.js';
+import { CryptoError, KeyStoreError, type TrustError } from '../shared/errors.js';
 import type { KeyAlgorithm, PublicKey, RoleName, Signer } from '../shared/tuf/model.js';
 import { GUN_ROLES } from './key-file.js';
 
@@ -72,6 +72,11 @@ export interface KeyStore {
   remove(keyId: string): Promise<void>;
   /** Asks for the current passphrase, then a new one, and re-encrypts. */
   changePassphrase(keyId: string): Promise<void>;
+  /**
+   * Why list() and has() last saw no keys although the store may hold some (a token that is not
+   * present), else undefined. Stores that are always there (files, memory) leave it out.
+   */
+  unavailable?(): TrustError | undefined;
 }
 
 export const DEFAULT_IMPORT_ROLE = 'delegation';

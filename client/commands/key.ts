@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import type { Command } from 'commander';
 import { KeyStoreError, UsageError } from '../../shared/errors.js';
-import { GUN_ROLES, type GenerateAlgorithm } from '../../keys/index.js';
+import { GUN_ROLES, type FileKeyStore, type GenerateAlgorithm, type KeyStore } from '../../keys/index.js';
 import { confirm, keyStoreFor, passphraseSource, passwdSource, resolveConfig, type KeyGlobals, type KeyIo } from '../key-context.js';
 import { formatKeyList, keyProblems, keyRows, keyRowToJson } from '../key-list.js';
 import { exportKeys, generateKeyFiles, importKeyFiles } from '../key-transfer.js';
@@ -22,6 +22,23 @@ const KEY_ID = /^[0-9a-f]{64}$/;
 
 function checkKeyId(keyId: string): void {
   if (!KEY_ID.test(keyId)) throw new UsageError(`invalid key ID provided: ${JSON.stringify(keyId)}; key IDs are the 64 hex digits shown by \`signet key list\``);
+}
+
+/** The stores that list `keyId` among their usable keys, in the order given. */
+async function storesListing(stores: readonly KeyStore[], keyId: string): Promise<KeyStore[]> {
+  const out: KeyStore[] = [];
+  for (const s of stores) if ((await s.list()).some((k) => k.keyId === keyId && k.problem === undefined)) out.push(s);
+  return out;
+}
+
+/**
+ * Where `key export` / `key passwd` act on `keyId`: the trust dir's file when it holds one (a token
+ * key's backup included), else the store that lists it (a token, which says why it cannot), else
+ * the file store, whose error says the key is not there.
+ */
+async function fileFirstHolder(files: FileKeyStore, stores: readonly KeyStore[], keyId: string): Promise<KeyStore> {
+  const holders = await storesListing(stores, keyId);
+  return holders.includes(files) ? files : holders[0] ?? files;
 }
 
 function examples(...lines: string[]): string {
@@ -106,7 +123,8 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
           }
           io.stderr.write(`warning: removing key ${keyId} leaves you unable to sign ${what}\n`);
         }
-        const description = `${info.location} (role ${info.role === '' ? 'unknown' : info.role}) from ${store.name}`;
+        // notary: "<keyID> (role <role>) from <store>"
+        const description = `${keyId} (role ${info.role === '' ? 'unknown' : info.role}) from ${store.name}`;
         if (!(await confirm(io, `Are you sure you want to remove ${description}?`, o.yes === true))) {
           out('\nAborting action.\n');
           return;
@@ -125,8 +143,9 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
     .action((keyId: string) =>
       run(async (g) => {
         checkKeyId(keyId);
-        const { store } = keyStoreFor(resolveConfig(g, io), passwdSource(io));
-        await store.changePassphrase(keyId);
+        const { store: files, keys } = keyStoreFor(resolveConfig(g, io), passwdSource(io), io);
+        // a key on a token has no passphrase: its store says so (the token's PIN protects it)
+        await (await fileFirstHolder(files, keys.stores, keyId)).changePassphrase(keyId);
         if (g.output === 'json') json({ keyId, passphraseChanged: true });
         else out(`\nSuccessfully updated passphrase for key ID: ${keyId}\n`);
       }),
@@ -160,7 +179,12 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
     .addHelpText('after', examples('signet key export -o all-keys.pem', 'signet key export --key 9d2559cd…21ac -o root-backup.pem', 'signet key export --gun example.com/app'))
     .action((o: { key?: string[]; gun?: string[]; out?: string }) =>
       run(async (g) => {
-        const { store } = keyStoreFor(resolveConfig(g, io), passphraseSource(io));
+        const { store, keys } = keyStoreFor(resolveConfig(g, io), passphraseSource(io), io);
+        // a --key that is only on a token: its store refuses with why (the private key never leaves the token)
+        for (const id of o.key ?? []) {
+          const holder = await fileFirstHolder(store, keys.stores, id);
+          if (holder !== store) await holder.exportPem(id);
+        }
         const text = await exportKeys(store, { ...(o.key === undefined ? {} : { keyIds: o.key }), ...(o.gun === undefined ? {} : { guns: o.gun }) });
         const outFile = o.out ?? g.outputFile;
         if (outFile === undefined) {

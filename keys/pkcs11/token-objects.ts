@@ -21,11 +21,26 @@ export interface TokenKey extends KeyLabel {
   readonly problem?: string;
 }
 
-/** Every Signet key on the token, from its public key objects (readable without a login). */
+/** The attributes of `obj`, or undefined when another session (process) deleted it after it was found. */
+function attributesIfStillThere(b: Pkcs11Binding, s: Handle, obj: Handle, types: readonly number[]): Buffer[] | undefined {
+  try {
+    return b.attributes(s, obj, types);
+  } catch (err) {
+    if (err instanceof TokenError && err.ckr === 'CKR_OBJECT_HANDLE_INVALID') return undefined;
+    throw err;
+  }
+}
+
+/**
+ * Every Signet key on the token, from its public key objects (readable without a login). A key
+ * removed by another process between the search and the reading of its attributes is left out.
+ */
 export function readTokenKeys(b: Pkcs11Binding, s: Handle): TokenKey[] {
   const out: TokenKey[] = [];
   for (const obj of b.findObjects(s, [{ type: CK.CKA_CLASS, value: CK.CKO_PUBLIC_KEY }, { type: CK.CKA_KEY_TYPE, value: CK.CKK_EC }, { type: CK.CKA_TOKEN, value: true }])) {
-    const [id, labelBytes, point] = b.attributes(s, obj, [CK.CKA_ID, CK.CKA_LABEL, CK.CKA_EC_POINT]) as [Buffer, Buffer, Buffer];
+    const attrs = attributesIfStillThere(b, s, obj, [CK.CKA_ID, CK.CKA_LABEL, CK.CKA_EC_POINT]);
+    if (attrs === undefined) continue; // deleted meanwhile
+    const [id, labelBytes, point] = attrs as [Buffer, Buffer, Buffer];
     const label = parseKeyLabel(labelBytes.toString('utf8'));
     if (label === null) continue; // not Signet's
     const keyId = id.toString('hex');

@@ -50,15 +50,17 @@ export class TokenSession {
   #slot: { handle: Handle; info: TokenInfo } | undefined;
   #session: Handle | undefined;
   #loggedIn = false;
+  /** The label of the token last found (kept when the session is closed, for messages and `key list`). */
+  #foundLabel: string | undefined;
 
   constructor(options: TokenSessionOptions) {
     this.modulePath = options.modulePath;
     this.#options = options;
   }
 
-  /** The token's label once found, else what was asked for. */
+  /** The token's label once found (an unlabelled token: `slot N`), else what was asked for. */
   get tokenName(): string {
-    return this.#slot?.info.label ?? this.#options.selector.label ?? (this.#options.selector.slot === undefined ? 'token' : `slot ${this.#options.selector.slot}`);
+    return this.#foundLabel ?? this.#options.selector.label ?? (this.#options.selector.slot === undefined ? 'token' : `slot ${this.#options.selector.slot}`);
   }
 
   /**
@@ -112,6 +114,7 @@ export class TokenSession {
   async #attempt<T>(binding: Pkcs11Binding, login: boolean, work: SessionWork<T>): Promise<T> {
     if (this.#session === undefined) {
       this.#slot = this.#findToken(binding);
+      this.#foundLabel = this.#slot.info.label === '' ? `slot ${slotNumber(this.#slot.handle)}` : this.#slot.info.label;
       this.#session = binding.openSession(this.#slot.handle);
     }
     if (login && !this.#loggedIn) await this.#login(binding, this.#session);

@@ -11,8 +11,12 @@
 // instead, written encrypted to `delegate`, and then stored on the token: that
 // key has existed outside the token, which is the price of a backup.
 //
-// A missing token is an error (TOKEN_MISSING) unless `fallbackToDelegate`:
-// then the store acts empty and new keys go to `delegate`, with a notice.
+// A missing token (TOKEN_MISSING) lists as holding no keys, with a notice, so
+// work that needs only file keys goes on (notary 0.7 falls back to its file
+// store when no YubiKey is present). Anything that needs the token itself (a
+// new or imported key of a token role, a signer for a key on it) fails with
+// TOKEN_MISSING, unless `fallbackToDelegate`: then the store acts empty and
+// new keys go to `delegate`.
 // Private keys never leave the token: exportPem and changePassphrase refuse.
 
 import { createPublicKey, verify } from 'node:crypto';
@@ -47,19 +51,32 @@ export interface Pkcs11TokenStoreOptions {
 }
 
 export class Pkcs11TokenStore implements KeyStore {
-  readonly name: string;
   readonly session: TokenSession;
   readonly roles: ReadonlySet<string>;
   readonly #o: Pkcs11TokenStoreOptions;
   readonly #notify: (message: string) => void;
   #fallbackNoticeGiven = false;
+  #absentNoticeGiven = false;
+  #absence: TokenError | undefined;
 
   constructor(options: Pkcs11TokenStoreOptions) {
     this.#o = options;
     this.session = options.session;
     this.roles = new Set(options.roles ?? ['root']);
-    this.name = `pkcs11:${options.session.tokenName}`;
     this.#notify = options.notify ?? ((m) => void process.stderr.write(`${m}\n`));
+  }
+
+  /** `pkcs11:<label>`: the token's own label once it was found, else what SIGNET_PKCS11_TOKEN / _SLOT ask for. */
+  get name(): string {
+    return `pkcs11:${this.session.tokenName}`;
+  }
+
+  /**
+   * Why the token's keys could not be listed the last time has() or list() looked (the token is
+   * not present), else undefined. Then "key not found" may mean "key on the missing token".
+   */
+  unavailable(): TokenError | undefined {
+    return this.#absence;
   }
 
   /** Runs `work`; with fallbackToDelegate, a missing token or module yields `absent()` instead. */
@@ -92,13 +109,36 @@ export class Pkcs11TokenStore implements KeyStore {
     return this.#present(() => this.session.run(false, () => true), () => false);
   }
 
-  /** Signet's keys on the token, with role, GUN and creation time. */
+  /**
+   * Signet's keys on the token, with role, GUN and creation time. A missing token throws
+   * TOKEN_MISSING (unless fallbackToDelegate): signet-server must not take it for an empty one.
+   */
   tokenKeys(): Promise<TokenKey[]> {
     return this.#present(() => this.session.run(false, (b, s) => readTokenKeys(b, s)), () => []);
   }
 
+  /**
+   * tokenKeys(), but a missing token (TOKEN_MISSING) holds no keys: said once on stderr and kept
+   * for unavailable(), so key list and work with file keys alone go on without the token.
+   */
+  async #listedKeys(): Promise<TokenKey[]> {
+    try {
+      const keys = await this.tokenKeys();
+      this.#absence = undefined;
+      return keys;
+    } catch (err) {
+      if (!(err instanceof TokenError && err.code === 'TOKEN_MISSING')) throw err;
+      this.#absence = err;
+      if (!this.#absentNoticeGiven) {
+        this.#absentNoticeGiven = true;
+        this.#notify(`Notice: ${err.message}. Its keys are not available; going on with the key files.`);
+      }
+      return [];
+    }
+  }
+
   async list(): Promise<KeyInfo[]> {
-    return (await this.tokenKeys()).map((k) => ({
+    return (await this.#listedKeys()).map((k) => ({
       keyId: k.keyId,
       role: k.role,
       ...(k.gun === undefined ? {} : { gun: k.gun }),
@@ -109,7 +149,7 @@ export class Pkcs11TokenStore implements KeyStore {
   }
 
   async has(keyId: string): Promise<boolean> {
-    return (await this.tokenKeys()).some((k) => k.keyId === keyId && k.problem === undefined);
+    return (await this.#listedKeys()).some((k) => k.keyId === keyId && k.problem === undefined);
   }
 
   async getSigner(keyId: string, publicKey?: PublicKey): Promise<Signer> {
@@ -149,7 +189,11 @@ export class Pkcs11TokenStore implements KeyStore {
     const { role, gun } = normaliseRoleAndGun(options.role, options.gun);
     if (!this.roles.has(role)) return this.#delegate(`a new ${role} key`).generate(options);
     if ((options.algorithm ?? 'ecdsa') !== 'ecdsa') {
-      throw new CryptoError('UNSUPPORTED_ALGORITHM', `tokens hold ECDSA P-256 keys only, ${options.algorithm ?? ''} was asked for; generate an ecdsa key, or set SIGNET_PKCS11_FALLBACK=files to keep other keys in files`);
+      throw new CryptoError(
+        'UNSUPPORTED_ALGORITHM',
+        `tokens hold ECDSA P-256 keys only, ${options.algorithm ?? ''} was asked for; generate an ecdsa ${role} key, or keep ${role} keys in files: ` +
+          `leave ${role} out of SIGNET_PKCS11_ROLES (pkcs11.roles in the config file; now ${[...this.roles].join(',')}) or unset SIGNET_PKCS11_MODULE for this command`,
+      );
     }
     const label = { role, ...(gun === undefined ? {} : { gun }), createdAt: this.#now() };
     return this.#present(

@@ -11,7 +11,7 @@
 
 import { createPublicKey, randomBytes, sign as cryptoSign, X509Certificate, type KeyObject } from 'node:crypto';
 import type { AlgorithmIdentifier, Extension, Name, SubjectPublicKeyInfo, Time } from '@peculiar/asn1-x509';
-import { CryptoError } from '../errors.js';
+import { CryptoError, TrustError } from '../errors.js';
 import { asn1 } from './asn1.js';
 import { MIN_RSA_BITS } from './key-object.js';
 
@@ -101,7 +101,8 @@ function round(date: Date): Date {
  * A self-signed certificate shaped like notary's root certificates, as PEM text.
  * @throws {CryptoError} INVALID_CERTIFICATE for an empty CN or an empty/inverted validity window;
  *   INVALID_KEY / UNSUPPORTED_ALGORITHM for an unusable key;
- *   SIGNING_FAILED when `sign` fails or its signature does not verify.
+ *   SIGNING_FAILED when `sign` fails or its signature does not verify. A TrustError of `sign`
+ *   other than a CryptoError (KeyStoreError, TokenError: PIN or passphrase missing or wrong) is rethrown unchanged.
  */
 export async function createSelfSignedCertificate(request: SelfSignedCertificateRequest): Promise<string> {
   const { commonName, publicKeySpki } = request;
@@ -145,6 +146,9 @@ export async function createSelfSignedCertificate(request: SelfSignedCertificate
   try {
     signature = await request.sign(tbsDer);
   } catch (cause) {
+    // The signer's own errors (a token PIN that is missing or wrong, a locked or missing token, a key
+    // file passphrase) already say what to do, and their codes decide the exit status: passed on as they are.
+    if (cause instanceof TrustError && !(cause instanceof CryptoError)) throw cause;
     throw new CryptoError('SIGNING_FAILED', `signing the certificate for ${JSON.stringify(commonName)} failed`, { cause });
   }
   const der = Buffer.from(

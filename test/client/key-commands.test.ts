@@ -196,7 +196,7 @@ describe('key remove', () => {
     assert.deepEqual(keyFiles(dir), [`${id}.key`]);
     const y = await signet(['-d', dir, 'key', 'remove', id, '-y']);
     assert.equal(y.code, 0, y.stderr);
-    assert.match(y.stdout, /Deleted .*\(role targets\/x\)/);
+    assert.match(y.stdout, new RegExp(`^Deleted ${id} \\(role targets/x\\) from `, 'm'), 'notary: Deleted <keyID> (role <role>) from <store>.');
     assert.deepEqual(keyFiles(dir), []);
     assert.equal((await signet(['-d', dir, 'key', 'remove', id, '-y'])).code, 1);
     assert.equal((await signet(['-d', dir, 'key', 'remove', 'not-an-id', '-y'])).code, 2);

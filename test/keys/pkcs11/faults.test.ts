@@ -109,6 +109,37 @@ describe('token faults', { skip: softhsmSkip() }, () => {
     await rejectsToken((await store.getSigner(keyId)).sign(DATA), 'TOKEN', undefined, /does not verify/);
   });
 
+  test('a key deleted by another session between the search and the reading of its attributes is left out; the others still list and sign', async () => {
+    const victim = (await tokenStore(setup()).generate({ role: 'root' })).id;
+    await closeAll(); // logged out again, as the other session logs in below
+    let armed = true;
+    const store = tokenStore(
+      setup((real) => ({
+        findObjects: (s, tpl) => {
+          const found = real.findObjects(s, tpl);
+          if (armed && tpl.some((a) => a.type === CK.CKA_CLASS && a.value === CK.CKO_PUBLIC_KEY)) {
+            armed = false;
+            // what `signet key remove` in another process does right after this search, through a second
+            // logged-in session: the handles found are now stale
+            const slot = real.slots().find((x) => real.tokenInfo(x).label === t.label)!;
+            const other = real.openSession(slot);
+            real.login(other, t.pin);
+            for (const o of real.findObjects(other, [{ type: CK.CKA_TOKEN, value: true }, { type: CK.CKA_ID, value: Buffer.from(victim, 'hex') }])) real.destroyObject(other, o);
+            real.closeSession(other);
+          }
+          return found;
+        },
+      })),
+    );
+    const listed = await store.list();
+    assert.equal(armed, false, 'the deletion happened');
+    assert.ok(!listed.some((k) => k.keyId === victim));
+    assert.ok(listed.some((k) => k.keyId === keyId));
+    const pub = listed.find((k) => k.keyId === keyId)!;
+    assert.equal(pub.problem, undefined);
+    assertNotaryEcdsa(await (await store.getSigner(keyId)).sign(DATA), DATA, (await store.tokenKeys()).find((k) => k.keyId === keyId)!.publicKey);
+  });
+
   test('a session the module dropped is reopened once', async () => {
     let drops = 1;
     const store = tokenStore(setup((real) => ({ findObjects: (s, tpl) => { if (drops-- > 0) throw ckr('CKR_SESSION_HANDLE_INVALID', 'search the token'); return real.findObjects(s, tpl); } })));

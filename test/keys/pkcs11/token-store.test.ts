@@ -13,6 +13,7 @@ import { encodeEncryptedKeyFile, encodePlainKeyFile } from '../../../keys/key-fi
 import type { KeyStore } from '../../../keys/key-store.js';
 import { constantPassphraseRetriever } from '../../../keys/passphrase.js';
 import { CK, openPkcs11Module } from '../../../keys/pkcs11/binding.js';
+import { CryptoService } from '../../../keys/crypto-service.js';
 import { createSoftHsm, softhsmSkip, type SoftHsm, type TestToken } from '../../support/softhsm.js';
 import { assertNotaryEcdsa, closeAll, fileStore, rejectsToken, tokenStore } from './helpers.js';
 
@@ -87,7 +88,11 @@ describe('Pkcs11TokenStore on SoftHSM2', { skip }, () => {
 
   test('only ECDSA P-256 keys go on a token', async () => {
     const store = tokenStore(onA());
-    await assert.rejects(store.generate({ role: 'root', algorithm: 'ed25519' }), (e: unknown) => e instanceof CryptoError && e.code === 'UNSUPPORTED_ALGORITHM');
+    await assert.rejects(
+      store.generate({ role: 'root', algorithm: 'ed25519' }),
+      // the remedy names settings that apply to a present token (SIGNET_PKCS11_FALLBACK only acts when it is missing)
+      (e: unknown) => e instanceof CryptoError && e.code === 'UNSUPPORTED_ALGORITHM' && /SIGNET_PKCS11_ROLES/.test(e.message) && /unset SIGNET_PKCS11_MODULE/.test(e.message) && !/FALLBACK/.test(e.message),
+    );
     const ed = generateKeyPairSync('ed25519').privateKey;
     const before = (await store.list()).length;
     await assert.rejects(store.importPem(encodePlainKeyFile(ed, 'root', undefined)), (e: unknown) => e instanceof CryptoError && e.code === 'UNSUPPORTED_ALGORITHM');
@@ -155,8 +160,42 @@ describe('Pkcs11TokenStore on SoftHSM2', { skip }, () => {
     assert.ok(await tokenStore({ modulePath: hsm.modulePath, selector: { label: 'signet-b' } }).has(pub.id));
     assert.ok(!(await tokenStore(onA()).has(pub.id)), 'keys stay on their own token');
     await rejectsToken(tokenStore({ modulePath: hsm.modulePath }).list(), 'TOKEN', undefined, /2 tokens match.*SIGNET_PKCS11_TOKEN/);
-    await rejectsToken(tokenStore({ modulePath: hsm.modulePath, selector: { label: 'nope' } }).list(), 'TOKEN_MISSING', undefined, /no token labelled "nope".*"signet-(a|b)".*"signet-(a|b)".*insert it/);
+    await rejectsToken(tokenStore({ modulePath: hsm.modulePath, selector: { label: 'nope' } }).getSigner(pub.id), 'TOKEN_MISSING', undefined, /no token labelled "nope".*"signet-(a|b)".*"signet-(a|b)".*insert it/);
     await rejectsToken(tokenStore({ modulePath: '/nonexistent/libpkcs11.so', selector: { label: 'x' } }).list(), 'PKCS11_UNAVAILABLE', undefined, /SIGNET_PKCS11_MODULE/);
+  });
+
+  test('a missing token holds no keys for list and has (one notice), while new root keys and its signers fail TOKEN_MISSING', async () => {
+    const files = fileStore();
+    const notices: string[] = [];
+    const missing = tokenStore({ modulePath: hsm.modulePath, selector: { label: 'unplugged' }, pin: '0000' }, { delegate: files, notify: (m) => notices.push(m) });
+    assert.deepEqual(await missing.list(), []);
+    assert.equal(await missing.has('ab'.repeat(32)), false);
+    assert.equal(notices.length, 1, 'said once');
+    assert.match(notices[0]!, /no token labelled "unplugged" is present.*going on with the key files/);
+    assert.equal(missing.unavailable()?.code, 'TOKEN_MISSING');
+    await rejectsToken(missing.generate({ role: 'root' }), 'TOKEN_MISSING', undefined, /insert it/);
+    await rejectsToken(missing.importPem(encodePlainKeyFile(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'root', undefined)), 'TOKEN_MISSING');
+    await rejectsToken(missing.getSigner('ab'.repeat(32)), 'TOKEN_MISSING');
+    assert.deepEqual(await files.list(), [], 'no root key went to the files');
+    // keys of other roles are made as usual
+    const targets = await missing.generate({ role: 'targets', gun: 'example.com/app' });
+    assert.deepEqual((await files.list()).map((k) => k.keyId), [targets.id]);
+    // through a CryptoService: a file key signs; a key it cannot find may be on the missing token, and the error says so
+    const keys = new CryptoService([missing, files]);
+    assert.ok(await keys.getSigner(targets.id));
+    await assert.rejects(keys.getSigner('cd'.repeat(32)), (e: unknown) => e instanceof KeyStoreError && e.code === 'TOKEN_MISSING' && /may be on the missing one.*"unplugged"/.test(e.message));
+    assert.equal(notices.length, 1);
+  });
+
+  test("the store's name is the label of the token it found (chosen by slot, or the only one)", async () => {
+    const m = openPkcs11Module(hsm.modulePath);
+    const slotOfA = m.slots().find((s) => m.tokenInfo(s).label === a.label)!;
+    m.release();
+    const bySlot = tokenStore({ modulePath: hsm.modulePath, selector: { slot: Number(slotOfA.readBigUInt64LE(0)) } });
+    assert.equal(bySlot.name, `pkcs11:slot ${Number(slotOfA.readBigUInt64LE(0))}`, 'what was asked for, before the token is found');
+    const listed = await bySlot.list();
+    assert.equal(bySlot.name, 'pkcs11:signet-a');
+    assert.ok(listed.length > 0 && listed.every((k) => k.location === 'pkcs11:signet-a'), JSON.stringify(listed));
   });
 
   test('a missing token falls back to the file store only when asked', async () => {

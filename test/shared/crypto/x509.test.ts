@@ -16,7 +16,7 @@ import {
   createSelfSignedCertificate,
   ROOT_CERTIFICATE_VALIDITY_MS,
 } from '../../../shared/crypto/x509.js';
-import { CryptoError } from '../../../shared/errors.js';
+import { CryptoError, KeyStoreError, TokenError } from '../../../shared/errors.js';
 import { fixture } from '../../support/paths.js';
 import { fixtureKeys, openssl, withTempDir } from './fixture-keys.js';
 
@@ -141,6 +141,12 @@ describe('createSelfSignedCertificate', () => {
       createSelfSignedCertificate({ commonName: GUN, publicKeySpki: spkiOf(ec.publicKey), sign: async () => Promise.reject(new Error('token removed')) }),
       (e: unknown) => failsWith('SIGNING_FAILED')(e) && (e as Error).cause instanceof Error,
     );
+  });
+
+  it("passes a key store's own error (a missing or wrong PIN, a passphrase) through unchanged", async () => {
+    for (const own of [new TokenError('PASSPHRASE_REQUIRED', 'token t needs its user PIN: set SIGNET_PKCS11_PIN'), new KeyStoreError('PASSPHRASE_WRONG', 'wrong passphrase')]) {
+      await assert.rejects(createSelfSignedCertificate({ commonName: GUN, publicKeySpki: spkiOf(ec.publicKey), sign: async () => Promise.reject(own) }), (e: unknown) => e === own);
+    }
   });
 
   it('refuses Ed25519 and short RSA keys, empty CN and inverted dates', async () => {
