@@ -21,7 +21,7 @@ import type { Envelope, PublicKey, RoleName, Targets } from '../shared/tuf/model
 import { isTargetInScope, parentOf, restrictPaths, type RoleScope } from '../shared/verify/index.js';
 import type { StoredChange } from './changelist.js';
 import { isWildDelegation, parseDelegationChange, parseRootRoleChange, type DelegationChange } from './changes.js';
-import { parseFileMeta } from './metadata.js';
+import { checkCustomValue, checkTargetName, parseFileMeta } from './metadata.js';
 import { WorkingRepo, type WorkingTargets } from './working-repo.js';
 
 /** A staged change that cannot be applied to the current remote state. */
@@ -123,8 +123,12 @@ class Applier {
       let meta;
       try {
         meta = parseFileMeta(c.data, c.file);
+        // signet checks these when it stages; a change another tool staged is checked here, so
+        // the failure names the change to drop instead of surfacing at signing
+        checkTargetName(c.path);
+        if (meta.custom !== undefined) checkCustomValue(meta.custom, c.file);
       } catch (cause) {
-        this.fail(`its target meta is unreadable (${(cause as Error).message})`, cause);
+        this.fail(cause instanceof UsageError ? (cause as Error).message : `its target meta is unreadable (${(cause as Error).message})`, cause);
       }
       const known = this.#writable.get(c.role);
       if (known === undefined && !this.repo.isDelegated(c.role)) this.fail(`${c.role} is not delegated in ${this.ctx.gun} (any more); ask the owner to add the delegation, or stage the target for another role`);

@@ -14,7 +14,6 @@
 // and the server URL must be http(s).
 
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../shared/errors.js';
 import { isJSONObject, type JSONObject, type JSONValue } from '../shared/json/types.js';
@@ -64,7 +63,8 @@ export interface ConfigEnvironment {
 }
 
 export function defaultEnvironment(): ConfigEnvironment {
-  return { home: process.env.HOME ?? os.homedir(), cwd: process.cwd() };
+  // notary reads $HOME only: unset or empty, its trust dir is <cwd>/.notary (not the passwd home)
+  return { home: process.env.HOME ?? '', cwd: process.cwd() };
 }
 
 /** Expand a leading `~` (alone or followed by `/`) to the home directory. */

@@ -109,16 +109,21 @@ export function checkCustomData(text: string, file: string): JSONValue {
   } catch (cause) {
     throw new UsageError(`custom data file ${file} is not JSON: ${(cause as Error).message}`, { cause });
   }
+  checkCustomValue(value, file);
+  return value;
+}
+
+/** checkCustomData's rules for custom data already decoded (a change file another tool staged). */
+export function checkCustomValue(value: JSONValue, where: string): void {
   let canonical: string;
   try {
     canonical = canonicalString(value);
   } catch (cause) {
-    throw new UsageError(`custom data in ${file} cannot be signed: ${(cause as Error).message}; notary accepts integers only`, { cause });
+    throw new UsageError(`custom data in ${where} cannot be signed: ${(cause as Error).message}; notary accepts integers only`, { cause });
   }
   if (HTML_OR_SEPARATOR.test(canonical) || CONTROL.test(canonical)) {
-    throw new UsageError(`custom data in ${file} contains <, >, &, U+2028/U+2029 or a control character; notary clients could not re-sign such targets metadata, so remove them`);
+    throw new UsageError(`custom data in ${where} contains <, >, &, U+2028/U+2029 or a control character; notary clients could not re-sign such targets metadata, so remove them`);
   }
-  return value;
 }
 
 /**

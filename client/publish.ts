@@ -115,27 +115,35 @@ async function invalidRoles(ctx: PublishContext, state: RepoState, changes: read
 const MAX_PLAUSIBLE_VERSION = 2 ** 31;
 
 /**
- * Versions the server already holds of delegated roles this publish writes afresh, because the
- * refresh did not load them: skipped (their keys changed), or absent from the snapshot (removed
- * and added again, e.g. for a new delegate key). The new file must be numbered above them, or
- * the server refuses it as a replay on every try (notary 0.7 numbers it 1 and is stuck there).
- * Read from the server's latest copy without verifying it: only its version number is used.
+ * The version each delegated role this publish may write afresh must be numbered above: one the
+ * refresh loaded keeps its version (deleted and re-created in this same changelist, it must not
+ * restart at 1); one it did not load (skipped because its keys changed, or absent from the
+ * snapshot after a remove and re-add) gets the version the server already holds. Otherwise the
+ * server refuses the file as a replay on every try (notary 0.7 numbers it 1 and is stuck there).
+ * The server's copy is read without verifying it: only its version number is used.
  */
 async function versionFloors(ctx: PublishContext, state: RepoState, changes: readonly StoredChange[]): Promise<Map<RoleName, number>> {
   const out = new Map<RoleName, number>();
   for (const c of changes) {
-    if (c.type !== 'target' || c.action !== 'create' || c.role === 'targets' || state.targets.has(c.role) || out.has(c.role)) continue;
+    // target changes write their role; delegation changes write the delegator
+    const role = c.type === 'target' ? c.role : c.type === 'delegation' ? parentOf(c.role) : undefined;
+    if (role === undefined || role === 'targets' || out.has(role)) continue;
+    const loaded = state.targets.get(role);
+    if (loaded !== undefined) {
+      out.set(role, loaded.signed.version);
+      continue;
+    }
     let bytes: Buffer;
     try {
-      bytes = await ctx.remote.getRole(c.role);
+      bytes = await ctx.remote.getRole(role);
     } catch (e) {
       if (e instanceof RemoteError && e.code === 'METADATA_NOT_FOUND') {
-        out.set(c.role, 0);
+        out.set(role, 0);
         continue;
       }
       throw e;
     }
-    out.set(c.role, storedVersion(bytes));
+    out.set(role, storedVersion(bytes));
   }
   return out;
 }

@@ -213,7 +213,8 @@ export async function rotateKey(ctx: RotationContext, req: RotationRequest): Pro
   try {
     state = await refresh(ctx);
   } catch (e) {
-    if (e instanceof RepositoryMissingError) throw new UsageError(`${gun} has no trust data on the server yet; publish it first (signet publish ${gun}), then rotate`, { cause: e });
+    // exit 7 (not found), like publishing into a repository that does not exist
+    if (e instanceof RepositoryMissingError) throw new RepositoryMissingError('METADATA_NOT_FOUND', `${gun} has no trust data on the server yet; publish it first (signet publish ${gun}), then rotate`, { cause: e });
     throw e;
   }
   const { set, downloads } = state;

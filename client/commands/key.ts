@@ -7,7 +7,7 @@
 
 import fs from 'node:fs';
 import type { Command } from 'commander';
-import { KeyStoreError, UsageError } from '../../shared/errors.js';
+import { KeyStoreError, UnsafeKeyChangeError, UsageError } from '../../shared/errors.js';
 import { GUN_ROLES, type FileKeyStore, type GenerateAlgorithm, type KeyStore } from '../../keys/index.js';
 import { confirm, keyStoreFor, passphraseSource, passwdSource, resolveConfig, type KeyGlobals, type KeyIo } from '../key-context.js';
 import { formatKeyList, keyProblems, keyRows, keyRowToJson } from '../key-list.js';
@@ -116,7 +116,8 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
         if (blockers.length > 0) {
           const what = blockers.map((b) => `${b.role} of ${b.gun} (threshold ${b.threshold}, ${b.remaining} other key(s) held)`).join('; ');
           if (o.force !== true) {
-            throw new UsageError(
+            // exit 4 like every refused unsafe key change (key rotate's, the docs' table)
+            throw new UnsafeKeyChangeError(
               `refusing to remove key ${keyId}: without it you could no longer sign ${what}. ` +
                 `Rotate the role to a new key first (signet key rotate <gun> <role>), or keep a backup (signet key export --key ${keyId} -o backup.pem), then pass --force`,
             );

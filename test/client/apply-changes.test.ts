@@ -158,6 +158,13 @@ describe('applying changes', () => {
     await refused(apply(repo(), [targetChange('create', 'targets', 'ok', meta), targetChange('create', 'targets/gone', 'x', meta)]), /staged change #1 .*signet reset example\.com\/app -n 1/);
   });
 
+  it('refuses, naming the change, a target another tool staged that notary could not sign (control character, non-integer custom data)', async () => {
+    // as another tool could write it: encodeFileMeta itself refuses such custom data
+    const withCustom = Buffer.from(JSON.stringify({ ...(JSON.parse(meta.toString()) as object), custom: { f: 1.5 } }));
+    await refused(apply(repo(), [targetChange('create', 'targets', 'ok', meta), targetChange('create', 'targets', 'tab\there', meta)]), /^staged change #1 .*contains a control character.*signet reset example\.com\/app -n 1/);
+    await refused(apply(repo(), [targetChange('create', 'targets', 'cust', withCustom)]), /^staged change #0 .*custom data in c0 cannot be signed: .*integers only/);
+  });
+
   it('removing an absent target is a no-op, as in notary', async () => {
     const r = repo();
     await apply(r, [targetChange('delete', 'targets/releases', 'never-there', null)]);

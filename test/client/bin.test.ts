@@ -93,3 +93,19 @@ test('the bundle talks TLS through node:https, which it loads only when asked', 
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('with HOME unset the trust dir is <cwd>/.notary, where notary 0.7 puts it', () => {
+  const dir = tempDir();
+  try {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', NOTARY_ROOT_PASSPHRASE: 'home-unset-root-pass', CI: 'true' };
+    const r = spawnSync(process.execPath, [BIN, 'key', 'generate'], { cwd: dir, env, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const id = /keyID: ([0-9a-f]{64})/.exec(r.stdout)?.[1];
+    assert.ok(id !== undefined, r.stdout);
+    assert.ok(fs.existsSync(path.join(dir, '.notary', 'private', `${id}.key`)), 'the key is under <cwd>/.notary');
+    const notary = spawnSync('notary', ['key', 'list'], { cwd: dir, env, encoding: 'utf8' });
+    if (notary.error === undefined) assert.match(notary.stdout, new RegExp(`root\\s+${id}`), 'notary finds it in the same place');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -267,6 +267,9 @@ describe('signet CLI with notary', () => {
       assert.equal(r.code, EXIT.NOT_FOUND, `${args[0]}: ${r.stderr}`);
       assert.match(r.stderr, /example\.com\/never-made exists neither on the server nor locally; create it with `signet init example\.com\/never-made`/);
     }
+    const rotate = await signet(s(dir, 'key', 'rotate', 'example.com/never-made', 'targets'));
+    assert.equal(rotate.code, EXIT.NOT_FOUND, rotate.stderr);
+    assert.match(rotate.stderr, /has no trust data on the server yet; publish it first/);
   });
 
   it('usage errors exit 2', async () => {

@@ -64,5 +64,16 @@ for (const [name, start] of [['notary-server', startNotaryServer], ['signet-serv
       ok(viaNotary, 'notary list');
       assert.match(viaNotary.stdout, /^third\s+[0-9a-f]{64}\s+6\s+targets\/x$/m);
     });
+
+    it('remove, add and a target staged together in one changelist publish above the held version', async () => {
+      ok(await s(owner, 'delegation', 'remove', gun, 'targets/x', '--yes'), 'stage delegation remove');
+      ok(await s(owner, 'delegation', 'add', gun, 'targets/x', fixture('delegate-keys', 'releases.crt'), '--all-paths'), 'stage delegation add');
+      ok(await s(owner, 'add', gun, 'fourth', file('fourth'), '-r', 'targets/x'), 'stage a target');
+      ok(await s(owner, 'publish', gun), 'one publish');
+      assert.equal(await serverVersion('targets/x'), 4, 'the re-made role continues from the version it had');
+      const listed = (await s(reader, 'list', gun)).stdout;
+      assert.match(listed, /^fourth\s/m);
+      assert.doesNotMatch(listed, /^third\s/m, 'the removal emptied the role before the re-add');
+    });
   });
 }

@@ -211,7 +211,7 @@ describe('key remove', () => {
       const dir = copyFixtureTrustDir(name);
       const before = snapshotTree(dir);
       const r = await signet(['-d', dir, 'key', 'remove', keyId, '-y']);
-      assert.equal(r.code, 2);
+      assert.equal(r.code, 4, 'a refused unsafe key change, as key rotate refuses one');
       assert.match(r.stderr, new RegExp(`could no longer sign ${role.replace('/', '\\/')} of example\\.com\\/app \\(threshold 1, 0 other key\\(s\\) held\\)`));
       assert.match(r.stderr, /signet key rotate <gun> <role>.*signet key export --key .* --force/);
       assert.deepEqual(snapshotTree(dir), before);
