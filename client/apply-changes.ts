@@ -18,7 +18,7 @@ import { canonicalKeyId } from '../shared/codec/notary-keys.js';
 import { DEFAULT_EXPIRY_SECONDS, expiresAfter } from '../shared/time.js';
 import { isDelegationRoleName, isTargetsRoleName, isTopLevelRole } from '../shared/tuf/names.js';
 import type { Envelope, PublicKey, RoleName, Targets } from '../shared/tuf/model.js';
-import { isTargetInScope, parentOf, restrictPaths, type RoleScope } from '../shared/verify/index.js';
+import { isTargetInScope, parentOf, restrictPaths, verifyDelegate, type RoleScope } from '../shared/verify/index.js';
 import type { StoredChange } from './changelist.js';
 import { isWildDelegation, parseDelegationChange, parseRootRoleChange, type DelegationChange } from './changes.js';
 import { checkCustomValue, checkTargetName, parseFileMeta } from './metadata.js';
@@ -113,8 +113,43 @@ class Applier {
     }
   }
 
+  /**
+   * The working copy of a role a change writes. One the refresh skipped keeps its content when its
+   * current file still meets its delegation's keys (it was skipped for expiry: re-signing renews
+   * it, as witness does); one whose keys changed, or that this changelist deleted, starts afresh
+   * above the version the server holds (versionFloor), as notary starts it (InitTargets).
+   */
   #metaFor(role: RoleName): WorkingTargets {
-    return this.repo.roles.get(role) ?? this.repo.init(role, expiresAfter(this.ctx.now, DEFAULT_EXPIRY_SECONDS.targets), this.ctx.versionFloor?.get(role) ?? 0);
+    const loaded = this.repo.roles.get(role);
+    if (loaded !== undefined) return loaded;
+    const skipped = this.repo.deleted.has(role) ? undefined : this.ctx.invalid.get(role);
+    if (skipped !== undefined) {
+      if (this.#meetsKeys(role, skipped)) {
+        const revived = WorkingRepo.fromTargets(skipped.signed);
+        this.repo.roles.set(role, revived);
+        return revived;
+      }
+      if (skipped.signed.targets.size > 0) {
+        this.ctx.warn(
+          `${role}'s current metadata no longer verifies under its delegation's keys, so its ${skipped.signed.targets.size} target(s) are not carried over; ` +
+            `to keep them, reset this publish and run \`signet witness ${this.ctx.gun} ${role}\` first`,
+        );
+      }
+    }
+    return this.repo.init(role, expiresAfter(this.ctx.now, DEFAULT_EXPIRY_SECONDS.targets), this.ctx.versionFloor?.get(role) ?? 0);
+  }
+
+  #meetsKeys(role: RoleName, env: Envelope<Targets>): boolean {
+    const parent = parentOf(role);
+    const entry = this.repo.delegationEntry(role);
+    const keys = parent === undefined ? undefined : this.repo.view(parent)?.delegations?.keys;
+    if (entry === undefined || keys === undefined) return false;
+    try {
+      verifyDelegate(role, keys, entry, env);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async #target(c: StoredChange): Promise<void> {
@@ -145,7 +180,9 @@ class Applier {
       w.targets.set(c.path, meta);
       w.dirty = true;
     } else if (c.action === 'delete') {
-      const w = this.repo.roles.get(c.role);
+      // a role skipped only for expiry is revived (its targets are still its delegate's word)
+      const skipped = this.ctx.invalid.get(c.role);
+      const w = this.repo.roles.get(c.role) ?? (skipped !== undefined && this.#meetsKeys(c.role, skipped) ? this.#metaFor(c.role) : undefined);
       if (w === undefined || !w.targets.has(c.path)) return; // nothing to remove: as notary, not an error
       if (!this.#writable.has(c.role)) await this.#requireSigner(c.role);
       w.targets.delete(c.path);

@@ -171,13 +171,13 @@ export function proxyRules(env: ProxyEnv): ProxyRules {
     decide(url: URL): ProxyDecision {
       const chosen = url.protocol === 'https:' ? httpsProxy : url.protocol === 'http:' ? httpProxy : undefined;
       if (chosen === undefined) return { proxy: undefined, why: `no ${url.protocol === 'https:' ? 'HTTPS_PROXY' : 'HTTP_PROXY'} set` };
-      const route = routeOf(parseProxy(chosen.value, chosen.name), chosen.name);
       const host = bareHost(url.hostname).toLowerCase();
       const port = url.port !== '' ? url.port : url.protocol === 'https:' ? '443' : '80';
       const ip = ipFamily(host);
       if (host === 'localhost' || (ip !== undefined && LOOPBACK.check(host, ip))) return { proxy: undefined, why: 'loopback hosts are never proxied' };
       if (matchers === 'all' || matchers.some((m) => m(host, port, ip))) return { proxy: undefined, why: `${noProxy?.name ?? 'NO_PROXY'} matches it` };
-      return { proxy: route };
+      // parsed only for a request that would use it: a proxy signet cannot use must not break direct ones
+      return { proxy: routeOf(parseProxy(chosen.value, chosen.name), chosen.name) };
     },
   };
 }

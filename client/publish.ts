@@ -93,20 +93,29 @@ async function currentState(ctx: PublishContext): Promise<RepoState> {
   }
 }
 
+/** The delegated role a change writes: a target change its role, a delegation change the delegator. */
+function writtenRole(c: StoredChange): RoleName | undefined {
+  if (c.type === 'target' || c.type === 'witness') return c.role;
+  if (c.type === 'delegation') return parentOf(c.role);
+  return undefined;
+}
+
 /**
- * Delegations a witness change names that did not verify (skipped by refresh):
- * fetched by the hash the snapshot records, so witness can re-sign them.
+ * Delegations this publish writes that the refresh skipped (they did not verify: expired, or
+ * their keys changed): fetched by the hash the snapshot records, so that witness can re-sign
+ * them and a change to an expired one keeps its content (apply-changes.ts #metaFor).
  */
 async function invalidRoles(ctx: PublishContext, state: RepoState, changes: readonly StoredChange[]): Promise<Map<RoleName, Envelope<Targets>>> {
   const out = new Map<RoleName, Envelope<Targets>>();
   for (const c of changes) {
-    if (c.type !== 'witness' || state.targets.has(c.role) || out.has(c.role)) continue;
-    const meta = state.snapshot?.signed.meta.get(c.role);
+    const role = writtenRole(c);
+    if (role === undefined || role === 'targets' || state.targets.has(role) || out.has(role)) continue;
+    const meta = state.snapshot?.signed.meta.get(role);
     const sha = meta?.hashes.get('sha256');
     if (meta === undefined || sha === undefined) continue;
-    const bytes = await ctx.remote.getRoleByHash(c.role, sha.toString('hex'), meta.length ?? MAX_DOWNLOAD_LENGTH);
-    verifyLengthAndHashes(bytes, meta, c.role);
-    out.set(c.role, notaryCodec.parse(bytes, 'targets', { roleName: c.role }));
+    const bytes = await ctx.remote.getRoleByHash(role, sha.toString('hex'), meta.length ?? MAX_DOWNLOAD_LENGTH);
+    verifyLengthAndHashes(bytes, meta, role);
+    out.set(role, notaryCodec.parse(bytes, 'targets', { roleName: role }));
   }
   return out;
 }
@@ -117,20 +126,19 @@ const MAX_PLAUSIBLE_VERSION = 2 ** 31;
 /**
  * The version each delegated role this publish may write afresh must be numbered above: one the
  * refresh loaded keeps its version (deleted and re-created in this same changelist, it must not
- * restart at 1); one it did not load (skipped because its keys changed, or absent from the
- * snapshot after a remove and re-add) gets the version the server already holds. Otherwise the
+ * restart at 1); a skipped one (`invalid`) the version the snapshot vouches for; one absent from
+ * the snapshot (removed and added again) the version the server still holds. Otherwise the
  * server refuses the file as a replay on every try (notary 0.7 numbers it 1 and is stuck there).
- * The server's copy is read without verifying it: only its version number is used.
+ * That last copy is read without verifying it: only its version number is used.
  */
-async function versionFloors(ctx: PublishContext, state: RepoState, changes: readonly StoredChange[]): Promise<Map<RoleName, number>> {
+async function versionFloors(ctx: PublishContext, state: RepoState, changes: readonly StoredChange[], invalid: ReadonlyMap<RoleName, Envelope<Targets>>): Promise<Map<RoleName, number>> {
   const out = new Map<RoleName, number>();
   for (const c of changes) {
-    // target changes write their role; delegation changes write the delegator
-    const role = c.type === 'target' ? c.role : c.type === 'delegation' ? parentOf(c.role) : undefined;
+    const role = writtenRole(c);
     if (role === undefined || role === 'targets' || out.has(role)) continue;
-    const loaded = state.targets.get(role);
-    if (loaded !== undefined) {
-      out.set(role, loaded.signed.version);
+    const known = state.targets.get(role) ?? invalid.get(role);
+    if (known !== undefined) {
+      out.set(role, known.signed.version);
       continue;
     }
     let bytes: Buffer;
@@ -285,12 +293,13 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
       }
       return false;
     };
+    const invalid = await invalidRoles(ctx, state, changes);
     await applyChanges(repo, changes, {
       gun: ctx.gun,
       now: ctx.now,
       holdsAny,
-      invalid: await invalidRoles(ctx, state, changes),
-      versionFloor: await versionFloors(ctx, state, changes),
+      invalid,
+      versionFloor: await versionFloors(ctx, state, changes, invalid),
       warn: (m) => state.warnings.push(m),
       staged: ctx.changes === undefined,
       ...(log.level === 'debug' ? { debug: (m: string) => log.debug(m) } : {}),

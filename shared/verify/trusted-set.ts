@@ -44,8 +44,8 @@ export interface TrustedSetOptions {
 export interface TargetsUpdateOptions {
   /** Version of the caller's cached copy of this role; the new one must not be lower. */
   readonly previousVersion?: number;
-  /** The caller's cached copy of this role, when it differs from the new one: tells a delegation its owner re-made from one the snapshot hides. */
-  readonly previous?: Targets;
+  /** The caller's cached bytes of a role, asked only for a delegation the new snapshot dropped (see updateDelegatedTargets). */
+  readonly cachedRole?: (role: RoleName) => Uint8Array | null | undefined;
 }
 
 export class TrustedMetadataSet {
@@ -262,22 +262,35 @@ export class TrustedMetadataSet {
       throw new BadVersionError('VERSION_ROLLBACK', `${role} version ${next.signed.version} is lower than the cached version ${options.previousVersion}; the server is replaying old metadata`);
     }
     verifyNotExpired(role, next.signed, this.#options.now);
-    // A child the new snapshot dropped while its delegator still lists it unchanged is hidden by
-    // the snapshot's signer. One whose entry the delegator's owner re-made (`delegation remove`
-    // then `add`, e.g. for a new key) has no snapshot record until its delegate publishes, and is
-    // then simply absent, as notary treats it. Without a cached copy of a changed delegator
-    // there is nothing to compare with: notary's leniency applies.
+    // A child the new snapshot dropped while its delegator still lists it is hidden by the
+    // snapshot's signer, unless the delegation was re-made so that its last trusted file no longer
+    // verifies (`delegation remove` then `add` with a new key, as notary writes it): that child has
+    // no snapshot record until its delegate publishes, and is then simply absent, as notary treats it.
     const recorded = this.#previousMeta.get(role);
-    const before = recorded !== undefined && sameFile(recorded, meta) ? next.signed : options.previous;
     for (const child of next.signed.delegations?.roles ?? []) {
-      if (!this.#droppedRoles.has(child.name) || before === undefined) continue;
-      const was = findDelegatedRole(before, role, child.name);
-      if (was !== undefined && sameDelegation(was, child)) {
-        throw new RepositoryError('MISSING_META', `the snapshot drops ${child.name}, which the trusted snapshot recorded, yet ${role} still delegates to it unchanged; refusing an attempt to hide its targets`);
+      if (!this.#droppedRoles.has(child.name)) continue;
+      const unchanged = recorded !== undefined && sameFile(recorded, meta);
+      if (unchanged || this.#stillVerifies(child, next.signed.delegations?.keys ?? new Map(), options.cachedRole?.(child.name))) {
+        throw new RepositoryError(
+          'MISSING_META',
+          `the snapshot drops ${child.name}, which the trusted snapshot recorded, yet ${role} still delegates to it ${unchanged ? 'unchanged' : 'with keys its last file still meets'}; ` +
+            `refusing an attempt to hide its targets (if the owner removed and re-added it with the same key, its delegate must publish it again: signet witness ${this.#options.gun} ${child.name} -p, from a trust dir that has not cached the older snapshot)`,
+        );
       }
     }
     this.#targets.set(role, next);
     return next;
+  }
+
+  /** Whether the cached file of a delegated role still meets the delegation's keys and threshold. */
+  #stillVerifies(entry: DelegatedRole, keys: ReadonlyMap<string, PublicKey>, bytes: Uint8Array | null | undefined): boolean {
+    if (bytes === null || bytes === undefined) return false;
+    try {
+      verifyDelegate(entry.name, keys, entry, this.#options.codec.parse(bytes, 'targets', { roleName: entry.name }), this.#threshold);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   #delegationOf(role: RoleName, delegator: RoleName): { keys: ReadonlyMap<string, PublicKey>; roleKeys: RoleKeys } {
@@ -312,12 +325,6 @@ export class TrustedMetadataSet {
   listTargets(options?: LookupOptions): TargetMatch[] {
     return listTargets((r) => this.#targets.get(r)?.signed, options);
   }
-}
-
-/** The same keys, threshold and paths: a delegation entry its owner did not re-make. */
-function sameDelegation(a: DelegatedRole, b: DelegatedRole): boolean {
-  const same = (x: readonly string[] | undefined, y: readonly string[] | undefined): boolean => JSON.stringify([...(x ?? [])].sort()) === JSON.stringify([...(y ?? [])].sort());
-  return a.threshold === b.threshold && same(a.keyIds, b.keyIds) && same(a.paths, b.paths) && same(a.pathHashPrefixes, b.pathHashPrefixes);
 }
 
 /** Same length and SHA-256 in two snapshot records of one role. */

@@ -165,6 +165,35 @@ describe('applying changes', () => {
     await refused(apply(repo(), [targetChange('create', 'targets', 'cust', withCustom)]), /^staged change #0 .*custom data in c0 cannot be signed: .*integers only/);
   });
 
+  it('a change to a role the refresh skipped keeps its content when only its expiry failed, and starts afresh (with a warning) when its keys changed', async () => {
+    const skippedRepo = (): WorkingRepo => {
+      const root = notaryCodec.parse(bytes('root.json'), 'root');
+      const targets = new Map<RoleName, Envelope<Targets>>([
+        ['targets', notaryCodec.parse(bytes('targets.json'), 'targets')],
+        ['targets/jenkins', notaryCodec.parse(bytes('targets/jenkins.json'), 'targets', { roleName: 'targets/jenkins' })],
+      ]);
+      return new WorkingRepo(root, targets, notaryCodec.parse(bytes('snapshot.json'), 'snapshot'));
+    };
+    const current = notaryCodec.parse(bytes('targets/releases.json'), 'targets', { roleName: 'targets/releases' });
+    const held = [...current.signed.targets.keys()];
+    assert.ok(held.length > 0);
+    // signed by the releases key the delegation lists: skipped for expiry only
+    const expired = skippedRepo();
+    await apply(expired, [targetChange('create', 'targets/releases', 'releases/new', meta)], undefined, new Map([['targets/releases', current]]));
+    const revived = expired.roles.get('targets/releases')!;
+    assert.deepEqual([...revived.targets.keys()].sort(), [...held, 'releases/new'].sort());
+    assert.equal(revived.dirty, true);
+    const removed = skippedRepo();
+    await apply(removed, [targetChange('delete', 'targets/releases', held[0]!, null)], undefined, new Map([['targets/releases', current]]));
+    assert.equal(removed.roles.get('targets/releases')!.targets.has(held[0]!), false);
+    // signed by another key than the delegation lists now: not carried over, and said so
+    const rekeyed = skippedRepo();
+    const other = notaryCodec.parse(bytes('targets/jenkins.json'), 'targets', { roleName: 'targets/jenkins' });
+    const warnings = await apply(rekeyed, [targetChange('create', 'targets/releases', 'releases/new', meta)], undefined, new Map([['targets/releases', { ...other, signed: { ...other.signed, targets: current.signed.targets } }]]));
+    assert.deepEqual([...rekeyed.roles.get('targets/releases')!.targets.keys()], ['releases/new']);
+    assert.match(warnings.join('\n'), /targets\/releases's current metadata no longer verifies under its delegation's keys, so its \d+ target\(s\) are not carried over; .*signet witness example\.com\/app targets\/releases/);
+  });
+
   it('removing an absent target is a no-op, as in notary', async () => {
     const r = repo();
     await apply(r, [targetChange('delete', 'targets/releases', 'never-there', null)]);

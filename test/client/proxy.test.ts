@@ -178,6 +178,10 @@ describe('proxy rules (Go http.ProxyFromEnvironment)', () => {
   it('refuses a socks5 or unparseable proxy variable without repeating its value', () => {
     assert.throws(() => proxyRules({ HTTPS_PROXY: 'socks5://u:pw@proxy:1080' }).decide(new URL('https://a.example/')), (e: unknown) => e instanceof ConfigError && /HTTPS_PROXY names a socks5 proxy/.test(e.message) && !e.message.includes('pw'));
     assert.throws(() => proxyRules({ HTTP_PROXY: 'http://u:pw@[bad' }).decide(new URL('http://a.example/')), (e: unknown) => e instanceof ConfigError && /HTTP_PROXY is not a proxy URL/.test(e.message) && !e.message.includes('pw'));
+    // only a request that would use it is refused: loopback and NO_PROXY hosts still connect directly, as in Go
+    const socks = proxyRules({ HTTP_PROXY: 'socks5://proxy.corp:1080', NO_PROXY: 'trust.internal' });
+    assert.equal(socks.decide(new URL('http://127.0.0.1:4443/')).proxy, undefined);
+    assert.equal(socks.decide(new URL('http://trust.internal/')).proxy, undefined);
   });
 });
 

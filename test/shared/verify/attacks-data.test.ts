@@ -13,7 +13,6 @@ import {
   LengthOrHashMismatchError,
   RepositoryError,
 } from '../../../shared/errors.js';
-import { notaryCodec } from '../../../shared/codec/notary.js';
 import { RepositorySimulator } from '../../support/repository-simulator.js';
 import * as swizzle from '../../support/swizzler.js';
 
@@ -94,38 +93,61 @@ describe('rollback attacks', () => {
     assert.doesNotThrow(() => set.updateTargets(sim.file('targets')));
   });
 
-  it('accepts a delegation its owner removed and added again, before the delegate publishes (the delegator is re-signed)', async () => {
+  /**
+   * The client trusted a snapshot recording targets/releases and cached its file; then `change`
+   * happens and the snapshot signer publishes a snapshot without targets/releases.
+   */
+  async function dropAfter(change: (sim: RepositorySimulator) => Promise<void>): Promise<() => unknown> {
     const sim = await RepositorySimulator.create();
-    await sim.addDelegation('targets/releases', { paths: [''] });
+    await sim.addDelegation('targets/releases', { paths: ['releases/'] });
+    sim.addTarget('targets/releases', 'releases/1.0', 'one');
     await sim.publish();
     const before = sim.file('snapshot');
-    const previous = notaryCodec.parse(sim.file('targets'), 'targets').signed;
-    sim.removeDelegation('targets/releases');
-    await sim.addDelegation('targets/releases', { paths: [''] }); // the usual way to change a delegate's key
+    const cachedReleases = sim.file('targets/releases');
+    await change(sim);
     await sim.publish();
-    // notary's client writes no snapshot entry for the re-added role until its delegate publishes
-    const readded = await swizzle.editSigned(sim.file('snapshot'), (t) => void delete (t.meta as Record<string, unknown>)['targets/releases'], sim.snapshot.keys);
+    const dropped = await swizzle.editSigned(sim.file('snapshot'), (t) => void delete (t.meta as Record<string, unknown>)['targets/releases'], sim.snapshot.keys);
     const set = sim.trust();
     set.updateTimestamp(sim.file('timestamp'));
     set.updateSnapshot(before, { trusted: true });
-    set.updateSnapshot(readded, { trusted: true });
-    assert.doesNotThrow(() => set.updateTargets(sim.file('targets'), { previous, previousVersion: previous.version }));
+    set.updateSnapshot(dropped, { trusted: true });
+    const cachedRole = (r: string): Buffer | undefined => (r === 'targets/releases' ? cachedReleases : undefined);
+    return () => set.updateTargets(sim.file('targets'), { cachedRole });
+  }
+
+  it('accepts a delegation its owner removed and added again with a new key, before the new delegate publishes', async () => {
+    // notary's client writes no snapshot entry for the re-added role until its delegate publishes
+    const load = await dropAfter(async (sim) => {
+      sim.removeDelegation('targets/releases');
+      await sim.addDelegation('targets/releases', { paths: ['releases/'] }); // the usual way to change a delegate's key
+    });
+    assert.doesNotThrow(load);
   });
 
-  it('still rejects a snapshot that drops a delegation when its delegator changed something else', async () => {
+  it('rejects the drop when the delegation still accepts the cached file: the owner changed something else, or only the paths', async () => {
+    const otherTarget = await dropAfter(async (sim) => void sim.addTarget('targets', 'owner-file', 'x'));
+    rejects(otherTarget, RepositoryError, 'MISSING_META', /drops targets\/releases.*still delegates to it with keys its last file still meets; refusing an attempt to hide its targets/);
+    const widened = await dropAfter(async (sim) => {
+      const keys = sim.targetsState('targets/releases').keys;
+      sim.removeDelegation('targets/releases');
+      await sim.addDelegation('targets/releases', { paths: ['releases/', 'more/'], keys });
+    });
+    rejects(widened, RepositoryError, 'MISSING_META', /its delegate must publish it again: signet witness \S+ targets\/releases -p/);
+  });
+
+  it('rejects the drop while the delegator is the one the trusted snapshot recorded, cache or not', async () => {
     const sim = await RepositorySimulator.create();
     await sim.addDelegation('targets/releases', { paths: [''] });
     await sim.publish();
-    const before = sim.file('snapshot');
-    const previous = notaryCodec.parse(sim.file('targets'), 'targets').signed;
-    sim.addTarget('targets', 'owner-file', 'x'); // the owner publishes: targets is re-signed, the delegation untouched
-    await sim.publish();
-    const hidden = await swizzle.editSigned(sim.file('snapshot'), (t) => void delete (t.meta as Record<string, unknown>)['targets/releases'], sim.snapshot.keys);
+    const dropped = await swizzle.editSigned(sim.file('snapshot'), (t) => {
+      delete (t.meta as Record<string, unknown>)['targets/releases'];
+      t.version = (t.version as number) + 1;
+    }, sim.snapshot.keys);
     const set = sim.trust();
     set.updateTimestamp(sim.file('timestamp'));
-    set.updateSnapshot(before, { trusted: true });
-    set.updateSnapshot(hidden, { trusted: true });
-    rejects(() => set.updateTargets(sim.file('targets'), { previous, previousVersion: previous.version }), RepositoryError, 'MISSING_META', /drops targets\/releases.*still delegates to it unchanged/);
+    set.updateSnapshot(sim.file('snapshot'), { trusted: true });
+    set.updateSnapshot(dropped, { trusted: true });
+    rejects(() => set.updateTargets(sim.file('targets')), RepositoryError, 'MISSING_META', /still delegates to it unchanged/);
   });
 
   it('rejects a targets version rollback against the cached version', async () => {
