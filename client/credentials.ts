@@ -159,7 +159,8 @@ function fromAuthsEntry(entry: Json, host: string, configFile: string): Credenti
 
 /**
  * Registry credentials from docker's config.json for the first of `hosts` that has any, looked
- * up as docker does: `credHelpers[host]`, else `credsStore`, else the `auths` entry. A missing
+ * up as docker does: `credHelpers[host]`, else `credsStore` (their answer alone), else the
+ * `auths` entry. A missing
  * or unparsable file means no credentials: docker reports its own file's problems.
  * @throws {UsageError} when the matching entry is malformed or its helper fails.
  */
@@ -183,8 +184,13 @@ export function credentialsFromDockerConfig(hosts: readonly string[], env: NodeJ
   const store = typeof doc.credsStore === 'string' && doc.credsStore !== '' ? doc.credsStore : undefined;
   for (const host of hosts) {
     const helper = helpers.get(host);
-    const fromStore = typeof helper === 'string' && helper !== '' ? fromHelper(helper, host, file, env) : store === undefined ? null : fromHelper(store, host, file, env);
-    if (fromStore !== null) return fromStore;
+    const name = typeof helper === 'string' && helper !== '' ? helper : store;
+    if (name !== undefined) {
+      // docker takes a helper's answer alone, even an empty one: `auths` then holds no login
+      const fromStore = fromHelper(name, host, file, env);
+      if (fromStore !== null) return fromStore;
+      continue;
+    }
     const entry = auths.get(host);
     const fromFile = isObject(entry) ? fromAuthsEntry(entry, host, file) : null;
     if (fromFile !== null) return fromFile;

@@ -25,7 +25,7 @@ import { publish, type PublishResult } from './publish.js';
 import { ReadRemote } from './read-remote.js';
 import { NotaryRemote, type RemoteAccess } from './remote.js';
 import { changelistDir, gunDir, metadataDir } from './trust-dir.js';
-import type { CredentialsInput } from './credentials.js';
+import { asCredentialSource, type CredentialsInput } from './credentials.js';
 import { refresh } from './update.js';
 
 /** A target the trusted metadata does not hold. */
@@ -115,6 +115,12 @@ export class RepositorySession {
   /** The same session with another passphrase source (e.g. environment only, for CI commands that must never prompt). */
   withRetriever(retriever: PassphraseRetriever): RepositorySession {
     return new RepositorySession({ ...this.#opts, retriever });
+  }
+
+  /** The same session, never asking anyone for a login: only what is at hand (CI steps such as `sign`). */
+  withoutLoginPrompt(): RepositorySession {
+    const source = asCredentialSource(this.#opts.credentials);
+    return new RepositorySession({ ...this.#opts, credentials: { known: () => source.known(), prompt: () => Promise.resolve(null) } });
   }
 
   /** The key stores of this trust dir (to decide which roles we can sign). */

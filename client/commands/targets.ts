@@ -146,7 +146,7 @@ export function registerTargetCommands(program: Command, ctx: CommandContext): v
           const hashes = new Map([['sha256', parseDigest(o.digest)]]);
           const length = parseSize(String(t.size));
           // Never prompts, even on a terminal: passphrases come from NOTARY_*_PASSPHRASE or the command fails (exit 3).
-          const s = ctx.session(gun).withRetriever(envPassphraseRetriever(ctx.io.env ?? process.env));
+          const s = ctx.session(gun).withRetriever(envPassphraseRetriever(ctx.io.env ?? process.env)).withoutLoginPrompt();
           let roles = o.roles;
           if (roles === undefined || roles.length === 0) {
             let set;

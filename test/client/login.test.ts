@@ -116,7 +116,8 @@ describe('docker config.json logins', () => {
     const r = await list(missing);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /credential helper "not-installed" for registry\.example\.com, but docker-credential-not-installed is not on PATH/);
-    const empty = home({ credsStore: 'fake' });
+    // a helper's empty answer is the answer, as in docker: a leftover auths login is not used
+    const empty = home({ credsStore: 'fake', auths: { 'registry.example.com': { auth: b64('alice:secret') } } });
     const none = await list(empty);
     assert.equal(none.code, 3, none.stderr);
     assert.match(none.stderr, /requires a login/);
@@ -239,6 +240,14 @@ describe('a login typed at a terminal', { skip: !HAS_SCRIPT && 'util-linux scrip
     assert.equal(status, 3, output);
     assert.doesNotMatch(output, /Enter username/);
     assert.match(output, /requires a login for registry\.example\.com\/team\/app; set NOTARY_AUTH/);
+  });
+
+  it('is never asked for by sign, the CI command, even on a terminal', async () => {
+    const dir = tmp();
+    const args = ['-s', server.url, '-d', dir, 'sign', GUN, '1.0', '--digest', `sha256:${'a'.repeat(64)}`, '--size', '10'];
+    const { status, output } = await terminalRunner(BIN)(args, [], { HOME: dir });
+    assert.equal(status, 3, output);
+    assert.doesNotMatch(output, /Enter username/);
   });
 });
 
