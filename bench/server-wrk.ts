@@ -79,6 +79,7 @@ export async function loadGetWrk(server: ServerProcess, path: string, options: L
     p50Ms: s.p50Ms,
     p99Ms: s.p99Ms,
     cpuMsPerReq: s.requests === 0 ? NaN : (cpu * 1000) / s.requests,
+    cpuMsPerOk: ok === 0 ? NaN : (cpu * 1000) / ok,
     exhausted: false,
     window: { startUs, endUs: monotonicUs() },
   };

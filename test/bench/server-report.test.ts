@@ -23,6 +23,7 @@ function result(okPerSec: number, extra: Partial<LoadResult> = {}): LoadResult {
     p50Ms: 1.5,
     p99Ms: 9.25,
     cpuMsPerReq: 0.125,
+    cpuMsPerOk: 0.125,
     exhausted: false,
     window: { startUs: 0, endUs: 1 },
     ...extra,
