@@ -17,7 +17,7 @@ import { parseServerArgs, type ServerConfig } from './config.js';
 import { createTimestampRefresher } from './domain/refresher.js';
 import { createTrustService } from './domain/trust-service.js';
 import { createLogger, type Logger } from './log.js';
-import { createStoreSigner } from './signer/store-signer.js';
+import { checkSignerPassphrase, createStoreSigner } from './signer/store-signer.js';
 import { openPkcs11Signer } from './signer/pkcs11-signer.js';
 import { openStore } from './storage/open-store.js';
 import { PolicyChecker } from './policy/checker.js';
@@ -87,6 +87,7 @@ export async function startServer(config: ServerConfig, options: StartOptions = 
     // With --pkcs11-module the timestamp/snapshot keys live on the token (logged in here, so a bad PIN stops startup).
     const tokenSigner = config.pkcs11 === undefined ? undefined : await openPkcs11Signer({ ...config.pkcs11, env: process.env });
     closeSigner = async () => tokenSigner?.close();
+    if (tokenSigner === undefined) await checkSignerPassphrase(store, config.signer.passphrase);
     const signer = tokenSigner ?? createStoreSigner({ store, passphrase: config.signer.passphrase });
     const service = createTrustService({ store, signer, maxMetadataBytes: config.limits.maxPartBytes });
     refresher = createTimestampRefresher({ service, store, onError: (gun, err) => logger.warn({ err, gun }, 'cannot re-sign the timestamp') });

@@ -132,6 +132,8 @@ export function createTrustService(options: TrustServiceOptions): SignetTrustSer
 
     async deleteGun(gun: string): Promise<void> {
       await store.deleteGun(gun);
+      // the GUN created again gets new server keys, as notary's does
+      await keys.forget(gun);
     },
 
     refreshTimestamp(gun: string, margins: RefreshMargins): Promise<RefreshResult | null> {

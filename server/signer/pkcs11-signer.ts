@@ -38,6 +38,9 @@ export function createPkcs11Signer(store: Pkcs11TokenStore): Pkcs11Signer {
       const key = (await store.tokenKeys()).find((k) => labelledFor(k, gun, role) && k.publicKey.id === keyId && k.keyId === keyId);
       return key === undefined ? null : store.signerFor(key);
     },
+    async forgetKeys(gun: string): Promise<void> {
+      for (const k of await store.tokenKeys()) if (k.gun === gun && (k.role === 'timestamp' || k.role === 'snapshot')) await store.remove(k.keyId);
+    },
     close: () => store.close(),
   };
 }

@@ -28,6 +28,8 @@ export interface ServerKeys {
    * @throws {KeyStoreError} the first key's failure, when keys are held but none can be used.
    */
   signerFor(gun: string, role: ServerRole, rootKeyIds: readonly string[]): Promise<Signer | null>;
+  /** Drop the keys of a deleted GUN (ServerSigner.forgetKeys), after any key work under way for it. */
+  forget(gun: string): Promise<void>;
 }
 
 export function createServerKeys(signer: ServerSigner): ServerKeys {
@@ -65,6 +67,10 @@ export function createServerKeys(signer: ServerSigner): ServerKeys {
 
     rotateKey(gun, role) {
       return serialised(gun, role, () => signer.createKey(gun, role));
+    },
+
+    forget(gun) {
+      return serialised(gun, 'timestamp', () => serialised(gun, 'snapshot', () => signer.forgetKeys(gun)));
     },
 
     async signerFor(gun, role, rootKeyIds) {

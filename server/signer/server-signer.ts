@@ -25,4 +25,9 @@ export interface ServerSigner {
   createKey(gun: string, role: ServerRole): Promise<PublicKey>;
   /** A signer for a held key, or null when this signer does not hold `keyId` for the GUN and role. */
   getSigner(gun: string, role: ServerRole, keyId: string): Promise<Signer | null>;
+  /**
+   * Drop every key of a deleted GUN (its keys must not serve the GUN created again). Keys kept in
+   * the MetaStore are deleted with the GUN's metadata; this clears what the signer holds itself.
+   */
+  forgetKeys(gun: string): Promise<void>;
 }

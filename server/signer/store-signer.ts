@@ -65,6 +65,11 @@ export function createStoreSigner(options: StoreSignerOptions): ServerSigner {
       return publicKey;
     },
 
+    async forgetKeys(gun: string): Promise<void> {
+      // the rows went with the GUN's metadata (MetaStore.deleteGun); the decrypted copies go here
+      for (const k of [...cache.keys()]) if (k.startsWith(`${gun}\0`)) cache.delete(k);
+    },
+
     async getSigner(gun: string, role: ServerRole, keyId: string): Promise<Signer | null> {
       const cached = cache.get(cacheKey(gun, role, keyId));
       if (cached !== undefined) return cached;
@@ -93,4 +98,23 @@ export function createStoreSigner(options: StoreSignerOptions): ServerSigner {
       return signer;
     },
   };
+}
+
+/**
+ * Refuse a signer passphrase that does not open the keys already stored (one scrypt at startup).
+ * Started with a wrong one, the server would fail every publish of the existing repositories and
+ * seal new keys that the right passphrase could not open again.
+ * @throws {KeyStoreError} PASSPHRASE_WRONG naming the variable, or the stored key's own problem.
+ */
+export async function checkSignerPassphrase(store: MetaStore, passphrase: string): Promise<void> {
+  const newest = await store.newestServerKey();
+  if (newest === null) return;
+  try {
+    (await openServerKey(newest.encryptedPrivate, passphrase, { gun: newest.gun, role: newest.role, keyId: newest.keyId })).fill(0);
+  } catch (e) {
+    if (e instanceof KeyStoreError && e.code === 'PASSPHRASE_WRONG') {
+      throw new KeyStoreError('PASSPHRASE_WRONG', `SIGNET_SIGNER_KEY_PASSPHRASE does not open the server keys already stored (the ${newest.role} key of ${newest.gun}); start with the passphrase they were sealed with`, { cause: e });
+    }
+    throw e;
+  }
 }

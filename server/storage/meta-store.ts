@@ -111,6 +111,8 @@ export interface MetaStore {
   /** Server-held keys of a role, oldest first. */
   getServerKeys(gun: string, role: 'timestamp' | 'snapshot'): Promise<ServerKeyRecord[]>;
   addServerKey(record: Omit<ServerKeyRecord, 'createdAt'>): Promise<void>;
+  /** The newest server-held key of any GUN, or null when none is stored (a startup passphrase check). */
+  newestServerKey(): Promise<ServerKeyRecord | null>;
 
   /**
    * Hear about committed changes of any GUN, from this process and (PostgreSQL)

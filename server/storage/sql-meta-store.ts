@@ -149,6 +149,9 @@ export class SqlMetaStore implements MetaStore {
     const deleted = await this.#run(`delete ${gun}`, () =>
       this.#client.transaction(async (tx) => {
         await tx.query(LOCK_GUN_SQL, [gun]);
+        // SECURITY: the server keys go with the metadata. A GUN created again must get new ones,
+        // or metadata signed for the deleted repository (an old timestamp) would verify again.
+        await tx.query('DELETE FROM server_keys WHERE gun = $1', [gun]);
         // Exact match: Notary's memory store deletes every GUN with this prefix; we do not.
         const res = await tx.query('DELETE FROM tuf_files WHERE gun = $1', [gun]);
         if (res.rowCount === 0) return false;
@@ -194,6 +197,12 @@ export class SqlMetaStore implements MetaStore {
       this.#client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM server_keys WHERE gun = $1 AND role = $2 ORDER BY id ASC`, [gun, role]),
     );
     return res.rows.map(toServerKey);
+  }
+
+  async newestServerKey(): Promise<ServerKeyRecord | null> {
+    const res = await this.#run('read the newest server key', () => this.#client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM server_keys ORDER BY id DESC LIMIT 1`));
+    const row = res.rows[0];
+    return row === undefined ? null : toServerKey(row);
   }
 
   async addServerKey(record: Omit<ServerKeyRecord, 'createdAt'>): Promise<void> {

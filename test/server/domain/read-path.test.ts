@@ -49,6 +49,7 @@ describe('read path: lazy and background re-signing', () => {
           return plugged.value || when === 'missing' || !roles.includes(role) ? inner.listKeys(gun, role) : gone();
         },
         createKey: (gun, role) => inner.createKey(gun, role),
+        forgetKeys: (gun) => inner.forgetKeys(gun),
         getSigner: async (gun, role, keyId) => {
           asked.calls++;
           if (plugged.value || !roles.includes(role)) return inner.getSigner(gun, role, keyId);

@@ -242,6 +242,7 @@ describe('DELETE', () => {
     const g = '/v2/example.com/app/_trust/tuf';
     assert.equal((await get(`${g}/root.json`)).status, 200);
     assert.equal((await get(`${g}/1.root.json`)).status, 200); // now cached
+    const keyBefore = body(await get(`${g}/timestamp.key`)).toString();
     const del = await raw(request(t.app.handler).delete(`${g}/`));
     assertMatchesCapture(del, 'errors', '19-delete-repo.http');
     assertMatchesCapture(await get(`${g}/root.json`), 'errors', '20-get-after-delete.http');
@@ -250,6 +251,10 @@ describe('DELETE', () => {
     assert.deepEqual(feed.records.map((r) => [r.Category, r.Version, r.SHA256]), [['deletion', 0, '']]);
     const again = await raw(request(t.app.handler).delete(`${g}/`));
     assert.equal(again.status, 200, 'deleting nothing is fine');
+    // SECURITY: the GUN created again gets a new timestamp key, so its deleted incarnation's timestamps never verify
+    const keyAfter = await get(`${g}/timestamp.key`);
+    assert.equal(keyAfter.status, 200);
+    assert.notEqual(body(keyAfter).toString(), keyBefore);
   });
 });
 

@@ -146,6 +146,7 @@ function withoutNotifications(s: MetaStore): MetaStore {
     latestChangeId: () => s.latestChangeId(),
     getServerKeys: (g, r) => s.getServerKeys(g, r),
     addServerKey: (k) => s.addServerKey(k),
+    newestServerKey: () => s.newestServerKey(),
     ping: () => s.ping(),
     close: () => s.close(),
   };

@@ -12,7 +12,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../../../shared/errors.js';
+import { ConfigError, KeyStoreError } from '../../../shared/errors.js';
 import { parseServerArgs, type ServerConfig } from '../../../server/config.js';
 import { startServer } from '../../../server/main.js';
 import { captureLogger, multipartBody, templateDataDir, tempDir } from './harness.js';
@@ -45,6 +45,35 @@ before(async () => {
 after(() => data.cleanup());
 
 describe('startServer', () => {
+  test('refuses a signer passphrase that does not open the stored server keys, naming the variable', async () => {
+    const own = await templateDataDir();
+    try {
+      const withPassphrase = (passphrase: string): ServerConfig => {
+        const r = parseServerArgs(['--listen', '127.0.0.1:0', '--data-dir', own.dataDir], { SIGNET_SIGNER_KEY_PASSPHRASE: passphrase });
+        assert.equal(r.kind, 'config');
+        return (r as { config: ServerConfig }).config;
+      };
+      const first = await startServer(withPassphrase('the-right-signer-passphrase'), { logger: captureLogger().logger });
+      const key = await fetchText(`${first.url}/v2/example.com/sealed/_trust/tuf/timestamp.key`);
+      assert.equal(key.status, 200);
+      await first.shutdown();
+      const refused = await startServer(withPassphrase('a-wrong-signer-passphrase'), { logger: captureLogger().logger }).then(
+        async (s) => {
+          await s.shutdown();
+          return new Error('started with a wrong signer passphrase');
+        },
+        (e: unknown) => e,
+      );
+      assert.ok(refused instanceof KeyStoreError && refused.code === 'PASSPHRASE_WRONG', String(refused));
+      assert.match(refused.message, /SIGNET_SIGNER_KEY_PASSPHRASE does not open the server keys already stored \(the timestamp key of example\.com\/sealed\)/);
+      const again = await startServer(withPassphrase('the-right-signer-passphrase'), { logger: captureLogger().logger });
+      assert.equal((await fetchText(`${again.url}/v2/example.com/sealed/_trust/tuf/timestamp.key`)).body, key.body);
+      await again.shutdown();
+    } finally {
+      own.cleanup();
+    }
+  });
+
   test('serves HTTPS with the given certificate', async () => {
     const dir = tempDir();
     execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'k.pem', '-out', 'c.pem', '-days', '2', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { cwd: dir, stdio: 'pipe' });

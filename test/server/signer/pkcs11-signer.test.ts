@@ -82,6 +82,16 @@ describe('signet-server with timestamp/snapshot keys on a token', { skip: sofths
     assert.equal(signer.location, 'pkcs11:signet-server');
   });
 
+  test('forgetKeys drops every key of a deleted GUN from the token, and only those', async () => {
+    const kept = await signer.createKey('example.com/keep', 'timestamp');
+    await signer.createKey('example.com/gone', 'timestamp');
+    await signer.createKey('example.com/gone', 'snapshot');
+    await signer.forgetKeys('example.com/gone');
+    assert.deepEqual(await signer.listKeys('example.com/gone', 'timestamp'), []);
+    assert.deepEqual(await signer.listKeys('example.com/gone', 'snapshot'), []);
+    assert.deepEqual((await signer.listKeys('example.com/keep', 'timestamp')).map((k) => k.publicKey.id), [kept.id]);
+  });
+
   test('a wrong PIN or a missing token stops the server at startup', async () => {
     await assert.rejects(openPkcs11Signer({ modulePath: hsm.modulePath, label: 'absent', env: {} }), (e: unknown) => e instanceof TokenError && e.code === 'TOKEN_MISSING');
     const data = await templateDataDir();

@@ -92,6 +92,7 @@ describe('server keys: get-or-create and rotate', () => {
     const keys = createServerKeys({
       listKeys: (g, role) => inner.listKeys(g, role),
       createKey: (g, role) => inner.createKey(g, role),
+      forgetKeys: (g) => inner.forgetKeys(g),
       getSigner: async (g, role, keyId) => {
         if (broken.has(keyId)) throw new KeyStoreError('KEY_FILE_INVALID', `key ${keyId} cannot be decrypted`);
         return inner.getSigner(g, role, keyId);
