@@ -10,6 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TrustDirError } from '../shared/errors.js';
+import { trustDirRemedy } from '../keys/index.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { metadataDir, roleFile } from './trust-dir.js';
 
@@ -25,6 +26,17 @@ function openNew(tmp: string): number {
     if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') throw cause;
     fs.unlinkSync(tmp);
     return fs.openSync(tmp, 'wx', 0o600);
+  }
+}
+
+/** Clean-up after a failed write: best effort, so it cannot hide why the write failed. */
+function removeQuietly(files: readonly string[]): void {
+  for (const f of files) {
+    try {
+      fs.rmSync(f, { force: true });
+    } catch {
+      // left behind: the next write of that role replaces it (openNew)
+    }
   }
 }
 
@@ -86,20 +98,22 @@ export class MetadataCache {
         }
       }
     } catch (cause) {
-      for (const tmp of written) fs.rmSync(tmp, { force: true });
+      removeQuietly(written);
       throw this.#writeError(cause);
     }
     try {
       for (const p of planned) fs.renameSync(p.tmp, p.file);
     } catch (cause) {
-      for (const tmp of written) fs.rmSync(tmp, { force: true });
+      removeQuietly(written);
       throw this.#writeError(cause);
     }
   }
 
   #writeError(cause: unknown): TrustDirError {
     const where = (cause as NodeJS.ErrnoException | undefined)?.path ?? this.dir;
-    return new TrustDirError(`cannot write the metadata cache of ${this.gun} at ${where} (${errnoOf(cause)}); ${this.dir} must be a directory of yours holding only files`, { cause });
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const remedy = code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === undefined ? `${this.dir} must be a directory of yours holding only files` : trustDirRemedy(code);
+    return new TrustDirError(`cannot write the metadata cache of ${this.gun} at ${where} (${errnoOf(cause)}); ${remedy}`, { cause });
   }
 
   /**

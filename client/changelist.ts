@@ -23,6 +23,7 @@ import { parseJson } from '../shared/json/parse.js';
 import { writeTempFile } from './atomic-file.js';
 import { goJsonString } from '../shared/codec/notary-write.js';
 import { changelistDir } from './trust-dir.js';
+import { trustDirRemedy } from '../keys/index.js';
 
 /** Actions and types notary writes (others are read back verbatim). */
 export type ChangeAction = 'create' | 'update' | 'delete';
@@ -198,12 +199,12 @@ export class FileChangelist {
    * a failure removes what this call wrote. Returns the file names, in order.
    */
   addAll(changes: readonly Change[]): string[] {
-    fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     // Temp files sit beside the directory, never in it: notary lists every file there.
     const tmpDir = path.dirname(this.dir);
     const staged: Array<{ readonly file: string; readonly tmp: string }> = [];
     const moved: string[] = [];
     try {
+      fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
       for (const c of changes) {
         const file = changeFileName(nowNanos());
         staged.push({ file, tmp: writeTempFile(file, encodeChange(c), tmpDir) });
@@ -213,11 +214,26 @@ export class FileChangelist {
         moved.push(s.file);
       }
     } catch (cause) {
-      for (const f of moved) unlinkIfPresent(this.#path(f));
-      for (const s of staged) fs.rmSync(s.tmp, { force: true });
-      throw cause;
+      // best effort: the clean-up must not hide why staging failed
+      for (const f of [...moved.map((m) => this.#path(m)), ...staged.map((s) => s.tmp)]) {
+        try {
+          fs.rmSync(f, { force: true });
+        } catch {
+          // left behind in the parent or the changelist; `status` shows a stray change file
+        }
+      }
+      throw this.#ioError('stage changes in', cause);
     }
     return staged.map((s) => s.file);
+  }
+
+  #ioError(what: string, cause: unknown): TrustDirError {
+    if (cause instanceof TrustDirError) return cause;
+    const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    const where = (cause as NodeJS.ErrnoException | undefined)?.path ?? this.dir;
+    const remedy = code === 'ENOTDIR' || code === 'EEXIST' ? `${this.dir} must be a directory of yours, in a directory of yours` : trustDirRemedy(code);
+    const after = what.startsWith('stage') ? '. Nothing was staged' : '; `status` shows what is still staged';
+    return new TrustDirError(`cannot ${what} the changelist ${this.dir}: ${where} (${code ?? String(cause)}); ${remedy}${after}`, { cause });
   }
 
   /**
@@ -231,16 +247,36 @@ export class FileChangelist {
         throw new UsageError(`there is no change #${i}: ${files.length} change(s) are staged (numbered from 0, see \`status\`)`);
       }
     }
-    for (const i of new Set(indexes)) unlinkIfPresent(this.#path(files[i]!));
+    try {
+      for (const i of new Set(indexes)) unlinkIfPresent(this.#path(files[i]!));
+    } catch (cause) {
+      throw this.#ioError('remove changes from', cause);
+    }
   }
 
   /** Remove every staged change. */
   clear(): void {
-    for (const f of this.fileNames()) unlinkIfPresent(this.#path(f));
+    try {
+      for (const f of this.fileNames()) unlinkIfPresent(this.#path(f));
+    } catch (cause) {
+      throw this.#ioError('remove changes from', cause);
+    }
   }
 
   /** Remove exactly these files (the ones a publish applied), leaving changes staged meanwhile. */
-  removeFiles(files: readonly string[]): void {
-    for (const f of files) unlinkIfPresent(this.#path(path.basename(f)));
+  /**
+   * Remove applied change files. Never throws: it runs after the server accepted them, so a file
+   * that cannot be removed is returned (with its errno) for the caller to report.
+   */
+  removeFiles(files: readonly string[]): Array<{ readonly file: string; readonly code: string }> {
+    const stuck: Array<{ file: string; code: string }> = [];
+    for (const f of files) {
+      try {
+        unlinkIfPresent(this.#path(path.basename(f)));
+      } catch (cause) {
+        stuck.push({ file: path.basename(f), code: (cause as NodeJS.ErrnoException).code ?? String(cause) });
+      }
+    }
+    return stuck;
   }
 }

@@ -54,8 +54,9 @@ function normalizedGlobals(program: Command): GlobalOptions {
 function indexes(value: string, previous: number[] = []): number[] {
   const out = [...previous];
   for (const part of value.split(',')) {
-    if (!/^\d+$/.test(part.trim())) throw new CommanderError(EXIT.USAGE, 'signet.badIndex', `-n takes change numbers such as 0 or 0,2; got ${JSON.stringify(value)}`);
-    out.push(Number(part.trim()));
+    const n = Number(part.trim());
+    if (!/^\d+$/.test(part.trim()) || !Number.isSafeInteger(n)) throw new CommanderError(EXIT.USAGE, 'signet.badIndex', `-n takes change numbers such as 0 or 0,2; got ${JSON.stringify(value)}`);
+    out.push(n);
   }
   return out;
 }

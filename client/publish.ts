@@ -23,6 +23,7 @@ import { canonicalKeyId } from '../shared/codec/notary-keys.js';
 import { DEFAULT_EXPIRY_SECONDS, expiresAfter } from '../shared/time.js';
 import { roleMetaFromBytes, verifyLengthAndHashes } from '../shared/tuf/file-meta.js';
 import type { Envelope, FileMeta, PublicKey, Root, RoleName, Signer, Snapshot, Targets } from '../shared/tuf/model.js';
+import { isDelegationRoleName } from '../shared/tuf/names.js';
 import { getVerificationResult, notaryRootKeyRules, parentOf, TrustedMetadataSet, verifyDelegate } from '../shared/verify/index.js';
 import type { CryptoService } from '../keys/index.js';
 import { applyChanges } from './apply-changes.js';
@@ -93,11 +94,22 @@ async function currentState(ctx: PublishContext): Promise<RepoState> {
   }
 }
 
+/** Remove the applied change files; one that cannot be removed is a warning naming the remedy (it must not be applied twice). */
+function dropApplied(ctx: PublishContext, changes: readonly StoredChange[], why: string): string[] {
+  const stuck = ctx.changelist.removeFiles(changes.map((c) => c.file));
+  if (stuck.length === 0) return [];
+  const codes = [...new Set(stuck.map((s) => s.code))].join(', ');
+  return [
+    `${why}, but ${stuck.length} applied change file(s) could not be removed from ${ctx.changelist.dir} (${codes}): ${stuck.slice(0, 3).map((s) => s.file).join(', ')}${stuck.length > 3 ? ', …' : ''}; ` +
+      `remove them (\`signet reset ${ctx.gun} --all\` once the directory is writable) before publishing again, or they are applied a second time`,
+  ];
+}
+
 /** The delegated role a change writes: a target change its role, a delegation change the delegator. */
 function writtenRole(c: StoredChange): RoleName | undefined {
-  if (c.type === 'target' || c.type === 'witness') return c.role;
-  if (c.type === 'delegation') return parentOf(c.role);
-  return undefined;
+  const role = c.type === 'target' || c.type === 'witness' ? c.role : c.type === 'delegation' ? parentOf(c.role) : undefined;
+  // apply-changes refuses the rest (a target change scoped to root, say), naming the change
+  return role !== undefined && isDelegationRoleName(role) ? role : undefined;
 }
 
 /**
@@ -328,7 +340,7 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
     files.set(role, env.raw);
   }
   if (files.size === 0) {
-    if (changes.length > 0 && ctx.changes === undefined) ctx.changelist.removeFiles(changes.map((c) => c.file));
+    if (changes.length > 0 && ctx.changes === undefined) state.warnings.push(...dropApplied(ctx, changes, 'nothing needed publishing'));
     return { roles: [], applied: changes.length, warnings: state.warnings };
   }
 
@@ -360,7 +372,7 @@ export async function publish(ctx: PublishContext): Promise<PublishResult> {
   }
   // Only now: the server holds exactly these bytes. The applied changes go first, so that a local
   // failure after this point cannot leave them staged to be applied a second time.
-  if (ctx.changes === undefined) ctx.changelist.removeFiles(changes.map((c) => c.file));
+  if (ctx.changes === undefined) state.warnings.push(...dropApplied(ctx, changes, 'the server accepted them'));
   const uncached = ctx.cache.recordAccepted(new Map([...state.downloads, ...files]), repo.deleted);
   if (uncached !== undefined) state.warnings.push(uncached);
   state.warnings.push(...publishWarnings(ctx.gun, state, files, signedTargets, ctx.now));

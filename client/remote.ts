@@ -92,9 +92,13 @@ const INVALID_UPDATE_HINT: Record<string, string> = {
 };
 
 /** Map a non-2xx response to a RemoteError with an actionable message. */
-export function errorFromResponse(res: HttpResponse, what: string, server: string, gun: string): RemoteError {
+export function errorFromResponse(res: HttpResponse, what: string, server: string, gun: string, method: 'GET' | 'POST' | 'DELETE' = 'GET'): RemoteError {
   const env = parseEnvelope(res.body);
   const base = { httpStatus: res.status, ...(env === null ? {} : { serverCode: env.code }) };
+  if (res.status === 404 && method !== 'GET') {
+    // a notary server always has these routes: a 404 means -s names some other service
+    return new RemoteError('HTTP_STATUS', `${server} has no notary route for ${what} of ${gun} (${method} answered 404); check that -s points at a notary trust server, not a registry or another service`, base);
+  }
   if (res.status === 404) {
     return new RemoteError('METADATA_NOT_FOUND', `${what} of ${gun} does not exist on ${server}`, base);
   }
@@ -178,7 +182,7 @@ export class NotaryRemote {
   /** Ask the server for a new key for `role`; it becomes active once a root lists it. */
   async rotateKey(role: 'timestamp' | 'snapshot'): Promise<Buffer> {
     const res = await this.exchange({ method: 'POST', url: this.url(`${role}.key`), maxBytes: MAX_KEY_LENGTH, timeoutMs: this.timeoutMs });
-    if (res.status !== 200) throw errorFromResponse(res, `a new ${role} key`, this.server, this.gun);
+    if (res.status !== 200) throw errorFromResponse(res, `a new ${role} key`, this.server, this.gun, 'POST');
     return res.body;
   }
 
@@ -186,13 +190,13 @@ export class NotaryRemote {
   async publish(files: ReadonlyMap<string, Uint8Array>): Promise<void> {
     const { body, contentType } = buildMultipart(files);
     const res = await this.exchange({ method: 'POST', url: new URL(this.baseUrl), headers: { 'content-type': contentType }, body, maxBytes: 1024, timeoutMs: this.timeoutMs });
-    if (res.status !== 200) throw errorFromResponse(res, `the update of ${[...files.keys()].join(', ')}`, this.server, this.gun);
+    if (res.status !== 200) throw errorFromResponse(res, `the update of ${[...files.keys()].join(', ')}`, this.server, this.gun, 'POST');
   }
 
   /** Delete every version of every role of the GUN on the server. */
   async deleteAll(): Promise<void> {
     const res = await this.exchange({ method: 'DELETE', url: new URL(this.baseUrl), maxBytes: 1024, timeoutMs: this.timeoutMs });
-    if (res.status !== 200) throw errorFromResponse(res, 'the deletion', this.server, this.gun);
+    if (res.status !== 200) throw errorFromResponse(res, 'the deletion', this.server, this.gun, 'DELETE');
   }
 
   private url(file: string): URL {

@@ -8,11 +8,11 @@
 // a command's verification (or publish) succeeded.
 
 import fs from 'node:fs';
-import { DeserializationError, TrustError, UsageError, type TrustErrorOptions } from '../shared/errors.js';
+import { DeserializationError, TrustDirError, TrustError, UsageError, type TrustErrorOptions } from '../shared/errors.js';
 import { assertGun, isTargetsRoleName } from '../shared/tuf/names.js';
 import type { RoleName } from '../shared/tuf/model.js';
 import type { TargetMatch, TrustedMetadataSet } from '../shared/verify/index.js';
-import { CryptoService, FileKeyStore, type KeyStore, type PassphraseRetriever } from '../keys/index.js';
+import { CryptoService, FileKeyStore, trustDirRemedy, type KeyStore, type PassphraseRetriever } from '../keys/index.js';
 import { MetadataCache } from './cache.js';
 import { FileChangelist, type Change, type StoredChange } from './changelist.js';
 import type { ClientConfig } from './config.js';
@@ -197,7 +197,13 @@ export class RepositorySession {
     try {
       const result = await refresh({ gun: this.gun, remote, cache: this.cache, pinning: this.#opts.config.trustPinning, now: this.#now() });
       this.#warnAll(result.warnings);
-      this.cache.writeMany(result.downloads);
+      try {
+        this.cache.writeMany(result.downloads);
+      } catch (e) {
+        // what was read is verified; a cache that cannot take it (read-only, full) only costs the next command a download, as with notary
+        if (!(e instanceof TrustDirError)) throw e;
+        this.#opts.warn?.(`${e.message}; the verified metadata was used without caching it`);
+      }
       return result.set;
     } finally {
       remote.finish();
@@ -210,8 +216,14 @@ export class RepositorySession {
     if (options.remote) await this.#remote('*').deleteAll();
     // Only this GUN's own folders: notary removes <trust_dir>/tuf/<gun> whole, which also wipes nested GUNs (<gun>/sub).
     const dir = gunDir(this.#opts.config.trustDir, this.gun);
-    fs.rmSync(metadataDir(this.#opts.config.trustDir, this.gun), { recursive: true, force: true });
-    fs.rmSync(changelistDir(this.#opts.config.trustDir, this.gun), { recursive: true, force: true });
+    for (const d of [metadataDir(this.#opts.config.trustDir, this.gun), changelistDir(this.#opts.config.trustDir, this.gun)]) {
+      try {
+        fs.rmSync(d, { recursive: true, force: true });
+      } catch (cause) {
+        const code = (cause as NodeJS.ErrnoException).code;
+        throw new TrustDirError(`cannot remove ${(cause as NodeJS.ErrnoException).path ?? d} (${code ?? String(cause)}); ${trustDirRemedy(code)}${options.remote ? '. The server\'s copy is already deleted' : ''}`, { cause });
+      }
+    }
     try {
       fs.rmdirSync(dir);
     } catch {

@@ -29,3 +29,4 @@ export {
   type PromptOptions,
 } from './passphrase.js';
 export { GUN_ROLES } from './key-file.js';
+export { trustDirRemedy } from './trust-dir.js';

@@ -26,9 +26,27 @@ export interface KeyFileEntry {
   readonly legacy?: { readonly role: string; readonly gun?: string };
 }
 
+/** What to do about a failed file operation in a trust directory, by its errno. */
+export function trustDirRemedy(code: string | undefined): string {
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return 'the disk is full: free some space and retry';
+    case 'EROFS':
+      return 'the file system is read-only: use a writable trust directory (-d)';
+    case 'EACCES':
+    case 'EPERM':
+      return 'you may not write there: make the trust directory yours and writable, or use another (-d)';
+    case 'ENAMETOOLONG':
+      return 'the path is too long: use a shorter trust directory path (-d)';
+    default:
+      return 'check that the trust directory exists, is a directory and belongs to you';
+  }
+}
+
 function ioError(what: string, p: string, cause: unknown): KeyStoreError {
-  const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? 'error';
-  return new KeyStoreError('KEY_STORE_IO', `cannot ${what} ${p} (${code}); check that the trust directory exists and belongs to you`, { cause });
+  const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+  return new KeyStoreError('KEY_STORE_IO', `cannot ${what} ${p} (${code ?? 'error'}); ${trustDirRemedy(code)}`, { cause });
 }
 
 // Listing and reading are synchronous: key files are a few small local files, and each
@@ -128,7 +146,8 @@ export async function writeKeyFileAtomic(dest: string, pemText: string): Promise
     }
     await fs.promises.rename(tmp, dest);
   } catch (cause) {
-    await fs.promises.rm(tmp, { force: true });
+    // best effort: a failing clean-up (no permission to look) must not hide why the write failed
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
     throw ioError('write', dest, cause);
   }
   try {
