@@ -17,12 +17,17 @@
 
 import fs from 'node:fs';
 import http from 'node:http';
+import { createRequire } from 'node:module';
 // node:https (with node:tls) takes ~4 ms to load: in the CLI bundle `request` is a stand-in that
 // loads it on first use (scripts/bundle-cli.mjs), so only a run that talks TLS pays for it.
 import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { ConfigError, RemoteError } from '../shared/errors.js';
 import type { TlsConfig } from './config.js';
 import type * as ProxyModule from './proxy.js';
+import type * as Tls from 'node:tls';
+
+// node:tls is loaded only when TLS client files are configured (start-up time).
+const require = createRequire(import.meta.url);
 
 /** Error bodies are only read for their message. */
 export const MAX_ERROR_BODY = 16 * 1024;
@@ -69,19 +74,74 @@ function readFileFor(file: string, what: string): Buffer {
   }
 }
 
+function opensslCode(cause: unknown): string {
+  return cause instanceof Error ? String((cause as NodeJS.ErrnoException).code ?? '') : '';
+}
+
+function opensslMessage(cause: unknown): string {
+  return cause instanceof Error ? cause.message : String(cause);
+}
+
+/**
+ * Check the TLS client certificate and key once, up front, the way a TLS connection would load them.
+ * @throws {ConfigError} naming the file and what is wrong with it.
+ */
+function checkClientIdentity(certFile: string, cert: Buffer, keyFile: string, key: Buffer): void {
+  const tls = require('node:tls') as typeof Tls;
+  const certText = cert.toString('latin1');
+  const keyText = key.toString('latin1');
+  const remedy = 'fix --tlscert/--tlskey (or remote_server.tls_client_cert/tls_client_key)';
+  try {
+    tls.createSecureContext({ cert });
+  } catch (cause) {
+    const swapped = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(certText) && /-----BEGIN CERTIFICATE-----/.test(keyText);
+    const problem = swapped
+      ? 'holds a private key, not a PEM certificate (are the certificate and key swapped?)'
+      : /-----BEGIN CERTIFICATE-----/.test(certText)
+        ? `is not a usable PEM certificate (${opensslMessage(cause)})`
+        : 'is not a PEM certificate (no -----BEGIN CERTIFICATE----- block)';
+    throw new ConfigError(`the TLS client certificate ${certFile} ${problem}; ${remedy}`, { cause });
+  }
+  try {
+    tls.createSecureContext({ key });
+  } catch (cause) {
+    const code = opensslCode(cause);
+    const problem = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(keyText) || /BAD_DECRYPT|decrypt|passphrase/i.test(`${code} ${opensslMessage(cause)}`)
+      ? 'is encrypted: encrypted keys are not supported; decrypt it (e.g. openssl pkey -in KEY -out KEY.plain)'
+      : /-----BEGIN CERTIFICATE-----/.test(keyText) && !/PRIVATE KEY-----/.test(keyText)
+        ? 'holds a certificate, not a PEM private key'
+        : /PRIVATE KEY-----/.test(keyText)
+          ? `is not a usable PEM private key (${opensslMessage(cause)})`
+          : 'is not a PEM private key (no -----BEGIN PRIVATE KEY----- block)';
+    throw new ConfigError(`the TLS client key ${keyFile} ${problem}; ${remedy}`, { cause });
+  }
+  try {
+    tls.createSecureContext({ cert, key });
+  } catch (cause) {
+    const problem = /KEY_VALUES_MISMATCH/.test(opensslCode(cause)) || /mismatch/i.test(opensslMessage(cause))
+      ? 'the key does not match the certificate'
+      : `they cannot be used together (${opensslMessage(cause)})`;
+    throw new ConfigError(`the TLS client certificate ${certFile} and key ${keyFile}: ${problem}; ${remedy}`, { cause });
+  }
+}
+
 function where(url: URL): string {
   return `${url.protocol}//${url.host}`;
 }
 
 /**
  * Create the sender used for every request of one CLI run.
- * @throws {ConfigError} when a TLS file cannot be read; (from the sender) when a proxy variable is unusable.
+ * @throws {ConfigError} when a TLS file cannot be read, or the client certificate and key are unusable
+ *   (not PEM, encrypted, not matching); (from the sender) when a proxy variable is unusable.
  */
 export function createHttpSend(tls: TlsConfig = { skipVerify: false }, sendOptions: HttpSendOptions = {}): HttpSend {
   const tlsOptions: RequestOptions = { rejectUnauthorized: !tls.skipVerify };
   if (tls.caFile !== undefined) tlsOptions.ca = readFileFor(tls.caFile, 'TLS CA bundle');
   if (tls.certFile !== undefined) tlsOptions.cert = readFileFor(tls.certFile, 'TLS client certificate');
   if (tls.keyFile !== undefined) tlsOptions.key = readFileFor(tls.keyFile, 'TLS client key');
+  if (tls.certFile !== undefined && tls.keyFile !== undefined && Buffer.isBuffer(tlsOptions.cert) && Buffer.isBuffer(tlsOptions.key)) {
+    checkClientIdentity(tls.certFile, tlsOptions.cert, tls.keyFile, tlsOptions.key);
+  }
 
   const env = sendOptions.env ?? process.env;
   if (!PROXY_VARIABLES.some((name) => (env[name] ?? '') !== '')) return (req) => exchange(req, tlsOptions, undefined);
@@ -159,12 +219,26 @@ function exchange(req: HttpRequest, tlsOptions: RequestOptions, via: Via | undef
       });
       res.on('error', (cause) => fail(new RemoteError('NETWORK', `connection to ${where(req.url)}${through} broke while reading ${req.url.pathname}`, { cause })));
     };
-    const request =
-      via === undefined
-        ? (isHttps ? httpsRequest : http.request)(req.url, options, onResponse)
-        : isHttps
-          ? httpsRequest(req.url, { ...options, agent: via.proxy.agentFor(via.route), timeout: req.timeoutMs }, onResponse)
-          : via.proxy.requestThroughProxy(via.route, req.url, options, onResponse);
+    let request: http.ClientRequest;
+    try {
+      request =
+        via === undefined
+          ? (isHttps ? httpsRequest : http.request)(req.url, options, onResponse)
+          : isHttps
+            ? httpsRequest(req.url, { ...options, agent: via.proxy.agentFor(via.route), timeout: req.timeoutMs }, onResponse)
+            : via.proxy.requestThroughProxy(via.route, req.url, options, onResponse);
+    } catch (cause) {
+      // Building the request failed before any connection (TLS options node rejects, a bad URL or header).
+      settled = true;
+      if (cause instanceof RemoteError || cause instanceof ConfigError) reject(cause);
+      else {
+        const tlsHint = isHttps && /^ERR_OSSL|^ERR_TLS/.test(opensslCode(cause))
+          ? 'check --tlscert/--tlskey/--tlscacert (or the remote_server TLS settings)'
+          : 'check -s/remote_server.url';
+        reject(new RemoteError('NETWORK', `cannot send ${req.method} ${req.url.pathname} to ${where(req.url)}${through} (${opensslMessage(cause)}); ${tlsHint}`, { cause }));
+      }
+      return;
+    }
     const timer = setTimeout(() => {
       fail(new RemoteError('TIMEOUT', `${where(req.url)}${through} did not answer ${req.method} ${req.url.pathname} within ${req.timeoutMs} ms; check the server${via === undefined ? '' : ' and the proxy'} or retry`));
     }, req.timeoutMs);

@@ -140,16 +140,33 @@ async function certificateKey(gun: string, signer: Signer, now: Date): Promise<P
 /**
  * Create the repository's keys and initial metadata in the trust directory.
  * @throws {UsageError} when the server already has trust data for the GUN.
+ * @throws {DeserializationError} when the server answers root.json with something that is not root metadata.
  * @throws {KeyStoreError} PASSPHRASE_REQUIRED when a passphrase cannot be obtained (nothing is written then).
  * @throws {RemoteError} when the server cannot be reached or gives no timestamp key.
  */
 export async function initRepository(ctx: InitContext): Promise<InitResult> {
   const { gun } = ctx;
+  let existing: Buffer | undefined;
   try {
-    await ctx.remote.getRole('root');
-    throw new UsageError(`${gun} already exists on the server; use \`signet list ${gun}\` or pick another GUN`);
+    existing = await ctx.remote.getRole('root');
   } catch (e) {
     if (!(e instanceof RemoteError && e.code === 'METADATA_NOT_FOUND')) throw e;
+  }
+  if (existing !== undefined) {
+    const answer = existing;
+    try {
+      notaryCodec.parse(answer, 'root');
+    } catch (e) {
+      if (!(e instanceof DeserializationError)) throw e;
+      // Not a root at all: an HTML login page, a proxy's answer, some other service at -s.
+      const server = new URL(ctx.remote.baseUrl).origin;
+      throw new DeserializationError(
+        '',
+        `${server} answered the request for the root metadata of ${gun} with something that is not notary metadata (${e.message}); check -s/remote_server.url: a proxy or a login page may have answered instead of the trust server`,
+        { code: e.code, cause: e },
+      );
+    }
+    throw new UsageError(`${gun} already exists on the server; use \`signet list ${gun}\` or pick another GUN`);
   }
   const timestampKey = notaryCodec.parseKey(parseJson(await ctx.remote.getKey('timestamp'), 'timestamp key'), 'timestamp.key');
   // The files named by flags are read and checked before anything is asked for or written.

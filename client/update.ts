@@ -17,7 +17,7 @@
 // cache as it was.
 
 import { notaryCodec } from '../shared/codec/notary.js';
-import { RemoteError, RepositoryError, ExpiredMetadataError, EqualVersionError, LengthOrHashMismatchError } from '../shared/errors.js';
+import { DeserializationError, RemoteError, RepositoryError, ExpiredMetadataError, EqualVersionError, LengthOrHashMismatchError } from '../shared/errors.js';
 import type { FileMeta, RoleName } from '../shared/tuf/model.js';
 import { verifyLengthAndHashes } from '../shared/tuf/file-meta.js';
 import { delegationOrder, isExpired, isSkippableDelegationFailure, MAX_ROOT_VERSIONS_WALKED, notaryRootKeyRules, TrustedMetadataSet } from '../shared/verify/index.js';
@@ -76,6 +76,48 @@ function cachedVersion(bytes: Buffer | null, role: string): number | undefined {
   }
 }
 
+/** Bytes that do not even start like a JSON object: an HTML page, a proxy's answer, a truncated or empty file. */
+function notJson(bytes: Uint8Array, e: DeserializationError): boolean {
+  if (e.code === 'MALFORMED_JSON') return true;
+  const first = Buffer.from(bytes.subarray(0, 64)).toString('latin1').trimStart();
+  return !first.startsWith('{');
+}
+
+/**
+ * Run `use` on metadata bytes from the server; a failure to parse them (DeserializationError) is
+ * rethrown, same class and code, with a message naming the role, the GUN and the server, and a remedy.
+ */
+function fromServer<T>(ctx: RefreshContext, role: string, bytes: Uint8Array, use: () => T): T {
+  try {
+    return use();
+  } catch (e) {
+    if (!(e instanceof DeserializationError)) throw e;
+    const server = new URL(ctx.remote.baseUrl).origin;
+    const message = notJson(bytes, e)
+      ? `the ${role} metadata of ${ctx.gun} from ${server} is not notary metadata (${e.message}); check -s/remote_server.url: a proxy or a login page may have answered instead of the trust server`
+      : `the ${role} metadata of ${ctx.gun} from ${server} is malformed (${e.message}); the server may be broken or not a notary server, check -s/remote_server.url`;
+    throw new DeserializationError('', message, { code: e.code, cause: e });
+  }
+}
+
+/**
+ * The set anchored at the cached root; a cached root.json that does not parse is named, with the way out.
+ * @throws {DeserializationError} (same code) naming the file.
+ */
+function cachedRootSet(ctx: RefreshContext, rootBytes: Uint8Array): TrustedMetadataSet {
+  try {
+    return newSet(ctx, rootBytes);
+  } catch (e) {
+    if (!(e instanceof DeserializationError)) throw e;
+    const file = ctx.cache.fileOf('root');
+    throw new DeserializationError(
+      '',
+      `the cached root of ${ctx.gun} in ${file} is damaged (${e.message}); move it away (mv ${file} ${file}.bad) and the next command fetches the root from the server again, trusting it on first use (check trust pinning or compare the root key IDs if that matters)`,
+      { code: e.code, cause: e },
+    );
+  }
+}
+
 function newSet(ctx: RefreshContext, rootBytes: Uint8Array): TrustedMetadataSet {
   return new TrustedMetadataSet(rootBytes, { gun: ctx.gun, now: ctx.now, codec: notaryCodec, rules: notaryRootKeyRules });
 }
@@ -110,7 +152,7 @@ async function loadTargetsRole(ctx: RefreshContext, set: TrustedMetadataSet, rol
   const previousVersion = cachedVersion(cached, role);
   const options = previousVersion === undefined ? { cachedRole } : { previousVersion, cachedRole };
   const bytes = await ctx.remote.getRoleByHash(role, sha256Hex(meta, role), meta.length ?? MAX_DOWNLOAD_LENGTH);
-  set.updateDelegatedTargets(bytes, role, delegator, options);
+  fromServer(ctx, role, bytes, () => set.updateDelegatedTargets(bytes, role, delegator, options));
   downloads.set(role, bytes);
 }
 
@@ -126,7 +168,7 @@ async function updateOnce(ctx: RefreshContext, set: TrustedMetadataSet, download
   }
   const timestampBytes = await fetchOrMissing(ctx, ctx.remote.getRole('timestamp'));
   try {
-    set.updateTimestamp(timestampBytes);
+    fromServer(ctx, 'timestamp', timestampBytes, () => set.updateTimestamp(timestampBytes));
     downloads.set('timestamp', timestampBytes);
   } catch (e) {
     if (!(e instanceof EqualVersionError)) throw e;
@@ -149,7 +191,7 @@ async function updateOnce(ctx: RefreshContext, set: TrustedMetadataSet, download
       }
     }
     const bytes = await ctx.remote.getRoleByHash('snapshot', sha256Hex(snapshotMeta, 'snapshot'), snapshotMeta.length ?? MAX_DOWNLOAD_LENGTH);
-    set.updateSnapshot(bytes);
+    fromServer(ctx, 'snapshot', bytes, () => set.updateSnapshot(bytes));
     downloads.set('snapshot', bytes);
   }
   if (set.rootUpdateNeeded()) throw new RootChanged(set.rootMeta()!);
@@ -171,7 +213,7 @@ async function updateOnce(ctx: RefreshContext, set: TrustedMetadataSet, download
 
 /** Walk from the trusted root to `newest` one version at a time, pinning each; returns a fresh set anchored at `newest`. */
 async function walkRoot(ctx: RefreshContext, set: TrustedMetadataSet, newest: Buffer, downloads: Map<RoleName, Buffer>): Promise<TrustedMetadataSet | null> {
-  const target = notaryCodec.parse(newest, 'root').signed.version;
+  const target = fromServer(ctx, 'root', newest, () => notaryCodec.parse(newest, 'root').signed.version);
   const trusted = set.root.signed.version;
   if (target <= trusted) return null;
   if (target - trusted > MAX_ROOT_VERSIONS_WALKED) {
@@ -180,7 +222,7 @@ async function walkRoot(ctx: RefreshContext, set: TrustedMetadataSet, newest: Bu
   const walker = newSet(ctx, set.root.raw);
   for (let v = trusted + 1; v <= target; v++) {
     const bytes = v === target ? newest : await ctx.remote.getRoleByVersion('root', v);
-    walker.updateRoot(bytes);
+    fromServer(ctx, v === target ? 'root' : `root version ${v}`, bytes, () => walker.updateRoot(bytes));
     checkRootPinning(walker.root, { gun: ctx.gun, config: ctx.pinning, firstUse: false, now: ctx.now });
   }
   downloads.set('root', newest);
@@ -202,7 +244,8 @@ export async function refresh(ctx: RefreshContext): Promise<RefreshResult> {
     rootBytes = await fetchOrMissing(ctx, ctx.remote.getRole('root'));
     downloads.set('root', rootBytes);
   }
-  let set = newSet(ctx, rootBytes);
+  const anchor = rootBytes;
+  let set = firstUse ? fromServer(ctx, 'root', anchor, () => newSet(ctx, anchor)) : cachedRootSet(ctx, anchor);
   checkRootPinning(set.root, { gun: ctx.gun, config: ctx.pinning, firstUse, now: ctx.now });
   try {
     await updateOnce(ctx, set, downloads, warnings);

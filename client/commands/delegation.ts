@@ -4,16 +4,18 @@
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/errors.js';
 import { canonicalKeyId } from '../../shared/codec/notary-keys.js';
-import { isDelegationRoleName } from '../../shared/tuf/names.js';
+import { delegationNameProblem } from '../../shared/tuf/names.js';
 import { delegationAddChanges, delegationDeleteChange, delegationRemoveChanges, purgeKeysChange } from '../changes.js';
 import { readDelegationKey } from '../delegation-keys.js';
 import { delegationToJson, formatDelegations, listDelegations } from '../delegations.js';
 import { autoPublish, examples, repeatable, type CommandContext } from './context.js';
 
 function checkRole(role: string): void {
-  if (!isDelegationRoleName(role)) {
-    throw new UsageError(`invalid delegation name ${JSON.stringify(role)}: use targets/<name> with lower-case letters, digits, "-", "_" and "/"`);
-  }
+  const problem = delegationNameProblem(role);
+  if (problem === null) return;
+  const shown = role.length > 80 ? `${JSON.stringify(role.slice(0, 80))}... (${role.length} characters)` : JSON.stringify(role);
+  const hint = role.startsWith('targets/') ? '' : '; use targets/<name> with lower-case letters, digits, "-", "_" and "/"';
+  throw new UsageError(`invalid delegation name ${shown}: it ${problem}${hint}`);
 }
 
 /** notary prettyPaths inside its messages. */

@@ -7,12 +7,31 @@ import fs from 'node:fs';
 import type { Command } from 'commander';
 import { DeserializationError, UsageError } from '../../shared/errors.js';
 import { assertGun } from '../../shared/tuf/names.js';
+import { parsePemBlocks, PemError, type PemBlock } from '../../keys/pem.js';
 import { MetadataCache } from '../cache.js';
 import { NotaryRemote } from '../remote.js';
 import { rotateKey } from '../rotation.js';
 import { createHttpSend } from '../http-transport.js';
 import { confirm, credentialsFor, envOf, keyStoreFor, passphraseSource, resolveConfig, type KeyGlobals, type KeyIo } from '../key-context.js';
 import { collect } from './context.js';
+
+/**
+ * A --key file must hold exactly one PEM private key; checked before anything is asked or sent.
+ * @throws {UsageError} naming the file and what it holds instead.
+ */
+function checkKeyFile(file: string, text: string): void {
+  let blocks: PemBlock[];
+  try {
+    blocks = parsePemBlocks(text);
+  } catch (cause) {
+    throw new UsageError(`--key ${file} is not PEM: ${cause instanceof PemError ? cause.message : 'unreadable'}`, { cause });
+  }
+  const keys = blocks.filter((b) => b.type.endsWith('PRIVATE KEY'));
+  if (keys.length === 1) return;
+  const others = blocks.filter((b) => !b.type.endsWith('PRIVATE KEY')).map((b) => b.type);
+  const holds = keys.length === 0 && others.length > 0 ? ` (it holds ${[...new Set(others)].join(', ')}; give the private key file)` : '';
+  throw new UsageError(`--key ${file} must hold exactly one PEM private key, found ${keys.length}${holds}`);
+}
 
 type Run = (action: (g: KeyGlobals) => Promise<void>) => Promise<void>;
 
@@ -50,11 +69,14 @@ export function registerKeyRotate(key: Command, io: KeyIo, run: Run): void {
         const legacyVersions = Number(o.legacy);
         if (!Number.isSafeInteger(legacyVersions) || legacyVersions < -1) throw new UsageError(`--legacy must be a whole number of root versions, or -1 for all of them; got ${JSON.stringify(o.legacy)}`);
         const keyPems = (o.key ?? []).map((f) => {
+          let text: string;
           try {
-            return fs.readFileSync(f, 'utf8');
+            text = fs.readFileSync(f, 'utf8');
           } catch (cause) {
             throw new UsageError(`cannot read key file ${f} (${(cause as NodeJS.ErrnoException).code ?? 'error'})`, { cause });
           }
+          checkKeyFile(f, text);
+          return text;
         });
         if (role === 'root') {
           const question = 'Warning: you are about to rotate your root key.\n\nYou must use your old key to sign this root rotation.\nAre you sure you want to proceed?';

@@ -18,7 +18,8 @@ export function isTopLevelRole(name: unknown): name is TopLevelRole {
 }
 
 /** Why `name` is not a valid delegation role name, or null when it is. */
-function delegationNameProblem(name: string): string | null {
+/** Why `name` is not a delegation name notary accepts (the first rule it breaks), or null when it is one. */
+export function delegationNameProblem(name: string): string | null {
   if (!name.startsWith('targets/')) return 'must start with "targets/"';
   if (!DELEGATION_CHARS.test(name)) return 'may contain only lower-case letters, digits, "-", "_" and "/"';
   if (name.length > MAX_ROLE_NAME_BYTES) return `must be shorter than ${MAX_ROLE_NAME_BYTES + 1} bytes`;
