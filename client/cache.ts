@@ -112,8 +112,7 @@ export class MetadataCache {
   #writeError(cause: unknown): TrustDirError {
     const where = (cause as NodeJS.ErrnoException | undefined)?.path ?? this.dir;
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
-    const remedy = code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR' || code === undefined ? `${this.dir} must be a directory of yours holding only files` : trustDirRemedy(code);
-    return new TrustDirError(`cannot write the metadata cache of ${this.gun} at ${where} (${errnoOf(cause)}); ${remedy}`, { cause });
+    return new TrustDirError(`cannot write the metadata cache of ${this.gun} at ${where} (${errnoOf(cause)}); ${trustDirRemedy(code, this.dir)}`, { cause });
   }
 
   /**

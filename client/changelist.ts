@@ -231,7 +231,7 @@ export class FileChangelist {
     if (cause instanceof TrustDirError) return cause;
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
     const where = (cause as NodeJS.ErrnoException | undefined)?.path ?? this.dir;
-    const remedy = code === 'ENOTDIR' || code === 'EEXIST' ? `${this.dir} must be a directory of yours, in a directory of yours` : trustDirRemedy(code);
+    const remedy = trustDirRemedy(code ?? 'unknown', this.dir);
     const after = what.startsWith('stage') ? '. Nothing was staged' : '; `status` shows what is still staged';
     return new TrustDirError(`cannot ${what} the changelist ${this.dir}: ${where} (${code ?? String(cause)}); ${remedy}${after}`, { cause });
   }

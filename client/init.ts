@@ -31,6 +31,7 @@ import { CryptoService, FileKeyStore, type KeyStore, type PassphraseRetriever } 
 import { newKeyNeedsPassphrase } from '../keys/pkcs11/index.js';
 import { encodePem, parsePemBlocks, PemError } from '../keys/pem.js';
 import type { MetadataCache } from './cache.js';
+import { notNotaryMetadata } from './update.js';
 import { roleMetaFromBytes } from '../shared/tuf/file-meta.js';
 import { newRoot, newTargets, nextSnapshot, signMetadata } from './metadata.js';
 import type { NotaryRemote } from './remote.js';
@@ -159,12 +160,7 @@ export async function initRepository(ctx: InitContext): Promise<InitResult> {
     } catch (e) {
       if (!(e instanceof DeserializationError)) throw e;
       // Not a root at all: an HTML login page, a proxy's answer, some other service at -s.
-      const server = new URL(ctx.remote.baseUrl).origin;
-      throw new DeserializationError(
-        '',
-        `${server} answered the request for the root metadata of ${gun} with something that is not notary metadata (${e.message}); check -s/remote_server.url: a proxy or a login page may have answered instead of the trust server`,
-        { code: e.code, cause: e },
-      );
+      throw notNotaryMetadata(`${new URL(ctx.remote.baseUrl).origin} answered the request for the root metadata of ${gun} with something that is not notary metadata`, e);
     }
     throw new UsageError(`${gun} already exists on the server; use \`signet list ${gun}\` or pick another GUN`);
   }

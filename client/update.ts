@@ -93,11 +93,16 @@ function fromServer<T>(ctx: RefreshContext, role: string, bytes: Uint8Array, use
   } catch (e) {
     if (!(e instanceof DeserializationError)) throw e;
     const server = new URL(ctx.remote.baseUrl).origin;
-    const message = notJson(bytes, e)
-      ? `the ${role} metadata of ${ctx.gun} from ${server} is not notary metadata (${e.message}); check -s/remote_server.url: a proxy or a login page may have answered instead of the trust server`
-      : `the ${role} metadata of ${ctx.gun} from ${server} is malformed (${e.message}); the server may be broken or not a notary server, check -s/remote_server.url`;
-    throw new DeserializationError('', message, { code: e.code, cause: e });
+    if (!notJson(bytes, e)) {
+      throw new DeserializationError('', `the ${role} metadata of ${ctx.gun} from ${server} is malformed (${e.message}); the server may be broken or not a notary server, check -s/remote_server.url`, { code: e.code, cause: e });
+    }
+    throw notNotaryMetadata(`the ${role} metadata of ${ctx.gun} from ${server} is not notary metadata`, e);
   }
+}
+
+/** A server answer that is not notary metadata at all (`said` names it), with the remedy; init's root check uses it too. */
+export function notNotaryMetadata(said: string, e: DeserializationError): DeserializationError {
+  return new DeserializationError('', `${said} (${e.message}); check -s/remote_server.url: a proxy or a login page may have answered instead of the trust server`, { code: e.code, cause: e });
 }
 
 /**

@@ -26,8 +26,14 @@ export interface KeyFileEntry {
   readonly legacy?: { readonly role: string; readonly gun?: string };
 }
 
-/** What to do about a failed file operation in a trust directory, by its errno. */
-export function trustDirRemedy(code: string | undefined): string {
+/**
+ * What to do about a failed file operation in a trust directory, by its errno. With `dir`, a
+ * path that is not a directory (or an unknown failure) names that directory.
+ */
+export function trustDirRemedy(code: string | undefined, dir?: string): string {
+  if (dir !== undefined && (code === undefined || code === 'ENOTDIR' || code === 'EEXIST' || code === 'EISDIR')) {
+    return `${dir} must be a directory of yours holding only files`;
+  }
   switch (code) {
     case 'ENOSPC':
     case 'EDQUOT':
