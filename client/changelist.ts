@@ -263,9 +263,8 @@ export class FileChangelist {
     }
   }
 
-  /** Remove exactly these files (the ones a publish applied), leaving changes staged meanwhile. */
   /**
-   * Remove applied change files. Never throws: it runs after the server accepted them, so a file
+   * Remove exactly the change files a publish applied, leaving changes staged meanwhile. Never throws: it runs after the server accepted them, so a file
    * that cannot be removed is returned (with its errno) for the caller to report.
    */
   removeFiles(files: readonly string[]): Array<{ readonly file: string; readonly code: string }> {
