@@ -141,20 +141,13 @@ export async function loadPublish(server: ServerProcess, sequences: ReadonlyMap<
   const guns = [...sequences.keys()];
   if (mode === 'per-connection' && guns.length !== options.connections) throw new Error(`per-connection publishes need one GUN per connection (${guns.length} GUNs, ${options.connections} connections)`);
   const cursors = new Map(guns.map((g) => [g, 0]));
-  const owner = new WeakMap<object, string>();
   let turn = 0;
   let exhausted = false;
   let instance: autocannon.Instance | undefined;
   const first = guns[0];
   if (first === undefined) throw new Error('no publish sequences');
-  const nextGun = (context: object): string => {
-    if (mode === 'turns') return guns[turn++ % guns.length]!;
-    let gun = owner.get(context);
-    if (gun === undefined) owner.set(context, (gun = guns[turn++ % guns.length]!));
-    return gun;
-  };
-  const setupRequest = (req: autocannon.Request, context: object): autocannon.Request => {
-    const gun = nextGun(context);
+  const nextGun = (): string => guns[turn++ % guns.length]!;
+  const build = (gun: string, req: autocannon.Request): autocannon.Request => {
     const seq = sequences.get(gun)!;
     const i = cursors.get(gun)!;
     if (i >= seq.length && !exhausted) {
@@ -165,11 +158,24 @@ export async function loadPublish(server: ServerProcess, sequences: ReadonlyMap<
     cursors.set(gun, i + 1);
     return { ...req, method: 'POST', path: tufPath(gun, ''), headers: { 'Content-Type': publish.contentType }, body: publish.body };
   };
-  const result = await run(
-    server,
-    { url: server.url, connections: options.connections, pipelining: 1, timeout: 30, requests: [{ method: 'POST', path: tufPath(first, ''), setupRequest }] },
-    options.durationSec,
-    (i) => (instance = i),
-  );
+  // autocannon hands setupRequest a fresh context object for every request when
+  // there is one request in the list, so a connection cannot be recognised from
+  // it: a GUN is bound to its connection once, in setupClient. (Keying by context
+  // made per-connection behave like turns, and a GUN's next version could race
+  // its previous one on another connection: the stray 400s of earlier runs.)
+  const common = { url: server.url, connections: options.connections, pipelining: 1, timeout: 30 };
+  const loadOptions: autocannon.Options =
+    mode === 'turns'
+      ? { ...common, requests: [{ method: 'POST', path: tufPath(first, ''), setupRequest: (req) => build(nextGun(), req) }] }
+      : {
+          ...common,
+          // Placeholder, replaced per client before its first request is sent.
+          requests: [{ method: 'GET', path: '/_notary_server/health' }],
+          setupClient: (client) => {
+            const gun = nextGun();
+            client.setRequests([{ method: 'POST', path: tufPath(gun, ''), setupRequest: (req) => build(gun, req) }]);
+          },
+        };
+  const result = await run(server, loadOptions, options.durationSec, (i) => (instance = i));
   return { ...strip(result), exhausted };
 }

@@ -9,6 +9,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -97,3 +99,51 @@ for (const kind of ['signet', 'notary'] as const) {
     });
   });
 }
+
+// The load generator itself, against a recording HTTP server in this process:
+// in per-connection mode every GUN's publishes arrive on one connection, in
+// order, one at a time (a GUN spread over connections let its versions race).
+test('per-connection publishes keep each GUN on one connection, in sequence order', async () => {
+  const seen = new Map<string, { sockets: Set<number>; versions: number[] }>();
+  const inFlight = new Set<string>();
+  let overlaps = 0;
+  let nextSocket = 0;
+  const socketIds = new WeakMap<object, number>();
+  const server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const gun = req.url ?? '';
+      if (inFlight.has(gun)) overlaps++;
+      inFlight.add(gun);
+      let id = socketIds.get(req.socket);
+      if (id === undefined) socketIds.set(req.socket, (id = nextSocket++));
+      const entry = seen.get(gun) ?? { sockets: new Set<number>(), versions: [] };
+      entry.sockets.add(id);
+      entry.versions.push(Number(Buffer.concat(chunks).toString()));
+      seen.set(gun, entry);
+      // Uneven answer times, so that connections drift apart as real ones do.
+      setTimeout(() => {
+        inFlight.delete(gun);
+        res.end('{}');
+      }, 1 + (id % 3) * 3);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const process_: ServerProcess = { kind: 'signet', storage: 'memory', url, pid: process.pid, logFile: '', stop: async () => {} };
+    const guns = ['a', 'b', 'c', 'd'].map((n) => `bench.example.com/${n}`);
+    const sequences = new Map(guns.map((g) => [g, Array.from({ length: 20_000 }, (_, v) => ({ body: Buffer.from(String(v)), contentType: 'text/plain' }))]));
+    const r = await loadPublish(process_, sequences, { connections: 4, durationSec: 1, warmupSec: 0 }, 'per-connection');
+    assert.ok(r.ok > 20, `too few requests to judge (${r.ok})`);
+    assert.equal(overlaps, 0, 'a GUN had two publishes in flight at once');
+    assert.equal(seen.size, 4);
+    for (const [gun, { sockets, versions }] of seen) {
+      assert.equal(sockets.size, 1, `${gun} was published over ${sockets.size} connections`);
+      assert.deepEqual(versions, versions.map((_, i) => i), `${gun} versions out of order`);
+    }
+  } finally {
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+});
