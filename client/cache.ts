@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TrustDirError } from '../shared/errors.js';
-import { trustDirRemedy } from '../keys/index.js';
+import { fileInTheWay, trustDirRemedy } from '../keys/index.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { metadataDir, roleFile } from './trust-dir.js';
 
@@ -64,6 +64,8 @@ export class MetadataCache {
       return fs.readFileSync(file);
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      const inTheWay = fileInTheWay(file, 'file', cause, `read the cached ${role} of ${this.gun}`, '; the next online command downloads and verifies it again');
+      if (inTheWay !== undefined) throw inTheWay;
       throw new TrustDirError(
         `cannot read the cached ${role} of ${this.gun}, ${file} (${errnoOf(cause)}); it must be a file you can read: move it away and the next online command downloads and verifies it again`,
         { cause },
@@ -112,6 +114,9 @@ export class MetadataCache {
   #writeError(cause: unknown): TrustDirError {
     const where = (cause as NodeJS.ErrnoException | undefined)?.path ?? this.dir;
     const code = (cause as NodeJS.ErrnoException | undefined)?.code;
+    // a failed mkdir names a directory; a failed open or rename names a file (or the directory above it)
+    const inTheWay = fileInTheWay(where, (cause as NodeJS.ErrnoException | undefined)?.syscall === 'mkdir' ? 'directory' : 'file', cause, `write the metadata cache of ${this.gun}`);
+    if (inTheWay !== undefined) return inTheWay;
     return new TrustDirError(`cannot write the metadata cache of ${this.gun} at ${where} (${errnoOf(cause)}); ${trustDirRemedy(code, this.dir)}`, { cause });
   }
 

@@ -23,7 +23,7 @@ import { parseJson } from '../shared/json/parse.js';
 import { writeTempFile } from './atomic-file.js';
 import { goJsonString } from '../shared/codec/notary-write.js';
 import { changelistDir } from './trust-dir.js';
-import { trustDirRemedy } from '../keys/index.js';
+import { fileInTheWay, trustDirRemedy } from '../keys/index.js';
 
 /** Actions and types notary writes (others are read back verbatim). */
 export type ChangeAction = 'create' | 'update' | 'delete';
@@ -158,6 +158,8 @@ export class FileChangelist {
       entries = fs.readdirSync(this.dir, { withFileTypes: true });
     } catch (cause) {
       if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return { names: [], special: new Set() };
+      const inTheWay = fileInTheWay(this.dir, 'directory', cause, `list the staged changes in ${this.dir}`);
+      if (inTheWay !== undefined) throw inTheWay;
       const code = (cause as NodeJS.ErrnoException).code ?? String(cause);
       throw new TrustDirError(`cannot list the staged changes in ${this.dir} (${code}); it must be a directory you can read: move aside whatever is at that path`, { cause });
     }
@@ -233,6 +235,8 @@ export class FileChangelist {
     const where = (cause as NodeJS.ErrnoException | undefined)?.path ?? this.dir;
     const remedy = trustDirRemedy(code ?? 'unknown', this.dir);
     const after = what.startsWith('stage') ? '. Nothing was staged' : '; `status` shows what is still staged';
+    const inTheWay = fileInTheWay(this.dir, 'directory', cause, `${what} the changelist ${this.dir}`, after);
+    if (inTheWay !== undefined) return inTheWay;
     return new TrustDirError(`cannot ${what} the changelist ${this.dir}: ${where} (${code ?? String(cause)}); ${remedy}${after}`, { cause });
   }
 

@@ -5,7 +5,7 @@
 // come from the environment or a TTY prompt; with CI=true or without a TTY
 // nothing ever prompts, and the missing secret is named in the error.
 
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { TrustError } from '../shared/errors.js';
 import { defaultPassphraseRetriever, type PassphraseRetriever } from '../keys/index.js';
 import { defaultEnvironment, loadConfig, type ConfigFlags } from './config.js';
@@ -17,7 +17,7 @@ import { registerKeyCommands } from './commands/key.js';
 import { credentialsFor } from './key-context.js';
 import { keyStoresWithToken } from '../keys/pkcs11/index.js';
 import { registerPublishingCommands, sessionExtras } from './commands/index.js';
-import { acceptsOutputFile, collect } from './commands/context.js';
+import { acceptsOutputFile, autoPublish, csvValues, type CommandContext } from './commands/context.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
@@ -55,7 +55,7 @@ function indexes(value: string, previous: number[] = []): number[] {
   const out = [...previous];
   for (const part of value.split(',')) {
     const n = Number(part.trim());
-    if (!/^\d+$/.test(part.trim()) || !Number.isSafeInteger(n)) throw new CommanderError(EXIT.USAGE, 'signet.badIndex', `-n takes change numbers such as 0 or 0,2; got ${JSON.stringify(value)}`);
+    if (!/^\d+$/.test(part.trim()) || !Number.isSafeInteger(n)) throw new InvalidArgumentError('-n takes change numbers as `status` shows them, such as 0 or 0,2');
     out.push(n);
   }
   return out;
@@ -76,10 +76,10 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
     .hook('preAction', (_program, action) => {
       const file = normalizedGlobals(program).outputFile;
       if (file !== undefined && !acceptsOutputFile(action)) {
-        throw new CommanderError(
-          EXIT.USAGE,
-          'signet.badOutput',
-          `--output takes text or json here, got ${JSON.stringify(file)}; a file name is taken only by key export, key generate and verify (as notary's -o/--output)`,
+        // error() prints it with the command's --help hint, then throws (exitOverride)
+        action.error(
+          `signet: --output takes text or json here, got ${JSON.stringify(file)}; a file name is taken only by key export, key generate and verify (as notary's -o/--output)`,
+          { exitCode: EXIT.USAGE, code: 'signet.badOutput' },
         );
       }
     })
@@ -117,6 +117,7 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
       keyStores: (files) => keyStoresWithToken(files, { env, configFile: config.configFile, retriever, output: io.stderr, ...(io.stdin === undefined ? {} : { input: io.stdin }) }),
     });
   };
+  const ctx: CommandContext = { io, session, run, out, json };
 
   program
     .command('version')
@@ -134,9 +135,10 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
       run(async (g) => {
         const s = session(gun);
         const r = await s.init({ ...(o.rootkey === undefined ? {} : { rootKeyFile: o.rootkey }), ...(o.rootcert === undefined ? {} : { rootCertFile: o.rootcert }) });
-        if (g.output === 'json') json({ gun, rootKeyId: r.rootKeyId, rootKeyCreated: r.rootKeyCreated });
-        else out(`${r.rootKeyCreated ? 'Root key created' : 'Root key found'}, using: ${r.rootKeyId}\n`);
-        if (o.publish === true) await publishAndReport(s, g, out, json, true);
+        if (g.output !== 'json') out(`${r.rootKeyCreated ? 'Root key created' : 'Root key found'}, using: ${r.rootKeyId}\n`);
+        // one JSON document for both steps, so that stdout parses as one value
+        const published = o.publish === true ? await autoPublish(ctx, s, g) : {};
+        if (g.output === 'json') json({ gun, rootKeyId: r.rootKeyId, rootKeyCreated: r.rootKeyCreated, ...published });
       }),
     );
 
@@ -148,14 +150,14 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
     .argument('<file>')
     .option('-p, --publish', 'publish right away')
     .option('--custom <file>', 'JSON file with custom data for the target')
-    .option('-r, --roles <role>', 'delegation role(s) to add the target to (repeatable, comma-separated)', collect)
+    .option('-r, --roles <role>', 'delegation role(s) to add the target to (repeatable, comma-separated)', csvValues)
     .action((gun: string, target: string, file: string, o: { publish?: boolean; custom?: string; roles?: string[] }) =>
       run(async (g) => {
         const s = session(gun);
         const staged = s.add(target, file, { ...(o.roles === undefined ? {} : { roles: o.roles }), ...(o.custom === undefined ? {} : { customFile: o.custom }) });
-        if (g.output === 'json') json({ gun, staged: staged.map((c) => ({ role: c.role, path: c.path, file: c.file })) });
-        else out(`Addition of target "${target}" to repository "${gun}" staged for next publish.\n`);
-        if (o.publish === true) await publishAndReport(s, g, out, json, true);
+        if (g.output !== 'json') out(`Addition of target "${target}" to repository "${gun}" staged for next publish.\n`);
+        const published = o.publish === true ? await autoPublish(ctx, s, g) : {};
+        if (g.output === 'json') json({ gun, staged: staged.map((c) => ({ role: c.role, path: c.path, file: c.file })), ...published });
       }),
     );
 
@@ -163,13 +165,21 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
     .command('publish')
     .description('publish the staged changes')
     .argument('<gun>')
-    .action((gun: string) => run(async (g) => publishAndReport(session(gun), g, out, json, false)));
+    .action((gun: string) =>
+      run(async (g) => {
+        const s = session(gun);
+        if (g.output !== 'json') out(`Pushing changes to ${gun}\n`);
+        const r = await s.publish();
+        if (g.output === 'json') json({ gun, published: r.roles, applied: r.applied });
+        else out(r.roles.length === 0 ? `No unpublished changes for ${gun}\n` : `Successfully published changes for repository ${gun}\n`);
+      }),
+    );
 
   program
     .command('list')
     .description('list the targets of a trusted collection (online, verified)')
     .argument('<gun>')
-    .option('-r, --roles <role>', 'list only targets of these roles (repeatable, comma-separated)', collect)
+    .option('-r, --roles <role>', 'list only targets of these roles (repeatable, comma-separated)', csvValues)
     .action((gun: string, o: { roles?: string[] }) =>
       run(async (g) => {
         const targets = await session(gun).list(o.roles ?? []);
@@ -217,17 +227,17 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
       }),
     );
 
-  registerPublishingCommands(program, { io, session, run, out, json });
+  registerPublishingCommands(program, ctx);
   registerKeyCommands(program, io, run);
+  addHelpHints(program);
   return program;
 }
 
-async function publishAndReport(s: RepositorySession, g: GlobalOptions, out: (s: string) => void, json: (v: unknown) => void, auto: boolean): Promise<void> {
-  if (g.output !== 'json') out(auto ? `Auto-publishing changes to ${s.gun}\n` : `Pushing changes to ${s.gun}\n`);
-  const r = await s.publish();
-  if (g.output === 'json') json({ gun: s.gun, published: r.roles, applied: r.applied });
-  else if (r.roles.length === 0) out(`No unpublished changes for ${s.gun}\n`);
-  else out(`Successfully published changes for repository ${s.gun}\n`);
+/** Parser errors (unknown option, missing argument) end with where to read the usage of the very command. */
+function addHelpHints(cmd: Command, names: readonly string[] = []): void {
+  const full = [...names, cmd.name()].join(' ');
+  cmd.showHelpAfterError(`(run '${full} --help' for its usage)`);
+  for (const sub of cmd.commands) addHelpHints(sub, [...names, cmd.name()]);
 }
 
 function describe(error: unknown, debug: boolean): string {
@@ -256,7 +266,6 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   } catch (error) {
     if (error instanceof CommanderError) {
       if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.exitCode === 0) return EXIT.OK;
-      if (error.code === 'signet.badIndex' || error.code === 'signet.badOutput') io.stderr.write(`signet: ${error.message}\n`);
       return EXIT.USAGE;
     }
     throw error;

@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { RemoteError, UsageError } from '../shared/errors.js';
+import { isCiEnv } from '../keys/index.js';
 
 export interface Credentials {
   readonly username: string;
@@ -238,7 +239,7 @@ export function credentialSource(opts: CredentialSourceOptions): CredentialSourc
     known: () => (known ??= new Promise((resolve) => resolve(opts.lookup()))),
     prompt: () => {
       const p = opts.prompt;
-      if (p === undefined || opts.env.CI === 'true' || p.input.isTTY !== true) return Promise.resolve(null);
+      if (p === undefined || isCiEnv(opts.env) || p.input.isTTY !== true) return Promise.resolve(null);
       return (typed ??= ask(p));
     },
   };

@@ -7,7 +7,7 @@
 
 import { read } from 'read';
 import { KeyStoreError, RemoteError, UsageError } from '../shared/errors.js';
-import { CryptoService, defaultPassphraseRetriever, FileKeyStore, promptPassphraseRetriever, readHidden, type PassphraseRetriever } from '../keys/index.js';
+import { CryptoService, defaultPassphraseRetriever, FileKeyStore, isCiEnv, promptPassphraseRetriever, readHidden, type PassphraseRetriever } from '../keys/index.js';
 import { keyStoresWithToken } from '../keys/pkcs11/index.js';
 import { defaultEnvironment, loadConfig, type ClientConfig, type ConfigFlags } from './config.js';
 import { credentialSource, resolveCredentials, type CredentialSource } from './credentials.js';
@@ -118,7 +118,7 @@ export function keyStoreFor(config: ClientConfig, retriever: PassphraseRetriever
 export async function confirm(io: KeyIo, question: string, assumeYes: boolean): Promise<boolean> {
   if (assumeYes) return true;
   const input = io.stdin;
-  if (input === undefined || input.isTTY !== true || envOf(io).CI === 'true') {
+  if (input === undefined || input.isTTY !== true || isCiEnv(envOf(io))) {
     throw new UsageError(`${question.replace(/\?\s*$/, '')}: this needs confirmation, and there is no terminal to ask on; pass -y to confirm`);
   }
   const answer = await read({ prompt: `${question}  (yes/no)  `, input, output: io.stderr });

@@ -7,6 +7,7 @@
 
 import { createRequire } from 'node:module';
 import type * as CliProgress from 'cli-progress';
+import { isCiEnv } from '../keys/index.js';
 
 // Loaded when the first bar is drawn: most runs (CI, pipes) never draw one.
 const require = createRequire(import.meta.url);
@@ -34,8 +35,7 @@ type MaybeTty = NodeJS.WritableStream & { isTTY?: boolean };
 
 /** Whether a bar may be drawn: a person at a terminal, not CI, output not piped. */
 export function progressAllowed(stdout: MaybeTty, stderr: MaybeTty, env: NodeJS.ProcessEnv): boolean {
-  const ci = env.CI !== undefined && env.CI !== '' && env.CI !== '0' && env.CI.toLowerCase() !== 'false';
-  return !ci && stdout.isTTY === true && stderr.isTTY === true;
+  return !isCiEnv(env) && stdout.isTTY === true && stderr.isTTY === true;
 }
 
 function mib(n: number): string {

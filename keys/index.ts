@@ -20,6 +20,7 @@ export {
   constantPassphraseRetriever,
   defaultPassphraseRetriever,
   envPassphraseRetriever,
+  isCiEnv,
   MAX_PASSPHRASE_ATTEMPTS,
   passphraseEnvNames,
   readHidden,
@@ -29,4 +30,4 @@ export {
   type PromptOptions,
 } from './passphrase.js';
 export { GUN_ROLES } from './key-file.js';
-export { trustDirRemedy } from './trust-dir.js';
+export { fileInTheWay, FileInTheWayError, trustDirRemedy } from './trust-dir.js';

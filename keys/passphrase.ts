@@ -95,6 +95,15 @@ export function envPassphraseRetriever(env: NodeJS.ProcessEnv = process.env, fal
   };
 }
 
+/**
+ * Whether `env` says we run in CI, where nothing may prompt. CI systems set CI to true, True, 1, yes
+ * or their own name; 0, false, no, off (any case) and empty mean not CI. Every CI check uses this one.
+ */
+export function isCiEnv(env: NodeJS.ProcessEnv): boolean {
+  const value = env.CI?.trim().toLowerCase();
+  return value !== undefined && value !== '' && !['0', 'false', 'no', 'off'].includes(value);
+}
+
 export interface PromptOptions {
   readonly input?: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Where prompts go; stderr so that stdout stays clean for command output. */
@@ -122,7 +131,7 @@ const MIN_NEW_PASSPHRASE_LENGTH = 8;
 /**
  * Interactive retriever: reads without echo on a TTY, confirms new passphrases,
  * caches the last answer per role (as Notary does, so `init` asks once per role).
- * Never prompts when CI=true or stdin is not a TTY: throws PASSPHRASE_REQUIRED
+ * Never prompts in CI (isCiEnv) or when stdin is not a TTY: throws PASSPHRASE_REQUIRED
  * naming the environment variable instead.
  */
 export function promptPassphraseRetriever(opts: PromptOptions = {}): PassphraseRetriever {
@@ -133,7 +142,7 @@ export function promptPassphraseRetriever(opts: PromptOptions = {}): PassphraseR
   const ask = (prompt: string): Promise<string> =>
     readHidden(prompt, input, output, (cause) => new KeyStoreError('PASSPHRASE_REQUIRED', 'passphrase entry was cancelled', { cause }));
   return async (req) => {
-    if (env.CI === 'true' || input.isTTY !== true) throw passphraseRequiredError(req);
+    if (isCiEnv(env) || input.isTTY !== true) throw passphraseRequiredError(req);
     const cached = cache.get(req.role);
     // A new passphrase is always typed: reusing a cached one would make a passphrase change a no-op.
     if (req.attempt === 0 && !req.createNew && cached !== undefined) return cached;

@@ -13,7 +13,7 @@ import type { Dirent } from 'node:fs';
 // loaded only by a command that writes a key, not at every start-up.
 import fs from 'node:fs';
 import path from 'node:path';
-import { KeyStoreError } from '../shared/errors.js';
+import { KeyStoreError, TrustDirError, type TrustErrorOptions } from '../shared/errors.js';
 import { MAX_KEY_FILE_BYTES } from './key-file.js';
 
 export const KEY_ID_RE = /^[0-9a-f]{64}$/;
@@ -50,7 +50,59 @@ export function trustDirRemedy(code: string | undefined, dir?: string): string {
   }
 }
 
-function ioError(what: string, p: string, cause: unknown): KeyStoreError {
+/** A path of the trust directory is of the wrong kind: a file where a directory must be, or a directory where a file must be. */
+export class FileInTheWayError extends TrustDirError {
+  /** The path in the way (`p` itself or one of its parents). */
+  readonly path: string;
+  /** What signet needs at `path`. */
+  readonly expected: 'directory' | 'file';
+  constructor(what: string, inTheWay: string, expected: 'directory' | 'file', code: string, options?: TrustErrorOptions & { readonly after?: string }) {
+    const found = expected === 'directory' ? 'not a directory' : 'a directory';
+    super(
+      `cannot ${what}: ${inTheWay} is ${found}, but signet needs a ${expected} there (${code}); move it away (rename or remove it) and retry${options?.after ?? ''}`,
+      options,
+    );
+    this.path = inTheWay;
+    this.expected = expected;
+  }
+}
+
+/**
+ * The FileInTheWayError for an fs error (EEXIST, ENOTDIR, EISDIR) that came from something of the
+ * wrong kind at `p` (which must be an `expected`) or at one of its parents, or at the destination of
+ * a failed rename; undefined for any other failure. `what` says what was being done ("create
+ * the directory X"); `after` is appended to the message.
+ */
+export function fileInTheWay(p: string, expected: 'directory' | 'file', cause: unknown, what: string, after = ''): FileInTheWayError | undefined {
+  const err = cause as (NodeJS.ErrnoException & { dest?: string }) | undefined;
+  const code = err?.code;
+  if (code !== 'EEXIST' && code !== 'ENOTDIR' && code !== 'EISDIR') return undefined;
+  // a rename onto a directory fails with the directory as its destination
+  const starts: Array<readonly [string, 'directory' | 'file']> = [...(typeof err?.dest === 'string' ? [[err.dest, 'file'] as const] : []), [p, expected]];
+  for (const [start, kind] of starts) {
+    // walk up from `start` to the first path that exists: the obstacle if it is of the wrong kind
+    for (let cur = path.resolve(start), want = kind; ; want = 'directory') {
+      let st: fs.Stats | undefined;
+      try {
+        st = fs.statSync(cur);
+      } catch {
+        st = undefined; // missing, or below a file: look at the parent
+      }
+      if (st !== undefined) {
+        if (st.isDirectory() !== (want === 'directory')) return new FileInTheWayError(what, cur, want, code, { cause, after });
+        break;
+      }
+      const up = path.dirname(cur);
+      if (up === cur) break;
+      cur = up;
+    }
+  }
+  return undefined;
+}
+
+function ioError(what: string, p: string, cause: unknown, expected: 'directory' | 'file'): TrustDirError | KeyStoreError {
+  const inTheWay = fileInTheWay(p, expected, cause, `${what} ${p}`);
+  if (inTheWay !== undefined) return inTheWay;
   const code = (cause as NodeJS.ErrnoException | undefined)?.code;
   return new KeyStoreError('KEY_STORE_IO', `cannot ${what} ${p} (${code ?? 'error'}); ${trustDirRemedy(code)}`, { cause });
 }
@@ -63,7 +115,7 @@ function readDir(dir: string): Dirent[] {
     return fs.readdirSync(dir, { withFileTypes: true });
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw ioError('list', dir, cause);
+    throw ioError('list', dir, cause, 'directory');
   }
 }
 
@@ -102,7 +154,7 @@ export function readKeyFileBytes(p: string, keyId: string): Buffer {
     fd = fs.openSync(p, 'r');
   } catch (cause) {
     if ((cause as NodeJS.ErrnoException).code === 'ENOENT') throw new KeyStoreError('KEY_NOT_FOUND', `key ${keyId} disappeared from ${p}`);
-    throw ioError('read', p, cause);
+    throw ioError('read', p, cause, 'file');
   }
   try {
     const { size } = fs.fstatSync(fd);
@@ -124,7 +176,7 @@ export async function ensurePrivateDir(dir: string): Promise<void> {
     const st = await fs.promises.stat(dir);
     if ((st.mode & 0o077) !== 0) await fs.promises.chmod(dir, 0o700);
   } catch (cause) {
-    throw ioError('create', dir, cause);
+    throw ioError('create', dir, cause, 'directory');
   }
 }
 
@@ -154,7 +206,7 @@ export async function writeKeyFileAtomic(dest: string, pemText: string): Promise
   } catch (cause) {
     // best effort: a failing clean-up (no permission to look) must not hide why the write failed
     await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-    throw ioError('write', dest, cause);
+    throw ioError('write', dest, cause, 'file');
   }
   try {
     const d = await fs.promises.open(dir, 'r');
@@ -173,6 +225,6 @@ export async function removeKeyFile(p: string): Promise<void> {
   try {
     await fs.promises.rm(p);
   } catch (cause) {
-    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('remove', p, cause);
+    if ((cause as NodeJS.ErrnoException).code !== 'ENOENT') throw ioError('remove', p, cause, 'file');
   }
 }

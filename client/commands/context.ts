@@ -3,7 +3,7 @@
 // runner that maps errors to exit codes, and output helpers. Also the
 // session extras (-v/-D logging, progress bars) derived from the global flags.
 
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import type { CliIo } from '../cli.js';
 import { createLog, type CliLog } from '../log.js';
 import { createProgress, progressAllowed, type Progress } from '../progress.js';
@@ -50,14 +50,42 @@ export function examples(cmd: Command, lines: readonly string[]): Command {
   return cmd.addHelpText('after', `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`);
 }
 
-/** Collect repeatable, comma-separated option values (`-r a,b -r c`): every command uses this one. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').filter((v) => v !== '')];
-}
-
-/** Repeatable option values taken verbatim (paths may contain commas, "" means all paths). */
-export function repeatable(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
+/**
+ * Repeatable, comma-separated option values (`--paths a,b --paths c` = a, b, c): every option notary
+ * declares as a StringSlice uses this one parser. Each value is one CSV record as Go's encoding/csv
+ * reads it, so `"a,b"` is one value with a comma and `""` (quoted) is the empty string; an empty
+ * value adds nothing, as in notary. Callers refuse the empty strings they cannot use.
+ * @throws {InvalidArgumentError} for a quote notary's CSV reader would refuse too.
+ */
+export function csvValues(value: string, previous: string[] = []): string[] {
+  if (value === '') return previous;
+  const fields: string[] = [];
+  let i = 0;
+  for (;;) {
+    let field = '';
+    if (value[i] === '"') {
+      // quoted field: "" is a literal quote; the closing quote must end the value or precede a comma
+      for (i++; ; i++) {
+        if (i >= value.length) throw new InvalidArgumentError(`a quoted value in ${JSON.stringify(value)} is not closed; close it with "`);
+        if (value[i] !== '"') field += value[i];
+        else if (value[i + 1] === '"') field += value[i++];
+        else break;
+      }
+      i++;
+      if (i < value.length && value[i] !== ',') throw new InvalidArgumentError(`${JSON.stringify(value)} has text after a closing quote; quote the whole value, and write a quote inside it as ""`);
+    } else {
+      const end = value.indexOf(',', i);
+      field = value.slice(i, end === -1 ? value.length : end);
+      // notary's reader would keep only the first line and drop the rest silently
+      if (/[\r\n]/.test(field)) throw new InvalidArgumentError(`${JSON.stringify(value)} spans several lines; give each value in an option of its own`);
+      if (field.includes('"')) throw new InvalidArgumentError(`${JSON.stringify(value)} has a quote inside an unquoted value; quote the whole value, and write a quote inside it as ""`);
+      i = end === -1 ? value.length : end;
+    }
+    fields.push(field);
+    if (i >= value.length) break;
+    i++; // the comma
+  }
+  return [...previous, ...fields];
 }
 
 /** Publish after staging (`-p`), with notary's messages. */

@@ -3,12 +3,13 @@
 
 import type { Command } from 'commander';
 import { UsageError } from '../../shared/errors.js';
+import { isCiEnv } from '../../keys/index.js';
 import { canonicalKeyId } from '../../shared/codec/notary-keys.js';
 import { delegationNameProblem } from '../../shared/tuf/names.js';
 import { delegationAddChanges, delegationDeleteChange, delegationRemoveChanges, purgeKeysChange } from '../changes.js';
 import { readDelegationKey } from '../delegation-keys.js';
 import { delegationToJson, formatDelegations, listDelegations } from '../delegations.js';
-import { autoPublish, examples, repeatable, type CommandContext } from './context.js';
+import { autoPublish, csvValues, examples, type CommandContext } from './context.js';
 
 function checkRole(role: string): void {
   const problem = delegationNameProblem(role);
@@ -25,7 +26,7 @@ function pretty(paths: readonly string[]): string {
 
 async function confirm(ctx: CommandContext, question: string): Promise<boolean> {
   const input = ctx.io.stdin;
-  if (input === undefined || input.isTTY !== true || (ctx.io.env ?? process.env).CI === 'true') return false;
+  if (input === undefined || input.isTTY !== true || isCiEnv(ctx.io.env ?? process.env)) return false;
   ctx.io.stderr.write(`${question} (yes/no) `);
   const answer = await new Promise<string>((resolve) => {
     input.once('data', (d: Buffer | string) => resolve(d.toString()));
@@ -64,14 +65,19 @@ export function registerDelegationCommands(program: Command, ctx: CommandContext
       .argument('<gun>')
       .argument('<role>')
       .argument('[keys...]', 'PEM files: certificates (ecdsa-x509/rsa-x509) or public keys')
-      .option('--paths <path>', 'path prefix the delegate may sign (repeatable)', repeatable)
+      .option('--paths <path>', 'path prefix(es) the delegate may sign (repeatable, comma-separated; --all-paths for every path)', csvValues)
       .option('--all-paths', 'let the delegate sign every path')
       .option('-p, --publish', 'publish right away')
       .action((gun: string, role: string, files: string[], o: { paths?: string[]; allPaths?: boolean; publish?: boolean }) =>
         ctx.run(async (g) => {
           checkRole(role);
-          if (files.length === 0 && o.paths === undefined && o.allPaths !== true) {
-            throw new UsageError('give the delegate\'s certificate or public key file(s) and/or paths (--paths <prefix> or --all-paths)');
+          if (files.length === 0 && (o.paths ?? []).length === 0 && o.allPaths !== true) {
+            // notary stages nothing for `--paths ""` and says it did; refuse instead
+            throw new UsageError(
+              o.paths === undefined
+                ? 'give the delegate\'s certificate or public key file(s) and/or paths (--paths <prefix> or --all-paths)'
+                : `nothing to add to ${role}: --paths "" is an empty list of paths (as in notary), not the "" path; for every path give --all-paths (or --paths '""'), else a path prefix or a key file`,
+            );
           }
           const keys = files.map((f) => readDelegationKey(f, new Date()));
           // notary checkAllPaths: --all-paths or a "" path means exactly [""].
@@ -101,7 +107,7 @@ export function registerDelegationCommands(program: Command, ctx: CommandContext
       .argument('<gun>')
       .argument('<role>')
       .argument('[keyIds...]', 'canonical key IDs, as `delegation list` prints them')
-      .option('--paths <path>', 'path prefix to remove (repeatable)', repeatable)
+      .option('--paths <path>', 'path prefix(es) to remove (repeatable, comma-separated)', csvValues)
       .option('--all-paths', 'remove every path')
       .option('-y, --yes', 'remove the whole delegation without asking')
       .option('-p, --publish', 'publish right away')
@@ -119,6 +125,13 @@ export function registerDelegationCommands(program: Command, ctx: CommandContext
           } else {
             const paths = o.allPaths === true ? [] : (o.paths ?? []);
             const changes = delegationRemoveChanges(role, keyIds, paths, o.allPaths === true);
+            if (changes.length === 0) {
+              // only `--paths ""` gets here; notary stages nothing for it and says it did
+              throw new UsageError(
+                `nothing to remove from ${role}: --paths "" is an empty list of paths (as in notary), not the "" path; ` +
+                  `give --paths '""' to remove the "" (all paths) path, --all-paths to remove every path, or only the role to remove the whole delegation`,
+              );
+            }
             s.stage(changes);
             if (g.output !== 'json') {
               const items = `${keyIds.length > 0 ? `with keys [${keyIds.join(' ')}], ` : ''}${o.allPaths === true ? 'with all paths, ' : ''}${paths.length > 0 ? `with paths [${pretty(paths)}], ` : ''}`;
@@ -141,10 +154,14 @@ export function registerDelegationCommands(program: Command, ctx: CommandContext
       .command('purge')
       .description('stage removing a key from every delegation that lists it (offline), e.g. when a delegate leaves')
       .argument('<gun>')
-      .requiredOption('--key <keyId>', 'canonical key ID to remove (repeatable)', repeatable)
+      .requiredOption('--key <keyId>', 'canonical key ID(s) to remove (repeatable, comma-separated)', csvValues)
       .option('-p, --publish', 'publish right away')
       .action((gun: string, o: { key: string[]; publish?: boolean }) =>
         ctx.run(async (g) => {
+          // `--key ""` is an empty list (notary refuses it too); `--key a,` holds an empty ID, which notary would stage
+          if (o.key.length === 0 || o.key.includes('')) {
+            throw new UsageError(`--key needs a key ID, as \`delegation list\` prints them, and got ${o.key.length === 0 ? 'none' : `an empty one in ${JSON.stringify(o.key)}`}`);
+          }
           const s = ctx.session(gun);
           s.stage([purgeKeysChange(o.key)]);
           if (g.output !== 'json') ctx.out(`Removal of the following keys from all delegations in ${gun} staged for next publish:\n\t- ${o.key.join('\n\t- ')}\n`);

@@ -13,7 +13,7 @@ import { NotaryRemote } from '../remote.js';
 import { rotateKey } from '../rotation.js';
 import { createHttpSend } from '../http-transport.js';
 import { confirm, credentialsFor, envOf, keyStoreFor, passphraseSource, resolveConfig, type KeyGlobals, type KeyIo } from '../key-context.js';
-import { collect } from './context.js';
+import { csvValues } from './context.js';
 
 /**
  * A --key file must hold exactly one PEM private key; checked before anything is asked or sent.
@@ -45,7 +45,7 @@ export function registerKeyRotate(key: Command, io: KeyIo, run: Run): void {
     .argument('<gun>')
     .argument('<role>', 'root, targets, snapshot or timestamp')
     .option('-r, --server-managed', 'the server makes and holds the new key (snapshot, timestamp)')
-    .option('-k, --key <file>', 'private key file(s) to rotate to instead of a new key (repeatable, comma-separated)', collect)
+    .option('-k, --key <file>', 'private key file(s) to rotate to instead of a new key (repeatable, comma-separated)', csvValues)
     .option('-p, --publish', 'publish right away (always: a rotation is published at once, as in notary)')
     .option('-y, --yes', 'do not ask before rotating the root key')
     .option('-l, --legacy <n>', 'also sign the new root with the root keys you hold of this many earlier root versions (-1: all), for clients too old to follow root versions one by one', '0')

@@ -14,7 +14,7 @@ import { formatKeyList, keyProblems, keyRows, keyRowToJson } from '../key-list.j
 import { exportKeys, generateKeyFiles, importKeyFiles } from '../key-transfer.js';
 import { removalBlockers } from '../lifecycle.js';
 import { registerKeyRotate } from './key-rotate.js';
-import { collect, takesOutputFile } from './context.js';
+import { csvValues, takesOutputFile } from './context.js';
 
 export type KeyRun = (action: (g: KeyGlobals) => Promise<void>) => Promise<void>;
 
@@ -54,7 +54,11 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
 
   key
     .command('list')
-    .description('list the private keys in the trust directory (canonical key IDs, as notary)')
+    .description(
+      'list the private keys in the trust directory (canonical key IDs, as notary). ' +
+        'With --output json: an array of {"keyId" (canonical), "role", "gun" (null for keys of no repository), "algorithm", ' +
+        '"location" (the key store), "file" (the key file; the store for a token key), "problem"? (why the key is unusable; such keys are only in the JSON)}',
+    )
     .addHelpText('after', examples('signet key list', 'signet -d ~/.docker/trust key list', 'signet --output json key list'))
     .action(() =>
       run(async (g) => {
@@ -174,8 +178,8 @@ export function registerKeyCommands(program: Command, io: KeyIo, run: KeyRun): C
 
   takesOutputFile(key.command('export'))
     .description('export private keys, encrypted as stored, in the format `key import` (and notary) read back')
-    .option('--key <keyID>', 'key ID to export (repeatable, comma-separated)', collect)
-    .option('--gun <gun>', 'export the keys of these repositories (repeatable, comma-separated)', collect)
+    .option('--key <keyID>', 'key ID to export (repeatable, comma-separated)', csvValues)
+    .option('--gun <gun>', 'export the keys of these repositories (repeatable, comma-separated)', csvValues)
     .option('-o, --out <file>', "write to this file (mode 0600) instead of stdout (notary's --output <file> works too)")
     .addHelpText('after', examples('signet key export -o all-keys.pem', 'signet key export --key 9d2559cd…21ac -o root-backup.pem', 'signet key export --gun example.com/app'))
     .action((o: { key?: string[]; gun?: string[]; out?: string }) =>

@@ -7,7 +7,7 @@ import { UsageError } from '../../shared/errors.js';
 import { RepositoryMissingError } from '../update.js';
 import { envPassphraseRetriever } from '../../keys/index.js';
 import { addHashChanges, checkContent, parseDigest, parseHexHashes, parseSize, removeChanges, signableRoles, targetRoles } from '../targets-ops.js';
-import { autoPublish, collect, examples, takesOutputFile, type CommandContext } from './context.js';
+import { autoPublish, csvValues, examples, takesOutputFile, type CommandContext } from './context.js';
 import { createHttpSend } from '../http-transport.js';
 import { resolveSignTarget } from '../registry.js';
 import { writeFileAtomic } from '../atomic-file.js';
@@ -60,7 +60,7 @@ export function registerTargetCommands(program: Command, ctx: CommandContext): v
       .option('--sha256 <hex>', 'SHA-256 of the target, hex')
       .option('--sha512 <hex>', 'SHA-512 of the target, hex')
       .option('--custom <file>', 'JSON file with custom data for the target')
-      .option('-r, --roles <role>', 'delegation role(s) to add the target to (repeatable, comma-separated)', collect)
+      .option('-r, --roles <role>', 'delegation role(s) to add the target to (repeatable, comma-separated)', csvValues)
       .option('-p, --publish', 'publish right away')
       .action((gun: string, target: string, size: string, o: { sha256?: string; sha512?: string; custom?: string; roles?: string[]; publish?: boolean }) =>
         ctx.run(async (g) => {
@@ -85,7 +85,7 @@ export function registerTargetCommands(program: Command, ctx: CommandContext): v
       .description('stage the removal of a target (offline); publish with `publish` or -p')
       .argument('<gun>')
       .argument('<target>')
-      .option('-r, --roles <role>', 'delegation role(s) to remove the target from (repeatable, comma-separated)', collect)
+      .option('-r, --roles <role>', 'delegation role(s) to remove the target from (repeatable, comma-separated)', csvValues)
       .option('-p, --publish', 'publish right away')
       .action((gun: string, target: string, o: { roles?: string[]; publish?: boolean }) =>
         ctx.run(async (g) => {
@@ -137,7 +137,7 @@ export function registerTargetCommands(program: Command, ctx: CommandContext): v
       .option('--digest <digest>', 'manifest digest, sha256:<hex> (default: read from the registry)')
       .option('--size <bytes>', 'manifest size in bytes (default: read from the registry)')
       .option('--insecure-registry', 'talk to the registry over plain http (loopback registries always are)')
-      .option('-r, --roles <role>', 'role(s) to sign into (repeatable, comma-separated)', collect)
+      .option('-r, --roles <role>', 'role(s) to sign into (repeatable, comma-separated)', csvValues)
       .action((first: string, tagArg: string | undefined, opts: { digest?: string; size?: string; insecureRegistry?: boolean; roles?: string[] }) =>
         ctx.run(async (g) => {
           const t = await resolveSignTarget(first, tagArg, opts, ctx.io.env ?? process.env, createHttpSend(undefined, { env: ctx.io.env ?? process.env }));

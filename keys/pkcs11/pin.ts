@@ -10,7 +10,7 @@
 
 import fs from 'node:fs';
 import { TokenError } from '../../shared/errors.js';
-import { readHidden } from '../passphrase.js';
+import { isCiEnv, readHidden } from '../passphrase.js';
 
 export interface PinRequest {
   /** Token label, to say which token the PIN is for. */
@@ -65,13 +65,13 @@ export interface PinPromptOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-/** Asks on the terminal without echo. Never prompts with CI=true or without a TTY. */
+/** Asks on the terminal without echo. Never prompts in CI (isCiEnv) or without a TTY. */
 export function promptPinSource(opts: PinPromptOptions = {}): PinSource {
   const input = opts.input ?? process.stdin;
   const output = opts.output ?? process.stderr;
   const env = opts.env ?? process.env;
   return async (req) => {
-    if (env.CI === 'true' || input.isTTY !== true) {
+    if (isCiEnv(env) || input.isTTY !== true) {
       throw new TokenError('PASSPHRASE_REQUIRED', `token ${req.token} needs its user PIN and there is no terminal to ask on: set ${PIN_ENV}`);
     }
     if (req.attempt > 0) output.write('Wrong PIN. Please retry.\n');

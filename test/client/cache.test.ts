@@ -7,6 +7,7 @@ import path from 'node:path';
 import { MetadataCache } from '../../client/cache.js';
 import { changelistDir, gunDir } from '../../client/trust-dir.js';
 import { TrustDirError, UsageError } from '../../shared/errors.js';
+import { FileInTheWayError } from '../../keys/index.js';
 import { fixture } from '../support/paths.js';
 
 function tmp(): string {
@@ -18,11 +19,16 @@ describe('MetadataCache', () => {
     const trust = tmp();
     const cache = new MetadataCache(trust, 'example.com/app');
     fs.mkdirSync(cache.fileOf('root'), { recursive: true });
-    assert.throws(() => cache.read('root'), (e: unknown) => e instanceof TrustDirError && e.message.includes(cache.fileOf('root')) && /EISDIR.*move it away/.test(e.message));
-    assert.throws(() => cache.writeMany(new Map([['root', Buffer.from('{}')]])), (e: unknown) => e instanceof TrustDirError && /EISDIR/.test(e.message));
+    // a directory where a role's file belongs, and a file where the metadata directory belongs: named, with "move it away"
+    const inTheWay = (p: string, expected: 'directory' | 'file') => (e: unknown) =>
+      e instanceof FileInTheWayError && e instanceof TrustDirError && e.path === p && e.expected === expected && /move it away \(rename or remove it\) and retry/.test(e.message);
+    assert.throws(() => cache.read('root'), inTheWay(cache.fileOf('root'), 'file'));
+    assert.throws(() => cache.read('root'), /EISDIR/);
+    assert.throws(() => cache.writeMany(new Map([['root', Buffer.from('{}')]])), inTheWay(cache.fileOf('root'), 'file'));
     fs.rmSync(cache.dir, { recursive: true });
     fs.writeFileSync(cache.dir, 'a file where the metadata directory belongs');
-    assert.throws(() => cache.writeMany(new Map([['timestamp', Buffer.from('{}')]])), (e: unknown) => e instanceof TrustDirError && /(ENOTDIR|EEXIST)/.test(e.message) && e.message.includes(cache.dir));
+    assert.throws(() => cache.writeMany(new Map([['timestamp', Buffer.from('{}')]])), inTheWay(cache.dir, 'directory'));
+    assert.throws(() => cache.read('timestamp'), inTheWay(cache.dir, 'directory'));
     // what recordAccepted turns into a warning after a publish
     assert.match(cache.recordAccepted(new Map([['timestamp', Buffer.from('{}')]])) ?? '', /could not be updated/);
   });

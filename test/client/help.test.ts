@@ -22,11 +22,12 @@ it('every publishing command has --help with examples', async () => {
   }
 });
 
-it('sign says how it names targets, delegation list documents its JSON fields', async () => {
+it('sign says how it names targets, delegation list and key list document their JSON fields', async () => {
   const flat = async (args: string[]): Promise<string> => (await signet(args)).stdout.replace(/\s+/g, ' ');
   assert.match(await flat(['sign', '--help']), /as `docker trust sign` writes it/);
   assert.match(await flat(['list', '--help']), /--output json: an array of \{"name", "role", "length", "hashes"/);
   assert.match(await flat(['delegation', 'list', '--help']), /"role", "paths" \("" = all paths\), "keyIds" \(canonical\), "threshold"/);
+  assert.match(await flat(['key', 'list', '--help']), /--output json: an array of \{"keyId" \(canonical\), "role", "gun" \(null for keys of no repository\), "algorithm", "location" \(the key store\), "file" .*"problem"\?/);
 });
 
 it('version and --version report the package version, as `notary version` does', async () => {

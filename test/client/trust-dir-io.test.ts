@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { FileChangelist } from '../../client/changelist.js';
 import { errorFromResponse } from '../../client/remote.js';
 import { TrustDirError } from '../../shared/errors.js';
+import { FileInTheWayError } from '../../keys/index.js';
 import { startSignetServer, type TrustServer } from './support/signet-server.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'bin', 'signet.cjs');
@@ -113,12 +114,23 @@ describe('trust dir I/O without a server', () => {
     }
   });
 
-  it('staging where the changelist is a file fails with a TrustDirError naming it', () => {
+  it('staging where the changelist is a file fails with a FileInTheWayError naming it', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-io-cl-'));
     try {
-      const cl = new FileChangelist(path.join(dir, 'changelist'));
-      fs.writeFileSync(path.join(dir, 'changelist'), 'not a directory');
-      assert.throws(() => cl.addAll([{ action: 'create', role: 'targets', type: 'target', path: 'x', data: null }]), (e: unknown) => e instanceof TrustDirError && /cannot stage changes in the changelist .*changelist: .*\(EEXIST|ENOTDIR\).* must be a directory of yours/.test(e.message));
+      const file = path.join(dir, 'changelist');
+      const cl = new FileChangelist(file);
+      fs.writeFileSync(file, 'not a directory');
+      const change = { action: 'create', role: 'targets', type: 'target', path: 'x', data: null };
+      assert.throws(
+        () => cl.addAll([change]),
+        (e: unknown) =>
+          e instanceof FileInTheWayError && e instanceof TrustDirError && e.path === file &&
+          e.message === `cannot stage changes in the changelist ${file}: ${file} is not a directory, but signet needs a directory there (EEXIST); move it away (rename or remove it) and retry. Nothing was staged`,
+      );
+      assert.throws(() => cl.list(), (e: unknown) => e instanceof FileInTheWayError && e.path === file && /cannot list the staged changes in .*\(ENOTDIR\); move it away/.test(e.message));
+      // a file further up (ENOTDIR) is the one named
+      const above = new FileChangelist(path.join(file, 'sub', 'changelist'));
+      assert.throws(() => above.addAll([change]), (e: unknown) => e instanceof FileInTheWayError && e.path === file);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { parseKeyFile, unlockKeyFile } from '../../keys/key-file.js';
-import { envPassphraseRetriever, passphraseEnvNames, promptPassphraseRetriever, type PassphraseRequest } from '../../keys/passphrase.js';
+import { envPassphraseRetriever, isCiEnv, passphraseEnvNames, promptPassphraseRetriever, type PassphraseRequest } from '../../keys/passphrase.js';
 import { assertRejectsCode, copyFixtureTrustDir, tempDir } from './support/helpers.js';
 import { HAS_SCRIPT, terminalRunner } from '../support/terminal.js';
 
@@ -77,6 +77,20 @@ describe('no prompt without a terminal, or in CI', () => {
     input.write('typed-anyway\n'); // were it to prompt, this line would answer it
     await assertRejectsCode(promptPassphraseRetriever({ input, output: new PassThrough(), env: { CI: 'true' } })(req('targets')), 'PASSPHRASE_REQUIRED', 'NOTARY_TARGETS_PASSPHRASE');
   });
+
+  test('isCiEnv: CI=1/true/True/yes (or a CI system\'s name) is CI; 0/false/no/empty/unset is not', () => {
+    for (const v of ['1', 'true', 'True', 'TRUE', 'yes', 'woodpecker']) assert.equal(isCiEnv({ CI: v }), true, `CI=${v}`);
+    for (const v of ['0', 'false', 'False', 'no', 'off', '', ' ']) assert.equal(isCiEnv({ CI: v }), false, `CI=${JSON.stringify(v)}`);
+    assert.equal(isCiEnv({}), false, 'unset');
+  });
+
+  for (const ci of ['1', 'True', 'yes']) {
+    test(`CI=${ci} → PASSPHRASE_REQUIRED even on a TTY, as CI=true`, async () => {
+      const input = Object.assign(new PassThrough(), { isTTY: true });
+      input.write('typed-anyway\n');
+      await assertRejectsCode(promptPassphraseRetriever({ input, output: new PassThrough(), env: { CI: ci } })(req('targets')), 'PASSPHRASE_REQUIRED', 'NOTARY_TARGETS_PASSPHRASE');
+    });
+  }
 
   for (const [name, env] of [['stdin is a pipe', {}], ['CI=true', { CI: 'true' }]] as const) {
     test(`a CLI process whose ${name} exits with PASSPHRASE_REQUIRED naming the variable, without prompting`, () => {

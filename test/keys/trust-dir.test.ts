@@ -11,7 +11,8 @@ import { int, octets, oid, seq } from '../../shared/crypto/der-tlv.js';
 import { FileKeyStore } from '../../keys/file-store.js';
 import { encodeEncryptedKeyFile, parseKeyFile } from '../../keys/key-file.js';
 import { constantPassphraseRetriever } from '../../keys/passphrase.js';
-import { writeKeyFileAtomic } from '../../keys/trust-dir.js';
+import { fileInTheWay, FileInTheWayError, writeKeyFileAtomic } from '../../keys/trust-dir.js';
+import { TrustDirError } from '../../shared/errors.js';
 import { assertRejectsCode, tempDir } from './support/helpers.js';
 
 describe('defences that the normal paths never exercise', () => {
@@ -47,5 +48,40 @@ describe('defences that the normal paths never exercise', () => {
     const start = Date.now();
     assert.throws(() => parseKeyFile(Buffer.from(`-----BEGIN ENCRYPTED PRIVATE KEY-----\n${patched.toString('base64')}\n-----END ENCRYPTED PRIVATE KEY-----\n`), '/x.key'), /iteration count 2147483647 is out of range/);
     assert.ok(Date.now() - start < 1000);
+  });
+});
+
+describe('a file where the trust dir needs a directory, or a directory where it needs a file', () => {
+  const inTheWay = (p: string, expected: 'directory' | 'file') => (e: unknown) =>
+    e instanceof FileInTheWayError && e instanceof TrustDirError && e.path === p && e.expected === expected && /move it away \(rename or remove it\) and retry/.test(e.message) && e.message.includes(p);
+
+  test('private/ as a regular file: generating a key names it, not a raw EEXIST', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'private'), 'in the way');
+    const store = new FileKeyStore(dir, { retriever: constantPassphraseRetriever('pw-123456') });
+    await assert.rejects(store.generate({ role: 'targets/x', algorithm: 'ecdsa' }), inTheWay(path.join(dir, 'private'), 'directory'));
+    await assert.rejects(store.generate({ role: 'targets/x', algorithm: 'ecdsa' }), /is not a directory, but signet needs a directory there \(EEXIST\)/);
+  });
+
+  test('a file above the directory (ENOTDIR) is the one named', async () => {
+    const dir = tempDir();
+    fs.writeFileSync(path.join(dir, 'private'), 'in the way');
+    const store = new FileKeyStore(path.join(dir, 'private', 'nested'), { retriever: constantPassphraseRetriever('pw-123456') });
+    await assert.rejects(store.generate({ role: 'targets/x', algorithm: 'ecdsa' }), inTheWay(path.join(dir, 'private'), 'directory'));
+  });
+
+  test('a key file path taken by a directory is named as a directory where a file must be', async () => {
+    const dir = tempDir();
+    const dest = path.join(dir, 'private', `${'ab'.repeat(32)}.key`);
+    fs.mkdirSync(dest, { recursive: true });
+    const pem = encodeEncryptedKeyFile(generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey, 'targets/x', undefined, 'pw');
+    await assert.rejects(writeKeyFileAtomic(dest, pem), inTheWay(dest, 'file'));
+    await assert.rejects(writeKeyFileAtomic(dest, pem), /is a directory, but signet needs a file there/);
+  });
+
+  test('fileInTheWay leaves other failures alone', () => {
+    const dir = tempDir();
+    assert.equal(fileInTheWay(dir, 'directory', Object.assign(new Error('x'), { code: 'EACCES' }), 'write'), undefined);
+    assert.equal(fileInTheWay(dir, 'directory', Object.assign(new Error('x'), { code: 'EEXIST' }), 'write'), undefined, 'the directory is a directory: nothing in the way');
   });
 });
