@@ -4,6 +4,8 @@
 // `repository:<gun>`, or `registry:catalog:*` for routes without a GUN.
 // Both authorizers (token, htpasswd) answer in these terms.
 
+import { goQuote } from '../http/go-format.js';
+
 export interface Access {
   readonly type: string;
   readonly name: string;
@@ -51,7 +53,11 @@ export interface Authorizer {
   authorize(request: AuthRequest, access: readonly Access[]): Promise<AuthDecision>;
 }
 
-/** Go's %q for challenge parameters (the values here are printable ASCII in practice). */
+/**
+ * Go's %q for challenge parameters, as docker/distribution writes them:
+ * control and non-printable characters escaped, printable non-ASCII kept (the
+ * header carries it as UTF-8, see dispatch.ts), so the value is always a legal header.
+ */
 export function quoteParam(value: string): string {
-  return '"' + value.replace(/[\\"]/g, (c) => '\\' + c) + '"';
+  return goQuote(value);
 }

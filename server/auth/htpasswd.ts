@@ -21,12 +21,34 @@ export interface HtpasswdOptions {
   readonly realm: string;
 }
 
-type Entry = { readonly kind: 'bcrypt'; readonly hash: string } | { readonly kind: 'sha1'; readonly digest: Buffer };
+export type Entry = { readonly kind: 'bcrypt'; readonly hash: string } | { readonly kind: 'sha1'; readonly digest: Buffer };
 
 const CACHE_MS = 5 * 60_000;
 const CACHE_MAX = 1000;
-// Compared against when the user is unknown, so timing does not reveal which users exist.
-const DUMMY_HASH = '$2b$10$TrzS4AHADJPKGQYnXVu34eDMFe0875uBkBUymjqu5qxe7aprf9Ehi';
+// Salt and digest of the dummy bcrypt hash; only its cost matters (bcrypt.compare
+// pays 2^cost whatever the salt), so it is built for any cost without hashing.
+const DUMMY_BCRYPT_TAIL = 'TrzS4AHADJPKGQYnXVu34eDMFe0875uBkBUymjqu5qxe7aprf9Ehi';
+
+/**
+ * What an unknown user's password is checked against, so that unknown users
+ * take as long as most known ones and timing does not reveal who exists: the
+ * file's most common hash kind, and for bcrypt its most common cost (ties go
+ * to the higher cost, then to bcrypt).
+ */
+export function dummyEntry(entries: ReadonlyMap<string, Entry>): Entry {
+  const counts = new Map<number, number>(); // bcrypt cost -> users; -1 for {SHA}
+  for (const e of entries.values()) {
+    const cost = e.kind === 'sha1' ? -1 : Number(e.hash.slice(4, 6));
+    counts.set(cost, (counts.get(cost) ?? 0) + 1);
+  }
+  let best = -1;
+  let bestCount = 0;
+  for (const [cost, n] of counts) {
+    if (n > bestCount || (n === bestCount && cost > best)) [best, bestCount] = [cost, n];
+  }
+  if (best < 0) return { kind: 'sha1', digest: randomBytes(20) };
+  return { kind: 'bcrypt', hash: `$2b$${String(best).padStart(2, '0')}$${DUMMY_BCRYPT_TAIL}` };
+}
 
 function describeUnsupported(hash: string): string | null {
   if (hash.startsWith('$apr1$')) return 'apr1-MD5';
@@ -79,15 +101,21 @@ export function createHtpasswdAuthorizer(options: HtpasswdOptions): Authorizer {
   const verified = new Map<string, { user: string; until: number }>();
   const challenge = `Basic realm=${quoteParam(options.realm)}`;
 
-  async function check(user: string, password: string): Promise<boolean> {
-    const entry = entries.get(user);
-    if (entry === undefined) {
-      await bcrypt.compare(password, DUMMY_HASH);
-      return false;
-    }
+  const dummy = dummyEntry(entries);
+
+  async function matches(entry: Entry, password: string): Promise<boolean> {
     if (entry.kind === 'sha1') return timingSafeEqual(createHash('sha1').update(password, 'utf8').digest(), entry.digest);
     // bcryptjs knows $2y$ too; it is the same algorithm as $2b$.
     return bcrypt.compare(password, entry.hash);
+  }
+
+  async function check(user: string, password: string): Promise<boolean> {
+    const entry = entries.get(user);
+    if (entry === undefined) {
+      await matches(dummy, password);
+      return false;
+    }
+    return matches(entry, password);
   }
 
   return {

@@ -10,6 +10,7 @@
 
 import { createHash, createPublicKey, X509Certificate, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { compactVerify } from 'jose';
+import { MIN_RSA_BITS } from '../../shared/crypto/index.js';
 import { ConfigError } from '../../shared/errors.js';
 import { quoteParam, scopeParam, type Access, type AuthDecision, type AuthRequest, type Authorizer } from './access.js';
 import { parseCertificateBundle, verifyChain } from './x509-chain.js';
@@ -186,6 +187,9 @@ export function createTokenAuthorizer(options: TokenAuthOptions): Authorizer {
     if (typeof alg !== 'string' || !ALGORITHMS.has(alg)) return { ok: false, reason: 'unsupported signing algorithm' };
     const key = signingKey(header, at);
     if (typeof key === 'string') return { ok: false, reason: key };
+    // jose refuses these too, but only as a failed verification; say why.
+    const rsaBits = key.asymmetricKeyType === 'rsa' ? (key.asymmetricKeyDetails?.modulusLength ?? 0) : MIN_RSA_BITS;
+    if (rsaBits < MIN_RSA_BITS) return { ok: false, reason: `token signing key is RSA of ${rsaBits} bits; at least ${MIN_RSA_BITS} are required` };
     try {
       await compactVerify(raw, key, { algorithms: [alg] });
     } catch {

@@ -84,6 +84,18 @@ function splitUrl(url: string): { rawPath: string; query: string } {
   return q < 0 ? { rawPath: url, query: '' } : { rawPath: url.slice(0, q), query: url.slice(q + 1) };
 }
 
+// Node reads and writes header values as latin1, one char per byte. The
+// challenge carries realm, service and GUN (scope) text that may be non-ASCII;
+// notary-server (Go) writes such strings as their UTF-8 bytes and Go clients
+// (docker/distribution's challenge parser) read bytes back as UTF-8, so the
+// text goes out, and the Host it may echo comes in, as UTF-8.
+function toHeaderBytes(text: string): string {
+  return Buffer.from(text, 'utf8').toString('latin1');
+}
+function fromHeaderBytes(value: string | undefined): string | undefined {
+  return value === undefined ? undefined : Buffer.from(value, 'latin1').toString('utf8');
+}
+
 function plain(res: ServerResponse, status: number, text: string, extra: readonly string[] = []): void {
   const body = Buffer.from(text, 'utf8');
   res.writeHead(status, ['Content-Type', 'text/plain; charset=utf-8', ...extra, 'Content-Length', String(body.length)]);
@@ -124,10 +136,10 @@ async function route(deps: HttpDeps, req: IncomingMessage, res: ServerResponse, 
 
   if (deps.authorizer !== null && r.scope.kind !== 'open') {
     const access = requiredAccess(r.scope.kind === 'catalog' ? '' : gun, r.scope.kind === 'repository' ? r.scope.actions : ['*']);
-    const decision = await deps.authorizer.authorize({ authorization: req.headers.authorization, host: req.headers.host }, access);
+    const decision = await deps.authorizer.authorize({ authorization: req.headers.authorization, host: fromHeaderBytes(req.headers.host) }, access);
     if (!decision.ok) {
       out.denied = decision.reason;
-      return sendNotaryError(res, 'UNAUTHORIZED', accessDetail(access), ['Www-Authenticate', decision.challenge]);
+      return sendNotaryError(res, 'UNAUTHORIZED', accessDetail(access), ['Www-Authenticate', toHeaderBytes(decision.challenge)]);
     }
     out.user = decision.user;
   }

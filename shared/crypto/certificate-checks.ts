@@ -11,6 +11,8 @@
 //   - inner and outer signature algorithms must agree (Go's parser checks it).
 // CA-ness is read from BasicConstraints as Go does (IsCA = cA), not from
 // node's X509Certificate.ca, which also consults KeyUsage.
+// The signature-algorithm and path-length rules are exported on their own for
+// other chains (token-signing certificates, server/auth/x509-chain.ts).
 // Each check returns the reason a certificate is unusable, or null.
 
 import type { X509Certificate } from 'node:crypto';
@@ -31,17 +33,21 @@ const ACCEPTED_SIGNATURE_ALGORITHMS: Readonly<Record<string, string>> = Object.f
   '1.3.101.112': 'Ed25519',
 });
 
-const SHA1_SIGNATURE_ALGORITHMS: Readonly<Record<string, string>> = Object.freeze({
-  '1.2.840.113549.1.1.5': 'sha1WithRSAEncryption',
-  '1.3.14.3.2.29': 'sha1WithRSA (OIW)',
-  '1.2.840.10040.4.3': 'dsa-with-SHA1',
-  '1.2.840.10045.4.1': 'ecdsa-with-SHA1',
+// Named so the refusal says which broken hash it found: [hash, algorithm].
+const WEAK_SIGNATURE_ALGORITHMS: Readonly<Record<string, readonly [string, string]>> = Object.freeze({
+  '1.2.840.113549.1.1.5': ['SHA-1', 'sha1WithRSAEncryption'],
+  '1.3.14.3.2.29': ['SHA-1', 'sha1WithRSA (OIW)'],
+  '1.2.840.10040.4.3': ['SHA-1', 'dsa-with-SHA1'],
+  '1.2.840.10045.4.1': ['SHA-1', 'ecdsa-with-SHA1'],
+  '1.2.840.113549.1.1.4': ['MD5', 'md5WithRSAEncryption'],
+  '1.2.840.113549.1.1.2': ['MD2', 'md2WithRSAEncryption'],
 });
 
 
 interface ParsedCertificate {
   readonly commonName: string | null;
   readonly isCa: boolean;
+  readonly maxPathLen: number | null;
   readonly signatureProblem: string | null;
   readonly notBefore: Date;
   readonly notAfter: Date;
@@ -55,8 +61,8 @@ function signatureProblem(cert: CertificateFields): string | null {
     return 'certificate has different inner and outer signature algorithms; it is malformed';
   }
   const oid = outer.oid;
-  const sha1 = SHA1_SIGNATURE_ALGORITHMS[oid];
-  if (sha1 !== undefined) return `certificate is signed with SHA-1 (${sha1}); reissue it with SHA-256`;
+  const weak = WEAK_SIGNATURE_ALGORITHMS[oid];
+  if (weak !== undefined) return `certificate is signed with ${weak[0]} (${weak[1]}); reissue it with SHA-256`;
   if (ACCEPTED_SIGNATURE_ALGORITHMS[oid] !== undefined) return null;
   if (oid === OID_RSASSA_PSS && outer.parameters !== undefined) {
     // Absent PSS parameters mean SHA-1, so only explicit SHA-2 parameters pass.
@@ -91,7 +97,7 @@ function decode(x509: X509Certificate): ParsedCertificate | string {
   }
   // Go keeps the last CN attribute of the subject.
   const commonName = cert.commonNames.at(-1) ?? null;
-  return { commonName, isCa: cert.isCa, signatureProblem: signatureProblem(cert), notBefore: cert.notBefore, notAfter: cert.notAfter };
+  return { commonName, isCa: cert.isCa, maxPathLen: cert.maxPathLen, signatureProblem: signatureProblem(cert), notBefore: cert.notBefore, notAfter: cert.notAfter };
 }
 
 function keyProblem(x509: X509Certificate): string | null {
@@ -105,6 +111,28 @@ function keyProblem(x509: X509Certificate): string | null {
     return curveBits(curve) !== undefined ? null : `certificate holds an EC key on curve ${curve}; use P-256, P-384 or P-521`;
   }
   return `certificate holds a ${key.asymmetricKeyType ?? 'unknown'} key; Notary certificate keys must be ECDSA or RSA`;
+}
+
+/**
+ * Why the signature on `cert` cannot be relied on, or null: SHA-1 (RSA, DSA,
+ * ECDSA, RSA-PSS without SHA-2 parameters), MD5, MD2 and any algorithm not
+ * listed as accepted are refused, as are differing inner and outer algorithms.
+ */
+export function checkSignatureAlgorithm(cert: X509Certificate): string | null {
+  const parsed = parse(cert);
+  return typeof parsed === 'string' ? parsed : parsed.signatureProblem;
+}
+
+/**
+ * Why `cert`, acting as a CA with `intermediatesBelow` intermediate CAs between
+ * it and the leaf, breaks its BasicConstraints pathLenConstraint, or null
+ * (Go's x509.Verify rule: intermediates below ≤ MaxPathLen, for intermediates and roots).
+ */
+export function checkPathLength(cert: X509Certificate, intermediatesBelow: number): string | null {
+  const parsed = parse(cert);
+  if (typeof parsed === 'string') return parsed;
+  if (parsed.maxPathLen === null || intermediatesBelow <= parsed.maxPathLen) return null;
+  return `CA certificate allows at most ${parsed.maxPathLen} intermediate CA certificate(s) below it (pathLenConstraint) but the chain has ${intermediatesBelow}; issue the leaf from a CA closer to this one`;
 }
 
 /** Checks shared by root and delegation certificates (ValidateCertificate with checkExpiry=false). */

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 // The few X.509 fields the Notary certificate rules read (RFC 5280 §4.1):
-// subject common names, validity, BasicConstraints cA, and both signature
-// AlgorithmIdentifiers (with RSASSA-PSS's hash), read with the strict DER
+// subject common names, validity, BasicConstraints (cA, pathLenConstraint),
+// and both signature AlgorithmIdentifiers (with RSASSA-PSS's hash), read with the strict DER
 // reader of der-tlv.ts from a certificate node:crypto (OpenSSL) has already
 // parsed. Anything unexpected is a DerError.
 
 import { isUtf8 } from 'node:buffer';
-import { children, DerError, expectTag, parseOne, readOid, TAG, type DerElement } from './der-tlv.js';
+import { children, DerError, expectTag, parseOne, readOid, readSmallInt, TAG, type DerElement } from './der-tlv.js';
 
 const STRING_TAG = { UTF8: 0x0c, PRINTABLE: 0x13, T61: 0x14, IA5: 0x16, UNIVERSAL: 0x1c, BMP: 0x1e } as const;
 const BOOLEAN = 0x01;
@@ -88,6 +88,8 @@ export interface CertificateFields {
   /** Every common name of the subject, in order (Go keeps the last). */
   readonly commonNames: readonly string[];
   readonly isCa: boolean;
+  /** BasicConstraints pathLenConstraint: how many intermediate CAs may follow this CA; null when unlimited. */
+  readonly maxPathLen: number | null;
   readonly notBefore: Date;
   readonly notAfter: Date;
   /** tbsCertificate.signature */
@@ -113,7 +115,7 @@ export function readCertificateFields(der: Buffer): CertificateFields {
   expectTag(fields[i++], TAG.SEQUENCE, 'subjectPublicKeyInfo');
   if (fields[i]?.tag === 0x81) i++; // [1] issuerUniqueID
   if (fields[i]?.tag === 0x82) i++; // [2] subjectUniqueID
-  let isCa = false;
+  let basic: BasicConstraints = { isCa: false, maxPathLen: null };
   if (fields[i]?.tag === 0xa3) {
     const [list, more] = children(fields[i++]!);
     if (more !== undefined) fail('extensions wrapper has extra elements');
@@ -123,7 +125,7 @@ export function readCertificateFields(der: Buffer): CertificateFields {
       const value = expectTag(parts[parts.length - 1], TAG.OCTET_STRING, 'extnValue');
       if (parts.length === 3) expectTag(parts[1], BOOLEAN, 'critical');
       else if (parts.length !== 2) fail('extension has the wrong number of elements');
-      if (id === OID_BASIC_CONSTRAINTS) isCa = readBasicConstraintsCa(value.value);
+      if (id === OID_BASIC_CONSTRAINTS) basic = readBasicConstraints(value.value);
     }
   }
   if (i !== fields.length) fail('tbsCertificate has unexpected elements');
@@ -137,7 +139,8 @@ export function readCertificateFields(der: Buffer): CertificateFields {
   }
   return {
     commonNames,
-    isCa,
+    isCa: basic.isCa,
+    maxPathLen: basic.maxPathLen,
     notBefore: decodeTime(validity[0]),
     notAfter: decodeTime(validity[1]),
     innerSignature,
@@ -145,12 +148,26 @@ export function readCertificateFields(der: Buffer): CertificateFields {
   };
 }
 
-/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER OPTIONAL } */
-function readBasicConstraintsCa(der: Buffer): boolean {
-  const [first] = children(parseOne(der, TAG.SEQUENCE, 'BasicConstraints'));
-  if (first?.tag !== BOOLEAN) return false;
-  if (first.value.length !== 1) fail('BasicConstraints cA is not a one-byte BOOLEAN');
-  return first.value[0] !== 0;
+interface BasicConstraints {
+  readonly isCa: boolean;
+  readonly maxPathLen: number | null;
+}
+
+/** BasicConstraints ::= SEQUENCE { cA BOOLEAN DEFAULT FALSE, pathLenConstraint INTEGER (0..MAX) OPTIONAL } */
+function readBasicConstraints(der: Buffer): BasicConstraints {
+  const items = children(parseOne(der, TAG.SEQUENCE, 'BasicConstraints'));
+  let i = 0;
+  let isCa = false;
+  const first = items[i];
+  if (first?.tag === BOOLEAN) {
+    if (first.value.length !== 1) fail('BasicConstraints cA is not a one-byte BOOLEAN');
+    isCa = first.value[0] !== 0;
+    i++;
+  }
+  let maxPathLen: number | null = null;
+  // A negative or huge pathLenConstraint is a DerError: RFC 5280 allows 0..MAX only.
+  if (items[i]?.tag === TAG.INTEGER) maxPathLen = readSmallInt(items[i], 'BasicConstraints pathLenConstraint');
+  return { isCa, maxPathLen };
 }
 
 /**

@@ -15,7 +15,7 @@ import { CryptoError, TrustError } from '../errors.js';
 import { asn1 } from './asn1.js';
 import { MIN_RSA_BITS } from './key-object.js';
 
-export { checkDelegationCertificate, checkRootCertificate, matchCommonNameToGun } from './certificate-checks.js';
+export { checkDelegationCertificate, checkPathLength, checkRootCertificate, checkSignatureAlgorithm, matchCommonNameToGun } from './certificate-checks.js';
 
 /** notary.NotaryRootExpiry: 10 years of 365 days. */
 export const ROOT_CERTIFICATE_VALIDITY_MS = 10 * 365 * 24 * 60 * 60 * 1000;

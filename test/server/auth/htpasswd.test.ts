@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import request from 'supertest';
 import { ConfigError } from '../../../shared/errors.js';
-import { createHtpasswdAuthorizer, parseHtpasswd } from '../../../server/auth/htpasswd.js';
+import { createHtpasswdAuthorizer, dummyEntry, parseHtpasswd } from '../../../server/auth/htpasswd.js';
 import { makeApp, type TestApp } from '../http/harness.js';
 import { body, raw } from '../http/capture-assert.js';
 
@@ -74,6 +74,38 @@ describe('Basic auth', () => {
     assert.ok((await az.authorize({ authorization: basic('alice', 'alice-pw'), host: undefined }, need)).ok);
     assert.ok((await az.authorize({ authorization: basic('alice', 'alice-pw'), host: undefined }, need)).ok);
     assert.equal((await az.authorize({ authorization: basic('alice', 'wrong'), host: undefined }, need)).ok, false);
+  });
+});
+
+describe('the dummy hash unknown users are checked against', () => {
+  const file = (...lines: string[]): string => lines.map((l, i) => `u${i}:${l}`).join('\n');
+  const b = (cost: number): string => bcrypt.hashSync('pw', cost);
+  const costOf = (text: string): string => {
+    const d = dummyEntry(parseHtpasswd(text, 'f'));
+    return d.kind === 'bcrypt' ? d.hash.slice(0, 7) : d.kind;
+  };
+  test('has the most common bcrypt cost of the file', () => {
+    assert.equal(costOf(file(b(5), b(4), b(5), sha('x'))), '$2b$05$');
+    assert.equal(costOf(file(b(4), b(4), b(6))), '$2b$04$');
+  });
+  test('a tie goes to the higher cost', () => {
+    assert.equal(costOf(file(b(4), b(5))), '$2b$05$');
+  });
+  test('is a {SHA} check when most users have {SHA} hashes', () => {
+    assert.equal(costOf(file(sha('a'), sha('b'), b(4))), 'sha1');
+  });
+  test('is what the authorizer compares an unknown user against', async () => {
+    const seen: string[] = [];
+    const compare = bcrypt.compare;
+    // bcryptjs's default export is one shared object: record the hashes compared.
+    (bcrypt as { compare: unknown }).compare = (pw: string, hash: string): Promise<boolean> => (seen.push(hash), compare(pw, hash));
+    try {
+      const az = createHtpasswdAuthorizer({ text: file(b(5), b(4), b(5)), source: 'f', realm: 'r' });
+      assert.equal((await az.authorize({ authorization: basic('nobody', 'pw'), host: undefined }, [])).ok, false);
+    } finally {
+      (bcrypt as { compare: unknown }).compare = compare;
+    }
+    assert.deepEqual(seen.map((h) => h.slice(0, 7)), ['$2b$05$']);
   });
 });
 

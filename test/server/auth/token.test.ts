@@ -235,11 +235,75 @@ describe('token checks, one at a time', () => {
     assert.ok(!d.ok);
     assert.equal(d.challenge, `Bearer realm="https://notary.internal:4443/auth/token",service="${SERVICE}",scope="registry:catalog:*"`);
   });
+  const reasonOf = async (token: string, az = authorizer()): Promise<string | null> => {
+    const d = await az.authorize({ authorization: `Bearer ${token}`, host: 'h' }, [{ type: 'repository', name: 'example.com/x', action: 'pull' }]);
+    return d.ok ? null : d.reason;
+  };
+  const withRoots = (...extra: Issuer[]): Authorizer => authorizer({ rootCertsPem: [pki.root, pki.direct, ...extra].map((i) => i.certPem).join('') });
+  test('a leaf signed with SHA-1 is refused, and the reason says so', async () => {
+    const token = mintToken(access, { signer: pki.sha1Leaf.key, chain: chainOf(pki.sha1Leaf) });
+    assert.equal(await reasonOf(token), 'leaf CN=sha1Leaf: certificate is signed with SHA-1 (ecdsa-with-SHA1); reissue it with SHA-256');
+  });
+  test('an intermediate signed with MD5 is refused, and the reason says so', async () => {
+    const token = mintToken(access, { signer: pki.underMd5Intermediate.key, chain: chainOf(pki.underMd5Intermediate, pki.md5Intermediate) });
+    assert.equal(await reasonOf(token, withRoots(pki.rsaRoot)), 'intermediate CN=md5Intermediate: certificate is signed with MD5 (md5WithRSAEncryption); reissue it with SHA-256');
+  });
+  test("a root's own SHA-1 self-signature is not relied on: a SHA-256 leaf under it is accepted", async () => {
+    assert.equal(await reasonOf(mintToken(access, { signer: pki.underSha1Root.key, chain: chainOf(pki.underSha1Root) }), withRoots(pki.sha1Root)), null);
+  });
+  test('pathLenConstraint 0 on the root: a leaf directly under it is accepted, one under a further CA is refused', async () => {
+    const az = withRoots(pki.pathLen0Root);
+    assert.equal(await reasonOf(mintToken(access, { signer: pki.underPathLen0Root.key, chain: chainOf(pki.underPathLen0Root) }), az), null);
+    const deep = mintToken(access, { signer: pki.underCaUnderPathLen0Root.key, chain: chainOf(pki.underCaUnderPathLen0Root, pki.caUnderPathLen0Root) });
+    assert.match((await reasonOf(deep, az)) ?? '', /^root CN=pathLen0Root: CA certificate allows at most 0 intermediate CA certificate\(s\) below it \(pathLenConstraint\) but the chain has 1/);
+  });
+  test('pathLenConstraint 0 on an intermediate: a leaf directly under it is accepted, one under a further CA is refused', async () => {
+    assert.equal(await reasonOf(mintToken(access, { signer: pki.underPathLen0Intermediate.key, chain: chainOf(pki.underPathLen0Intermediate, pki.pathLen0Intermediate) })), null);
+    const deep = mintToken(access, { signer: pki.underCaUnderPathLen0Intermediate.key, chain: chainOf(pki.underCaUnderPathLen0Intermediate, pki.caUnderPathLen0Intermediate, pki.pathLen0Intermediate) });
+    assert.match((await reasonOf(deep)) ?? '', /^intermediate CN=pathLen0Intermediate: .*allows at most 0 .* but the chain has 1/);
+  });
+  test('an RSA signing key under 2048 bits is refused with that reason, and the log line gives it', async () => {
+    const token = mintToken(access, { signer: pki.rsa1024.key, alg: 'RS256', chain: chainOf(pki.rsa1024) });
+    assert.equal(await reasonOf(token), 'token signing key is RSA of 1024 bits; at least 2048 are required');
+    assert.equal((await get('/v2/example.com/x/_trust/tuf/root.json', token)).status, 401);
+    assert.match(t.logs.join('\n'), /"denied":"token signing key is RSA of 1024 bits; at least 2048 are required"/);
+  });
   test('a bundle without certificates is refused at startup with the file named', () => {
     assert.throws(() => createTokenAuthorizer({ realm: REALM, service: SERVICE, issuer: 'i', rootCertsPem: 'nothing', rootCertsSource: '/etc/x.pem', autoRedirect: false }), /at least one CERTIFICATE in the root bundle \/etc\/x.pem/);
   });
   test('the fixture issuer certificate loads as a bundle', () => {
     const pem = fs.readFileSync(path.join(fixture('errors-token-auth'), 'token-signing-root.crt'), 'utf8');
     assert.equal(createTokenAuthorizer({ realm: REALM, service: SERVICE, issuer: 'i', rootCertsPem: pem, rootCertsSource: 'f', autoRedirect: false }).kind, 'token');
+  });
+});
+
+describe('non-ASCII challenge parameters go out as UTF-8, as notary-server (Go) writes them', () => {
+  const utf8 = (header: unknown): string => Buffer.from(String(header), 'latin1').toString('utf8');
+  let app: TestApp;
+  before(async () => {
+    app = await makeApp({ authorizer: authorizer({ realm: 'https://auth.example.com/tökén', service: 'notary.ĳssel' }), gunPrefixes: ['example.com/'] });
+  });
+  after(async () => app.close());
+
+  test('realm, service and a GUN in the scope (beyond latin1 too) are UTF-8 bytes in the header', async () => {
+    const res = await raw(request(app.app.handler).get(`/v2/${encodeURIComponent('example.com/łódź')}/_trust/tuf/root.json`.replace('%2F', '/')));
+    assert.equal(res.status, 401);
+    assert.equal(utf8(res.headers['www-authenticate']), 'Bearer realm="https://auth.example.com/tökén",service="notary.ĳssel",scope="repository:example.com/łódź:pull"');
+  });
+  test('control characters in configured values are escaped as Go %q does, not a 500', async () => {
+    const d = await authorizer({ realm: 'a\nb\u0007"c"' }).authorize({ authorization: undefined, host: 'h' }, [{ type: 'registry', name: 'catalog', action: '*' }]);
+    assert.ok(!d.ok);
+    assert.equal(d.challenge, 'Bearer realm="a\\nb\\a\\"c\\"",service="notary.example.com",scope="registry:catalog:*"');
+  });
+  test('autoredirect echoes a UTF-8 Host as the same UTF-8 bytes', async () => {
+    const az = authorizer({ autoRedirect: true });
+    const a2 = await makeApp({ authorizer: az, gunPrefixes: ['example.com/'] });
+    try {
+      const res = await raw(request(a2.app.handler).get('/v2/').set('Host', Buffer.from('nötary.example:4443', 'utf8').toString('latin1')));
+      assert.equal(res.status, 401);
+      assert.equal(utf8(res.headers['www-authenticate']), 'Bearer realm="https://nötary.example:4443/auth/token",service="notary.example.com",scope="registry:catalog:*"');
+    } finally {
+      await a2.close();
+    }
   });
 });

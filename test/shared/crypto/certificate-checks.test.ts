@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { checkDelegationCertificate, checkRootCertificate, matchCommonNameToGun } from '../../../shared/crypto/certificate-checks.js';
+import { checkDelegationCertificate, checkPathLength, checkRootCertificate, checkSignatureAlgorithm, matchCommonNameToGun } from '../../../shared/crypto/certificate-checks.js';
 import { certificateSignerFromKeyObject, createSelfSignedCertificate } from '../../../shared/crypto/x509.js';
 import { fixture, FIXTURE_NOW } from '../../support/paths.js';
 import { fixtureKeys, opensslCertificate } from './fixture-keys.js';
@@ -85,7 +85,7 @@ describe('checkRootCertificate', () => {
     const sha1 = make('sha1', { subject: '/CN=example.com\\/app', key: 'rsa:2048', digest: 'sha1', ext: LEAF });
     assert.match(checkRootCertificate(sha1, GUN, new Date()) ?? '', /SHA-1 \(sha1WithRSAEncryption\)/);
     const md5 = make('md5', { subject: '/CN=example.com\\/app', key: 'rsa:2048', digest: 'md5', ext: LEAF });
-    assert.match(checkRootCertificate(md5, GUN, new Date()) ?? '', /signature algorithm 1\.2\.840\.113549\.1\.1\.4 is not accepted/);
+    assert.match(checkRootCertificate(md5, GUN, new Date()) ?? '', /MD5 \(md5WithRSAEncryption\)/);
   });
 
   it('accepts RSA-PSS over SHA-256 and refuses RSA-PSS over SHA-1', () => {
@@ -167,5 +167,30 @@ describe('checkDelegationCertificate', () => {
   it('refuses SHA-1 and short RSA', () => {
     assert.match(checkDelegationCertificate(new X509Certificate(opensslCertificate(dir, 's1', { subject: '/CN=d', digest: 'sha1' }))) ?? '', /SHA-1/);
     assert.match(checkDelegationCertificate(new X509Certificate(opensslCertificate(dir, 'r1', { subject: '/CN=d', key: 'rsa:1024' }))) ?? '', /1024 bits/);
+  });
+});
+
+describe('checkSignatureAlgorithm and checkPathLength (for token-signing chains)', () => {
+  let dir = '';
+  before(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'signet-certs-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const make = (name: string, opts: Parameters<typeof opensslCertificate>[2]): X509Certificate => new X509Certificate(opensslCertificate(dir, name, opts));
+
+  it('refuses SHA-1 and MD5 signatures by name, accepts SHA-256', () => {
+    assert.equal(checkSignatureAlgorithm(make('ok', { subject: '/CN=ok' })), null);
+    assert.equal(checkSignatureAlgorithm(make('s1', { subject: '/CN=s1', digest: 'sha1' })), 'certificate is signed with SHA-1 (ecdsa-with-SHA1); reissue it with SHA-256');
+    assert.equal(checkSignatureAlgorithm(make('m5', { subject: '/CN=m5', key: 'rsa:2048', digest: 'md5' })), 'certificate is signed with MD5 (md5WithRSAEncryption); reissue it with SHA-256');
+  });
+
+  it('holds a CA to its pathLenConstraint; no constraint means no limit', () => {
+    const zero = make('pl0', { subject: '/CN=pl0', ext: ['basicConstraints=critical,CA:TRUE,pathlen:0'] });
+    assert.equal(checkPathLength(zero, 0), null);
+    assert.match(checkPathLength(zero, 1) ?? '', /allows at most 0 intermediate CA certificate\(s\) below it \(pathLenConstraint\) but the chain has 1/);
+    const two = make('pl2', { subject: '/CN=pl2', ext: ['basicConstraints=critical,CA:TRUE,pathlen:2'] });
+    assert.equal(checkPathLength(two, 2), null);
+    assert.match(checkPathLength(two, 3) ?? '', /at most 2/);
+    assert.equal(checkPathLength(make('any', { subject: '/CN=any', ext: ['basicConstraints=critical,CA:TRUE'] }), 7), null);
   });
 });

@@ -17,15 +17,22 @@ import { fixture } from '../../support/paths.js';
 import { fixtureKeys, opensslCertificate } from './fixture-keys.js';
 
 /** The same fields read with the schema library. */
-function reference(der: Buffer): { commonNames: string[]; isCa: boolean; notBefore: number; notAfter: number; inner: Buffer; outer: Buffer } {
+function reference(der: Buffer): { commonNames: string[]; isCa: boolean; maxPathLen: number | null; notBefore: number; notAfter: number; inner: Buffer; outer: Buffer } {
   const cert = AsnConvert.parse(der, Certificate);
   const commonNames: string[] = [];
   for (const rdn of cert.tbsCertificate.subject) for (const atv of rdn) if (atv.type === '2.5.4.3') commonNames.push(atv.value.toString());
   let isCa = false;
-  for (const ext of cert.tbsCertificate.extensions ?? []) if (ext.extnID === id_ce_basicConstraints) isCa = AsnConvert.parse(ext.extnValue, BasicConstraints).cA;
+  let maxPathLen: number | null = null;
+  for (const ext of cert.tbsCertificate.extensions ?? []) {
+    if (ext.extnID !== id_ce_basicConstraints) continue;
+    const bc = AsnConvert.parse(ext.extnValue, BasicConstraints);
+    isCa = bc.cA;
+    maxPathLen = bc.pathLenConstraint ?? null;
+  }
   return {
     commonNames,
     isCa,
+    maxPathLen,
     notBefore: cert.tbsCertificate.validity.notBefore.getTime().getTime(),
     notAfter: cert.tbsCertificate.validity.notAfter.getTime().getTime(),
     inner: Buffer.from(AsnConvert.serialize(cert.tbsCertificate.signature)),
@@ -46,6 +53,7 @@ describe('readCertificateFields', () => {
     make('ed25519', { subject: '/CN=ed', key: 'ed25519', digest: '' });
     make('utf8-cn', { subject: '/CN=r\u00e9pertoire', extra: ['-utf8'] });
     make('no-cn', { subject: '/O=nobody', ext: ['basicConstraints=CA:TRUE,pathlen:2'] });
+    make('pathlen-0', { subject: '/CN=ca0', ext: ['basicConstraints=critical,CA:TRUE,pathlen:0'] });
     make('after-2050', { subject: '/CN=long', days: 12000 });
     for (const [i, k] of [...fixtureKeys().values()].entries()) for (const c of k.certificates ?? []) certs.push([`fixture-${i}`, c.raw]);
     for (const name of ['releases.crt', 'jenkins.crt']) certs.push([name, new X509Certificate(readFileSync(fixture('delegate-keys', name))).raw]);
@@ -59,6 +67,7 @@ describe('readCertificateFields', () => {
       const ref = reference(der);
       assert.deepEqual(ours.commonNames, ref.commonNames, name);
       assert.equal(ours.isCa, ref.isCa, name);
+      assert.equal(ours.maxPathLen, ref.maxPathLen, name);
       assert.equal(ours.notBefore.getTime(), ref.notBefore, name);
       assert.equal(ours.notAfter.getTime(), ref.notAfter, name);
       assert.deepEqual(ours.innerSignature.raw, ref.inner, name);
@@ -68,6 +77,9 @@ describe('readCertificateFields', () => {
     assert.deepEqual(readCertificateFields(byName.get('ca-default')!).commonNames, ['first', 'last']);
     assert.equal(readCertificateFields(byName.get('ca-default')!).isCa, true);
     assert.equal(readCertificateFields(byName.get('ec-leaf')!).isCa, false);
+    assert.equal(readCertificateFields(byName.get('ec-leaf')!).maxPathLen, null);
+    assert.equal(readCertificateFields(byName.get('no-cn')!).maxPathLen, 2);
+    assert.equal(readCertificateFields(byName.get('pathlen-0')!).maxPathLen, 0);
     assert.deepEqual(readCertificateFields(byName.get('utf8-cn')!).commonNames, ['r\u00e9pertoire']);
     assert.ok(readCertificateFields(byName.get('after-2050')!).notAfter.getUTCFullYear() > 2050);
   });
