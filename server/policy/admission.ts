@@ -3,7 +3,10 @@
 // workload kinds: find every container image with its JSON pointer, check
 // them all in parallel, and answer. Denials name the image and the missing
 // signature; warn-mode findings become `warnings`. The mutating answer pins
-// each verified tag to its digest with a JSON patch.
+// each verified tag to its digest with a JSON patch. An UPDATE checks only the
+// images its oldObject did not already hold: a running workload whose signer
+// was since revoked can still be scaled or relabelled, while any image the
+// update brings in is checked. Pods a controller creates are CREATEs, checked in full.
 
 import type { ExplainedResult } from '../../shared/policy/evaluate.js';
 import type { AdmissionOptions } from './admission-options.js';
@@ -57,6 +60,7 @@ interface Request {
   namespace: string;
   operation: string;
   object: unknown;
+  oldObject: unknown;
 }
 
 function parseReview(review: unknown): Request {
@@ -66,7 +70,7 @@ function parseReview(review: unknown): Request {
   const req = review.request;
   if (!isObject(req) || typeof req.uid !== 'string' || req.uid === '') throw new AdmissionInputError('the AdmissionReview has no request.uid');
   const kind = isObject(req.kind) && typeof req.kind.kind === 'string' ? req.kind.kind : '';
-  return { uid: req.uid, kind, namespace: typeof req.namespace === 'string' ? req.namespace : '', operation: typeof req.operation === 'string' ? req.operation : '', object: req.object };
+  return { uid: req.uid, kind, namespace: typeof req.namespace === 'string' ? req.namespace : '', operation: typeof req.operation === 'string' ? req.operation : '', object: req.object, oldObject: req.oldObject };
 }
 
 /** The kind's pod spec path; own keys only, so `constructor` or `toString` is just an unknown kind. */
@@ -99,6 +103,21 @@ export function containerImages(kind: string, object: unknown): ContainerImage[]
   return out;
 }
 
+/**
+ * The image references an UPDATE's oldObject already held, compared as written (`app:1.4` is not
+ * `app:1.4@sha256:…`). An oldObject missing or not of the kind's shape holds none, so every
+ * image is checked (fail closed).
+ */
+function imagesBefore(req: Request): ReadonlySet<string> {
+  if (req.operation !== 'UPDATE') return new Set();
+  try {
+    return new Set(containerImages(req.kind, req.oldObject).map((c) => c.image));
+  } catch (err) {
+    if (err instanceof AdmissionInputError) return new Set();
+    throw err;
+  }
+}
+
 function review(response: AdmissionResponse): AdmissionReviewOut {
   return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
 }
@@ -119,7 +138,8 @@ export async function admit(checker: PolicyChecker, options: AdmissionOptions, b
   if (podSpecPath(req.kind) === undefined) {
     return review({ uid: req.uid, allowed: true, warnings: [clip(`signet does not check ${req.kind || 'this kind'}; restrict the webhook's rules to Pods and workload kinds`, MAX_WARNING)] });
   }
-  const containers = containerImages(req.kind, req.object);
+  const before = imagesBefore(req);
+  const containers = containerImages(req.kind, req.object).filter((c) => !before.has(c.image));
   const source: PolicySource = mutate ? 'mutation' : 'admission';
   const results: ExplainedResult[] = await checker.check(containers.map((c) => c.image), { source });
   const denied: string[] = [];

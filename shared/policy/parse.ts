@@ -6,7 +6,7 @@
 //   default: deny                  # allow | deny (default deny)
 //   defaultMode: enforce           # enforce | warn, for images no rule matches
 //   teams: { qa: targets/qa }      # team name -> role
-//   rules:
+//   rules:                         # patterns: fully qualified names (docker.io/library/alpine)
 //     - pattern: registry.example.com/team/*
 //       roles: [targets/jenkins]   # and/or
 //       teams: [qa]                # expanded to roles

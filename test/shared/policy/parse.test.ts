@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PolicyError } from '../../../shared/errors.js';
+import { planImage } from '../../../shared/policy/evaluate.js';
 import { parsePolicy } from '../../../shared/policy/parse.js';
 
 const GOOD = `default: deny
@@ -74,4 +75,29 @@ test('invalid policies are refused with the line and the reason', () => {
   refused('rules:\n  - pattern: a.com/x\n    roles: [targets]\n    pinnedCA: nope\n', 4, /not a PEM certificate/);
   refused('rules: {}\n', 1, /rules must be a list/);
   refused('[1, 2]\n', 1, /must be a mapping/);
+});
+
+test('patterns that can never match an image are refused with the fully qualified name to write', () => {
+  const at = (pattern: string): string => `default: deny\nrules:\n  - pattern: a.com/x\n    roles: [targets]\n  - pattern: "${pattern}"\n    roles: [targets]\n`;
+  const cases: [string, RegExp, string][] = [
+    ['alpine', /names no registry host/, 'docker.io/library/alpine'],
+    ['library/alpine:*', /carry no tag; it names no registry host/, 'docker.io/library/alpine'],
+    ['library/*', /names no registry host/, 'docker.io/library/*'],
+    ['index.docker.io/library/alpine', /index\.docker\.io is an alias/, 'docker.io/library/alpine'],
+    ['index.docker.io/alpine', /alias .* live under library\//, 'docker.io/library/alpine'],
+    ['docker.io/alpine', /live under library\//, 'docker.io/library/alpine'],
+    ['registry.example.com/team/app:1.4', /carry no tag/, 'registry.example.com/team/app'],
+  ];
+  for (const [pattern, why, instead] of cases) {
+    const escaped = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    refused(at(pattern), 5, new RegExp(`rules\\[1\\]\\.pattern: "${escaped(pattern)}" can never match an image: .*${why.source}.*Write ${escaped(instead)} instead`));
+    // What the message says to write is accepted, and matches what the user meant.
+    const fixed = parsePolicy(at(instead), 'policy.yaml');
+    const image = pattern.startsWith('registry.') ? 'registry.example.com/team/app:1.4' : 'alpine:3.20';
+    assert.equal(planImage(fixed, image).rule?.pattern, instead, pattern);
+  }
+  // Fully qualified names, hosts with ports, localhost and wildcard hosts stay accepted.
+  for (const pattern of ['docker.io/library/alpine', 'docker.io/**', 'docker.io/acme/*', 'localhost/app', 'localhost:5000/app', '127.0.0.1:5000/team/*', '**', '*/app', '**/alpine']) {
+    assert.doesNotThrow(() => parsePolicy(at(pattern), 'policy.yaml'), pattern);
+  }
 });
