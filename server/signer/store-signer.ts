@@ -2,8 +2,9 @@
 // ServerSigner whose keys live in the MetaStore's server-key table, each
 // private key sealed with key-encryption.ts (scrypt -> AES-256-GCM, bound to
 // its GUN, role and key ID). The store only ever receives ciphertext.
-// Decrypted keys are cached in memory for the life of the process (like
-// notary's signer) so a timestamp signature does not pay the scrypt cost.
+// Decrypted keys are cached in memory (like notary's signer) so a timestamp
+// signature does not pay the scrypt cost; each use still confirms, with one
+// indexed query, that the row is stored, since another server may delete it.
 
 import { generateKeyPairSync, createPrivateKey, type KeyObject } from 'node:crypto';
 import { createKeyObjectSigner } from '../../shared/crypto/sign.js';
@@ -72,7 +73,13 @@ export function createStoreSigner(options: StoreSignerOptions): ServerSigner {
 
     async getSigner(gun: string, role: ServerRole, keyId: string): Promise<Signer | null> {
       const cached = cache.get(cacheKey(gun, role, keyId));
-      if (cached !== undefined) return cached;
+      if (cached !== undefined) {
+        // Another server on the same database may have deleted the row (a DELETE of the GUN): the
+        // cached key must not outlive it. A row gone answers as one never stored does (null).
+        if (await store.hasServerKey(gun, role, keyId)) return cached;
+        cache.delete(cacheKey(gun, role, keyId));
+        return null;
+      }
       const record = (await store.getServerKeys(gun, role)).find((r) => r.keyId === keyId);
       if (record === undefined) return null;
       // SECURITY: the row's key ID must be the hash of its public value, and the decrypted

@@ -6,6 +6,14 @@
 // the process and there is no LISTEN across processes; the store notifies its
 // own subscribers in-process.
 //
+// Durability: PGlite starts PostgreSQL with -F (fsync off; SHOW fsync = off)
+// and mounts the directory through Emscripten's NODEFS, whose writes are plain
+// fs.writeSync calls (PGlite's syncToFs does nothing for it, and its
+// relaxedDurability option, not set here, changes nothing for a NODEFS directory). A commit
+// is in the OS page cache when it returns: it survives a killed server process
+// (crash.test.ts), not an OS crash or power loss, which can lose recent
+// commits or corrupt the database. Real deployments use PostgreSQL.
+//
 // Measured here (Node 20, 2 shared cores): initialising a new data dir takes
 // ~4 s on an idle machine (20-30 s under heavy load), reopening an existing
 // one ~0.25 s (1-2.5 s under load); the directory is ~40 MB.
@@ -14,7 +22,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { StorageError } from '../../shared/errors.js';
-import { lockDataDir } from './data-dir-lock.js';
+import { dataDirRemedy, lockDataDir } from './data-dir-lock.js';
 import type { SqlClient, SqlQueryable, SqlResult } from './sql-client.js';
 
 type PgliteQueryable = Pick<Transaction, 'query' | 'exec'>;
@@ -53,7 +61,7 @@ export class EmbeddedClient implements SqlClient {
       // 0700: the database holds (encrypted) server keys.
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     } catch (err) {
-      throw new StorageError('STORAGE', `cannot create the data directory ${dir}; check --data-dir and its permissions`, { cause: err });
+      throw new StorageError('STORAGE', `cannot create the data directory ${dir}: ${dataDirRemedy(err)}`, { cause: err });
     }
     const unlock = lockDataDir(dir);
     try {

@@ -110,6 +110,12 @@ export interface MetaStore {
 
   /** Server-held keys of a role, oldest first. */
   getServerKeys(gun: string, role: 'timestamp' | 'snapshot'): Promise<ServerKeyRecord[]>;
+  /**
+   * Whether the key row of `keyId` is still stored for the GUN and role: one indexed probe, so a
+   * signer that caches decrypted keys can confirm the row before each use (another server on the
+   * same database may have deleted it).
+   */
+  hasServerKey(gun: string, role: 'timestamp' | 'snapshot', keyId: string): Promise<boolean>;
   addServerKey(record: Omit<ServerKeyRecord, 'createdAt'>): Promise<void>;
   /** The newest server-held key of any GUN, or null when none is stored (a startup passphrase check). */
   newestServerKey(): Promise<ServerKeyRecord | null>;

@@ -15,7 +15,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { StorageError } from '../../shared/errors.js';
-import type { SqlClient } from './sql-client.js';
+import type { SqlClient, SqlQueryable } from './sql-client.js';
 
 export interface Migration {
   readonly version: number;
@@ -76,6 +76,7 @@ export async function runMigrations(client: SqlClient, migrations: readonly Migr
   return client.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [MIGRATION_LOCK_CLASS, schema ?? '']);
     if (schema !== undefined) await tx.execScript(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(schema)}`);
+    await refuseForeignSchema(tx, client.location);
     await tx.execScript(`CREATE TABLE IF NOT EXISTS schema_migrations (
       version    integer     PRIMARY KEY,
       name       text        NOT NULL,
@@ -101,6 +102,47 @@ export async function runMigrations(client: SqlClient, migrations: readonly Migr
     }
     return applied;
   });
+}
+
+/** Tables whose columns tell Signet's schema from notary's and other applications'. */
+const TELLING_TABLES = ['schema_migrations', 'tuf_files', 'changefeed', 'private_keys'];
+
+/**
+ * Refuse a schema that another application's migrations made (notary-server, notary-signer, or
+ * anything else with a `schema_migrations` of its own): Signet's migrations would fail on its
+ * tables with a misleading "older than this server", or add Signet's tables among them.
+ * @throws {StorageError} naming what the schema holds and what to use instead.
+ */
+async function refuseForeignSchema(tx: SqlQueryable, location: string): Promise<void> {
+  const { rows } = await tx.query<{ relname: string; attname: string }>(
+    `SELECT c.relname, a.attname FROM pg_catalog.pg_class c
+       JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE c.relnamespace = (SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema())
+        AND c.relkind IN ('r', 'p') AND c.relname = ANY($1::text[])`,
+    [TELLING_TABLES],
+  );
+  const tables = new Map<string, Set<string>>();
+  for (const r of rows) (tables.get(r.relname) ?? tables.set(r.relname, new Set()).get(r.relname)!).add(r.attname);
+  const migrations = tables.get('schema_migrations');
+  // Signet's records name and checksum; golang-migrate's (notary) has version and dirty.
+  const ours = migrations !== undefined && migrations.has('checksum') && migrations.has('name');
+  // notary-server's tuf_files (gorm) carries updated_at/deleted_at, Signet's does not.
+  const notaryFiles = tables.get('tuf_files')?.has('deleted_at') === true;
+  if (ours && !notaryFiles) return;
+  if (migrations === undefined && !notaryFiles) return;
+  const golangMigrate = migrations?.has('dirty') === true ? ["golang-migrate's schema_migrations"] : [];
+  let what: string;
+  if (notaryFiles) {
+    what = `notary-server's schema (${['tuf_files', ...(tables.has('changefeed') ? ['changefeed'] : []), ...golangMigrate].join(', ')})`;
+  } else if (tables.has('private_keys')) {
+    what = `notary-signer's schema (${['private_keys', ...golangMigrate].join(', ')})`;
+  } else {
+    what = `another application's schema_migrations table (columns ${[...migrations!].sort().join(', ')}; Signet's has name and checksum)`;
+  }
+  throw new StorageError(
+    'STORAGE',
+    `the database at ${location} holds ${what}; signet-server keeps its own schema and neither reads nor converts these tables: point --database-url at a fresh database (createdb signet) and publish the repositories to signet-server again, or keep this database for the server that made it`,
+  );
 }
 
 /** A PostgreSQL identifier in double quotes. */

@@ -199,6 +199,15 @@ export class SqlMetaStore implements MetaStore {
     return res.rows.map(toServerKey);
   }
 
+  async hasServerKey(gun: string, role: 'timestamp' | 'snapshot', keyId: string): Promise<boolean> {
+    if (!isStorableName(gun) || !isStorableName(keyId)) return false;
+    // UNIQUE (gun, key_id) answers this from its index.
+    const res = await this.#run(`check the ${role} key ${keyId} of ${gun}`, () =>
+      this.#client.query('SELECT 1 FROM server_keys WHERE gun = $1 AND key_id = $2 AND role = $3', [gun, keyId, role]),
+    );
+    return res.rows.length > 0;
+  }
+
   async newestServerKey(): Promise<ServerKeyRecord | null> {
     const res = await this.#run('read the newest server key', () => this.#client.query<KeyRow>(`SELECT ${KEY_COLUMNS} FROM server_keys ORDER BY id DESC LIMIT 1`));
     const row = res.rows[0];

@@ -9,7 +9,11 @@ import { verifySignature } from '../../../shared/crypto/verify.js';
 import { KeyStoreError } from '../../../shared/errors.js';
 import { openServerKey } from '../../../server/signer/key-encryption.js';
 import { createStoreSigner } from '../../../server/signer/store-signer.js';
+import { createServerKeys } from '../../../server/signer/server-keys.js';
+import type { SqlClient } from '../../../server/storage/sql-client.js';
+import type { SqlMetaStore } from '../../../server/storage/sql-meta-store.js';
 import { TEST_KDF, TEST_PASSPHRASE, openEmbeddedStore, testSigner, uniqueGun, type TestStore } from '../domain/support.js';
+import { embeddedBackend, itOn, postgresBackend } from '../storage/backends.js';
 
 describe('store-backed server signer', () => {
   let ts: TestStore;
@@ -90,3 +94,56 @@ describe('store-backed server signer', () => {
     assert.throws(() => createStoreSigner({ store: ts.store, passphrase: '' }), (e: unknown) => e instanceof KeyStoreError && e.code === 'PASSPHRASE_REQUIRED');
   });
 });
+
+// A second server on the same database (PostgreSQL), or SQL from outside, deletes a key row this
+// process holds decrypted in its cache: the cached key must not sign after its row is gone.
+for (const backend of [await embeddedBackend('stale-key'), await postgresBackend('stale-key')]) {
+  describe(`store-backed server signer: a cached key whose row another server deleted (${backend.name})`, () => {
+    const itOnBackend = itOn(backend);
+    const open: { close(): Promise<void> }[] = [];
+    let client: SqlClient;
+    let store: SqlMetaStore;
+    before(async () => {
+      if (backend.skip !== undefined) return;
+      client = await backend.client();
+      store = backend.storeOver(client);
+      open.push(store);
+    });
+    after(async () => {
+      for (const o of open) await o.close();
+      await backend.cleanup();
+    });
+
+    itOnBackend('a row deleted by SQL: the cached key answers null, as a key never stored, and a new key takes over', async () => {
+      const signer = testSigner(store);
+      const gun = uniqueGun();
+      const key = await signer.createKey(gun, 'timestamp'); // cached by createKey
+      assert.notEqual(await signer.getSigner(gun, 'timestamp', key.id), null);
+      // Embedded: one process per data directory, so the "outside" DELETE runs on the store's own client.
+      const other = backend.name === 'postgres' ? await backend.rawClient() : client;
+      if (other !== client) open.push(other);
+      await other.query('DELETE FROM server_keys WHERE gun = $1 AND key_id = $2', [gun, key.id]);
+      assert.equal(await signer.getSigner(gun, 'timestamp', key.id), null);
+      const keys = createServerKeys(signer);
+      assert.equal(await keys.signerFor(gun, 'timestamp', [key.id]), null, 'a publish is refused as SERVER_KEY_MISSING');
+      const replacement = await keys.getOrCreateKey(gun, 'timestamp', [key.id]);
+      assert.notEqual(replacement.id, key.id, 'GET timestamp.key hands out a new key');
+      const s = (await keys.signerFor(gun, 'timestamp', [replacement.id]))!;
+      assert.ok(verifySignature(replacement, await s.sign(Buffer.from('m')), Buffer.from('m')));
+    });
+
+    itOnBackend('a GUN deleted through a second store on the same database: the first server no longer signs with its keys', async () => {
+      if (backend.name !== 'postgres') return; // embedded: one store per data directory
+      const second = backend.storeOver(await backend.rawClient());
+      open.push(second);
+      const signer = testSigner(store);
+      const gun = uniqueGun();
+      const ts = await signer.createKey(gun, 'timestamp');
+      const snap = await signer.createKey(gun, 'snapshot');
+      await store.updateMany(gun, [{ role: 'root', version: 1, data: Buffer.from('{}') }]);
+      assert.equal(await second.deleteGun(gun), true);
+      assert.equal(await signer.getSigner(gun, 'timestamp', ts.id), null);
+      assert.equal(await signer.getSigner(gun, 'snapshot', snap.id), null);
+    });
+  });
+}

@@ -2,14 +2,14 @@
 // Failures an operator meets: wrong configuration, unreachable or slow
 // database, a data directory in use; messages say what to do and never show
 // the password from --database-url.
-import { after, before, describe, it } from 'node:test';
+import { after, afterEach, before, describe, it, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { StorageError } from '../../../shared/errors.js';
-import { LOCK_FILE } from '../../../server/storage/data-dir-lock.js';
+import { LOCK_FILE, dataDirRemedy, processStartTime } from '../../../server/storage/data-dir-lock.js';
 import { openStore } from '../../../server/storage/open-store.js';
 import { redactDatabaseUrl } from '../../../server/storage/sql-errors.js';
 import { PgClient } from '../../../server/storage/pg-client.js';
@@ -189,6 +189,60 @@ describe('embedded data directory lock', () => {
     const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
     fs.writeFileSync(path.join(backend.options.dataDir!, LOCK_FILE), `${dead.stdout}\n`);
     store = await openStore(backend.options);
-    assert.equal(fs.readFileSync(path.join(backend.options.dataDir!, LOCK_FILE), 'utf8').trim(), String(process.pid));
+    assert.equal(fs.readFileSync(path.join(backend.options.dataDir!, LOCK_FILE), 'utf8').split(/\s/)[0], String(process.pid));
+  });
+
+  // In a container the server is PID 1 after every restart: a lock left by a killed container names a live PID.
+  const noProc = fs.existsSync('/proc/self/stat') ? false : 'no /proc here: process start times are read on Linux only';
+
+  it('records the start time and takes over a lock whose live PID started at another time', { skip: noProc }, async () => {
+    await store.close();
+    const started = processStartTime(process.pid)!;
+    assert.match(started, /^\d+$/);
+    const lockPath = path.join(backend.options.dataDir!, LOCK_FILE);
+    fs.writeFileSync(lockPath, `${process.pid} ${BigInt(started) + 1n}\n`); // this PID, another process's life
+    store = await openStore(backend.options);
+    assert.equal(fs.readFileSync(lockPath, 'utf8'), `${process.pid} ${started}\n`);
+  });
+
+  it('refuses a lock whose live PID has the recorded start time', { skip: noProc }, async () => {
+    await store.close();
+    const lockPath = path.join(backend.options.dataDir!, LOCK_FILE);
+    fs.writeFileSync(lockPath, `${process.pid} ${processStartTime(process.pid)}\n`);
+    await assert.rejects(openStore(backend.options), storageError(/in use by this process/));
+    fs.writeFileSync(lockPath, `${process.ppid} ${processStartTime(process.ppid)}\n`); // our parent is alive
+    await assert.rejects(openStore(backend.options), storageError(new RegExp(`in use by process ${process.ppid}`)));
+    fs.rmSync(lockPath);
+    store = await openStore(backend.options);
+  });
+});
+
+describe('embedded data directory on a full or read-only file system', () => {
+  const failWith = (code: string) => Object.assign(new Error(`${code}: simulated`), { code });
+  afterEach(() => mock.restoreAll());
+
+  it('says the disk is full or read-only, not that permissions are wrong', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'signet-errno-'));
+    try {
+      const dataDir = path.join(dir, 'data');
+      const mkdirSync = fs.mkdirSync;
+      mock.method(fs, 'mkdirSync', (p: fs.PathLike, o?: fs.MakeDirectoryOptions) => {
+        if (p === dataDir) throw failWith('EROFS');
+        return mkdirSync(p, o);
+      });
+      await assert.rejects(openStore({ dataDir }), storageError(/cannot create the data directory .*: the file system is read-only \(EROFS\); mount it read-write/));
+      mock.restoreAll();
+
+      const writeFileSync = fs.writeFileSync;
+      mock.method(fs, 'writeFileSync', (p: fs.PathOrFileDescriptor, data: string, o?: fs.WriteFileOptions) => {
+        if (p === path.join(dataDir, LOCK_FILE)) throw failWith('ENOSPC');
+        writeFileSync(p, data, o);
+      });
+      await assert.rejects(openStore({ dataDir }), storageError(/cannot create .*signet\.lock: the disk is full \(ENOSPC\); free some space/));
+      mock.restoreAll();
+      assert.match(dataDirRemedy(failWith('EACCES')), /permission denied \(EACCES\); check that --data-dir is writable/);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

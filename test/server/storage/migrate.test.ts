@@ -125,3 +125,47 @@ describe('servers starting together (PostgreSQL)', () => {
     }
   });
 });
+
+// notary-server's PostgreSQL schema as its migrations leave it (migrations/server/postgresql,
+// applied by golang-migrate, whose schema_migrations holds version and dirty).
+const NOTARY_SERVER_SCHEMA = `
+CREATE TABLE tuf_files (
+  id serial PRIMARY KEY, created_at timestamp NULL, updated_at timestamp NULL, deleted_at timestamp NULL,
+  gun varchar(255) NOT NULL, role varchar(255) NOT NULL, version integer NOT NULL, data bytea NOT NULL,
+  sha256 char(64) DEFAULT NULL, namespace varchar(255) NOT NULL DEFAULT 'published', UNIQUE (gun, role, version, namespace)
+);
+CREATE TABLE change_category (category varchar(20) PRIMARY KEY);
+INSERT INTO change_category VALUES ('update'), ('deletion');
+CREATE TABLE changefeed (
+  id serial PRIMARY KEY, created_at timestamp DEFAULT CURRENT_TIMESTAMP, gun varchar(255) NOT NULL, version integer NOT NULL,
+  sha256 char(64) DEFAULT NULL, category varchar(20) NOT NULL DEFAULT 'update' REFERENCES change_category, namespace varchar(255) NOT NULL DEFAULT 'published'
+);
+CREATE TABLE schema_migrations (version bigint NOT NULL PRIMARY KEY, dirty boolean NOT NULL);
+INSERT INTO schema_migrations VALUES (5, false);
+`;
+
+const notaryDb = await postgresBackend('notary-db');
+describe('a database that holds notary-server\'s schema (PostgreSQL)', () => {
+  const it = itOn(notaryDb);
+  after(() => notaryDb.cleanup());
+
+  it('is refused at start, naming notary-server and what to do, and left untouched', async () => {
+    const raw = await notaryDb.rawClient();
+    try {
+      await raw.execScript(`CREATE SCHEMA "${notaryDb.options.schema}"`);
+      await raw.execScript(NOTARY_SERVER_SCHEMA);
+      await assert.rejects(openStore(notaryDb.options), (err: unknown) => {
+        assert.ok(err instanceof StorageError, String(err));
+        assert.match(err.message, /holds notary-server's schema \(tuf_files, changefeed, golang-migrate's schema_migrations\).*point --database-url at a fresh database/);
+        return true;
+      });
+      const { rows } = await raw.query<{ relname: string }>('SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relkind = $1 ORDER BY relname', ['r']);
+      assert.deepEqual(rows.map((r) => r.relname), ['change_category', 'changefeed', 'schema_migrations', 'tuf_files'], 'nothing of Signet\'s added');
+      // Even without golang-migrate's table (a schema created by hand), notary's tuf_files is recognised.
+      await raw.execScript('DROP TABLE schema_migrations');
+      await assert.rejects(openStore(notaryDb.options), /holds notary-server's schema \(tuf_files, changefeed\)/);
+    } finally {
+      await raw.close();
+    }
+  });
+});
