@@ -13,7 +13,7 @@
 // N+1 of snapshot and timestamp, and the store lets exactly one of them in.
 
 import type { MetaUpdate } from '../storage/meta-store.js';
-import type { DomainDeps, SignedFile } from './deps.js';
+import { storeSigned, type DomainDeps, type SignedFile } from './deps.js';
 import { parseParts } from './parse-parts.js';
 import { RepoView } from './repo-view.js';
 import type { UpdatePart } from './service.js';
@@ -57,5 +57,5 @@ export async function applyUpdate(deps: DomainDeps, gun: string, parts: readonly
   if (update.root !== null) writes.push({ role: 'root', version: update.root.envelope.signed.version, data: update.root.data });
   for (const t of update.targets) writes.push({ role: t.role, version: t.envelope.signed.version, data: t.data });
   writes.push({ role: 'snapshot', ...snapshot }, { role: 'timestamp', ...timestamp });
-  await deps.store.updateMany(gun, writes, { baseRoot });
+  await storeSigned(deps, gun, writes, baseRoot, [snapshot, timestamp]);
 }

@@ -8,7 +8,8 @@ import { signEnvelope } from '../../shared/codec/sign-envelope.js';
 import type { Signed, Signer } from '../../shared/tuf/model.js';
 import type { RootKeyRules } from '../../shared/verify/root-key-rules.js';
 import type { ServerKeys } from '../signer/server-keys.js';
-import type { MetaStore } from '../storage/meta-store.js';
+import { ServerKeyGoneError, type MetaStore, type MetaUpdate, type ServerKeyRef } from '../storage/meta-store.js';
+import { UpdateRefusalError } from './errors.js';
 
 export interface Lifetimes {
   /** Seconds a server-signed snapshot is valid (notary: 3 years). */
@@ -32,9 +33,42 @@ export interface DomainDeps {
 export interface SignedFile {
   readonly version: number;
   readonly data: Buffer;
+  /** The stored server key that signed it, when keys are rows of the store (ServerKeys.keysInStore). */
+  readonly serverKey?: ServerKeyRef;
+}
+
+/** The stored keys behind `files`, for UpdateOptions.serverKeys. */
+export function serverKeysOf(files: readonly SignedFile[]): ServerKeyRef[] {
+  return files.flatMap((f) => (f.serverKey === undefined ? [] : [f.serverKey]));
+}
+
+/** The key reference to record for a signature by `signer`, when the store holds the key. */
+export function storedKey(keys: ServerKeys, role: ServerKeyRef['role'], signer: Signer): { serverKey?: ServerKeyRef } {
+  return keys.keysInStore ? { serverKey: { role, keyId: signer.publicKey.id } } : {};
 }
 
 /** Wire bytes of `signed`, signed by one server key, exactly as notary-server writes them. */
 export async function signMetadata(codec: NotaryCodec, signer: Signer, signed: Signed): Promise<Buffer> {
   return (await signEnvelope(codec, signed, [signer])).raw;
+}
+
+/**
+ * Store `writes` onto `baseRoot`, and only while the stored server keys that signed any of
+ * `signed` still are: another server may have deleted the GUN, and its keys with it, while this
+ * one held them decrypted. A key gone is refused as one never held (SERVER_KEY_MISSING).
+ * @throws {VersionConflictError} as MetaStore.updateMany; {UpdateRefusalError} for a key gone.
+ */
+export async function storeSigned(deps: DomainDeps, gun: string, writes: readonly MetaUpdate[], baseRoot: string | null, signed: readonly SignedFile[]): Promise<void> {
+  try {
+    await deps.store.updateMany(gun, writes, { baseRoot, serverKeys: serverKeysOf(signed) });
+  } catch (error) {
+    if (!(error instanceof ServerKeyGoneError)) throw error;
+    const roles = error.missing.map((k) => k.role);
+    throw new UpdateRefusalError(
+      roles.includes('timestamp') ? 'ErrBadRoot' : 'ErrBadHierarchy',
+      'SERVER_KEY_MISSING',
+      `${error.message}; fetch GET /v2/${gun}/_trust/tuf/${roles.includes('timestamp') ? 'timestamp' : 'snapshot'}.key, list that key in root and publish again`,
+      roles.includes('timestamp') ? { role: 'root', cause: error } : { role: 'snapshot', missing: 'snapshot', cause: error },
+    );
+  }
 }

@@ -14,7 +14,7 @@ import { roleMetaFromBytes, verifyLengthAndHashes } from '../../shared/tuf/file-
 import type { Envelope, FileMeta, Root, Snapshot } from '../../shared/tuf/model.js';
 import { verifyNotExpired } from '../../shared/verify/expiry.js';
 import { verifyDelegate } from '../../shared/verify/threshold.js';
-import { signMetadata, type DomainDeps, type SignedFile } from './deps.js';
+import { signMetadata, storedKey, type DomainDeps, type SignedFile } from './deps.js';
 import { UpdateRefusalError } from './errors.js';
 import type { Uploaded } from './parse-parts.js';
 import type { RepoView } from './repo-view.js';
@@ -91,5 +91,5 @@ export async function generateSnapshot(deps: DomainDeps, view: RepoView, root: E
 /** A snapshot body with the server lifetime, signed. */
 export async function signSnapshot(deps: DomainDeps, signer: Parameters<typeof signMetadata>[1], version: number, meta: ReadonlyMap<string, FileMeta>, now: Date): Promise<SignedFile> {
   const snapshot: Snapshot = { type: 'snapshot', version, expires: expiresAfter(now, deps.lifetimes.snapshot), meta };
-  return { version, data: await signMetadata(deps.codec, signer, snapshot) };
+  return { version, data: await signMetadata(deps.codec, signer, snapshot), ...storedKey(deps.keys, 'snapshot', signer) };
 }

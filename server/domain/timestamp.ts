@@ -14,7 +14,7 @@ import { expiresAfter } from '../../shared/time.js';
 import { roleMetaFromBytes } from '../../shared/tuf/file-meta.js';
 import type { Envelope, Root, Signer, Timestamp } from '../../shared/tuf/model.js';
 import { VersionConflictError, type StoredFile } from '../storage/meta-store.js';
-import { signMetadata, type DomainDeps, type SignedFile } from './deps.js';
+import { signMetadata, storeSigned, storedKey, type DomainDeps, type SignedFile } from './deps.js';
 import { UpdateRefusalError } from './errors.js';
 import { RepoView } from './repo-view.js';
 import { signSnapshot } from './snapshot.js';
@@ -41,7 +41,7 @@ export async function generateTimestamp(deps: DomainDeps, view: RepoView, root: 
     expires: expiresAfter(now, deps.lifetimes.timestamp),
     meta: new Map([['snapshot', roleMetaFromBytes(snapshotBytes)]]),
   };
-  return { version: timestamp.version, data: await signMetadata(deps.codec, signer, timestamp) };
+  return { version: timestamp.version, data: await signMetadata(deps.codec, signer, timestamp), ...storedKey(deps.keys, 'timestamp', signer) };
 }
 
 /** How long before expiry a role counts as due for re-signing (0 = only once expired). */
@@ -112,7 +112,7 @@ export async function refreshTimestamp(deps: DomainDeps, gun: string, margins: R
     return snapshotProblem === undefined ? { file: tsFile, resigned: false, nextDueMs } : blocked(snapshotProblem, nextDueMs);
   }
 
-  const updates: { role: string; version: number; data: Buffer }[] = [];
+  const updates: Array<SignedFile & { role: string }> = [];
   let newSnapshotBytes = snapshotBytes;
   let snapshotExpiresMs = snapshot.expires.ms;
   let newTimestamp: SignedFile;
@@ -132,8 +132,10 @@ export async function refreshTimestamp(deps: DomainDeps, gun: string, margins: R
   updates.push({ role: 'timestamp', ...newTimestamp });
   try {
     // Onto the root just read: a re-sign racing a DELETE must not store a timestamp for a GUN without a root.
-    await deps.store.updateMany(gun, updates, { baseRoot: (await view.file('root'))?.sha256 ?? null });
+    await storeSigned(deps, gun, updates, (await view.file('root'))?.sha256 ?? null, updates);
   } catch (error) {
+    // The key was deleted with the GUN by another server meanwhile: nothing stored, what there is is served.
+    if (error instanceof UpdateRefusalError) return blocked(error);
     if (!(error instanceof VersionConflictError)) throw error;
     // A publish or another refresh stored a newer timestamp first; that one is current.
     const newer = await deps.store.getCurrent(gun, 'timestamp');

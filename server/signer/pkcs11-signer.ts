@@ -29,6 +29,7 @@ export function createPkcs11Signer(store: Pkcs11TokenStore): Pkcs11Signer {
   }
   return {
     location: store.name,
+    keysInStore: false,
     listKeys: held,
     async createKey(gun: string, role: ServerRole): Promise<PublicKey> {
       return store.generate({ role, gun, algorithm: 'ecdsa' });

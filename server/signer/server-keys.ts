@@ -16,6 +16,8 @@ import type { ServerRole, ServerSigner } from './server-signer.js';
 import { createKeyedQueue } from '../keyed-queue.js';
 
 export interface ServerKeys {
+  /** ServerSigner.keysInStore of the signer underneath. */
+  readonly keysInStore: boolean;
   /**
    * The active key for the role. `rootKeyIds` are the key IDs the current root lists for the role
    * (empty when there is no root yet).
@@ -53,6 +55,7 @@ export function createServerKeys(signer: ServerSigner): ServerKeys {
   }
 
   return {
+    keysInStore: signer.keysInStore,
     getOrCreateKey(gun, role, rootKeyIds) {
       return serialised(gun, role, async () => {
         const listed = await heldListed(gun, role, rootKeyIds);

@@ -19,6 +19,12 @@ export interface HeldKey {
 }
 
 export interface ServerSigner {
+  /**
+   * The keys are rows of the MetaStore (store-signer.ts). A signer may keep them decrypted while
+   * another server on the same database deletes the rows, so an update signed with one is stored
+   * only while its row still is (UpdateOptions.serverKeys). False for keys held elsewhere (a token).
+   */
+  readonly keysInStore: boolean;
   /** Keys this signer holds for the GUN and role, oldest first. */
   listKeys(gun: string, role: ServerRole): Promise<HeldKey[]>;
   /** Create and persist a new key; it is returned by `listKeys` from then on. */

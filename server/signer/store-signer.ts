@@ -2,9 +2,11 @@
 // ServerSigner whose keys live in the MetaStore's server-key table, each
 // private key sealed with key-encryption.ts (scrypt -> AES-256-GCM, bound to
 // its GUN, role and key ID). The store only ever receives ciphertext.
-// Decrypted keys are cached in memory (like notary's signer) so a timestamp
-// signature does not pay the scrypt cost; each use still confirms, with one
-// indexed query, that the row is stored, since another server may delete it.
+// Decrypted keys are cached in memory for the life of the process (like
+// notary's signer) so a timestamp signature does not pay the scrypt cost.
+// Another server on the same database may delete a cached key's row (DELETE
+// of the GUN): updates signed here name their keys (keysInStore), and the
+// store commits them only while the rows exist (migration 0004).
 
 import { generateKeyPairSync, createPrivateKey, type KeyObject } from 'node:crypto';
 import { createKeyObjectSigner } from '../../shared/crypto/sign.js';
@@ -46,6 +48,7 @@ export function createStoreSigner(options: StoreSignerOptions): ServerSigner {
   const cacheKey = (gun: string, role: string, keyId: string): string => `${gun}\0${role}\0${keyId}`;
 
   return {
+    keysInStore: true,
     async listKeys(gun: string, role: ServerRole): Promise<HeldKey[]> {
       const records = await store.getServerKeys(gun, role);
       return records.map((r) => ({ publicKey: toPublicKey(r), createdAt: r.createdAt }));
@@ -73,13 +76,7 @@ export function createStoreSigner(options: StoreSignerOptions): ServerSigner {
 
     async getSigner(gun: string, role: ServerRole, keyId: string): Promise<Signer | null> {
       const cached = cache.get(cacheKey(gun, role, keyId));
-      if (cached !== undefined) {
-        // Another server on the same database may have deleted the row (a DELETE of the GUN): the
-        // cached key must not outlive it. A row gone answers as one never stored does (null).
-        if (await store.hasServerKey(gun, role, keyId)) return cached;
-        cache.delete(cacheKey(gun, role, keyId));
-        return null;
-      }
+      if (cached !== undefined) return cached;
       const record = (await store.getServerKeys(gun, role)).find((r) => r.keyId === keyId);
       if (record === undefined) return null;
       // SECURITY: the row's key ID must be the hash of its public value, and the decrypted

@@ -29,6 +29,18 @@ export interface UpdateOptions {
    * `init` in between makes it a VersionConflictError). Undefined: no such check.
    */
   readonly baseRoot?: string | null;
+  /**
+   * Server keys (rows of this store) that signed parts of the update: it is stored only while
+   * every row still is, checked in the same statement. A signer caches decrypted keys, and another
+   * server on the same database may have deleted the GUN (and its key rows) meanwhile.
+   * @see ServerKeyGoneError
+   */
+  readonly serverKeys?: readonly ServerKeyRef[];
+}
+
+export interface ServerKeyRef {
+  readonly role: 'timestamp' | 'snapshot';
+  readonly keyId: string;
 }
 
 export interface Change {
@@ -110,12 +122,6 @@ export interface MetaStore {
 
   /** Server-held keys of a role, oldest first. */
   getServerKeys(gun: string, role: 'timestamp' | 'snapshot'): Promise<ServerKeyRecord[]>;
-  /**
-   * Whether the key row of `keyId` is still stored for the GUN and role: one indexed probe, so a
-   * signer that caches decrypted keys can confirm the row before each use (another server on the
-   * same database may have deleted it).
-   */
-  hasServerKey(gun: string, role: 'timestamp' | 'snapshot', keyId: string): Promise<boolean>;
   addServerKey(record: Omit<ServerKeyRecord, 'createdAt'>): Promise<void>;
   /** The newest server-held key of any GUN, or null when none is stored (a startup passphrase check). */
   newestServerKey(): Promise<ServerKeyRecord | null>;
@@ -131,6 +137,16 @@ export interface MetaStore {
   /** Liveness check for /_notary_server/health. @throws when the database is unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A server key an update was signed with is no longer stored (UpdateOptions.serverKeys): nothing was stored. */
+export class ServerKeyGoneError extends StorageError {
+  constructor(
+    readonly gun: string,
+    readonly missing: readonly ServerKeyRef[],
+  ) {
+    super('SERVER_KEY_MISSING', `the ${missing.map((k) => `${k.role} key ${k.keyId}`).join(' and ')} of ${gun} is no longer stored (the GUN was deleted meanwhile?); nothing was stored`);
+  }
 }
 
 /** A version was not newer than the stored one; Notary's `VERSION` error. */

@@ -8,8 +8,8 @@
 
 import { createHash } from 'node:crypto';
 import { StateError, StorageError } from '../../shared/errors.js';
-import type { Change, ChangeListener, ChangeQuery, MetaStore, MetaUpdate, ResetListener, ServerKeyRecord, StoredFile, UpdateOptions } from './meta-store.js';
-import { DEFAULT_CHANGE_RECORDS, VersionConflictError } from './meta-store.js';
+import type { Change, ChangeListener, ChangeQuery, MetaStore, MetaUpdate, ResetListener, ServerKeyRecord, ServerKeyRef, StoredFile, UpdateOptions } from './meta-store.js';
+import { DEFAULT_CHANGE_RECORDS, ServerKeyGoneError, VersionConflictError } from './meta-store.js';
 import { ChangeHub, DEFAULT_CHANNEL } from './change-hub.js';
 import type { SqlClient, SqlQueryable } from './sql-client.js';
 import { errorCode, errorDetail, storageErrorFrom } from './sql-errors.js';
@@ -28,6 +28,8 @@ export { DEFAULT_CHANNEL };
 const STALE_VERSION_CODE = 'SG409';
 /** SQLSTATE signet_store_update raises when the current root is not the one the update was validated against. */
 const BASE_CHANGED_CODE = 'SG412';
+/** Raised by signet_store_update (migration 0004) when a server key that signed the update is no longer stored. */
+const KEY_GONE_CODE = 'SG410';
 
 export interface SqlMetaStoreOptions {
   /** NOTIFY channel (PostgreSQL); one per schema so stores of different schemas do not hear each other. */
@@ -71,9 +73,10 @@ export class SqlMetaStore implements MetaStore {
 
     const timestamp = rows.find((r) => r.role === 'timestamp');
     const notify = this.#changes.notifyArguments(gun);
-    // One statement (migrations 0002, 0003): lock, base root and version checks, insert, changefeed row and NOTIFY.
+    // One statement (migrations 0002-0004): lock, base root, server key and version checks, insert, changefeed row and NOTIFY.
     // Buffers go as separate binary parameters inside ARRAY[...] rather than as one array literal.
-    const data = rows.map((_, i) => `$${i + 11}::bytea`).join(', ');
+    const data = rows.map((_, i) => `$${i + 13}::bytea`).join(', ');
+    const keys = options.serverKeys ?? [];
     const params: unknown[] = [
       gun,
       rows.map((r) => r.role),
@@ -85,17 +88,20 @@ export class SqlMetaStore implements MetaStore {
       notify?.payload ?? null,
       options.baseRoot !== undefined,
       options.baseRoot ?? null,
+      keys.map((k) => k.role),
+      keys.map((k) => k.keyId),
       ...rows.map((r) => r.data),
     ];
     await this.#run(`store an update of ${gun}`, async () => {
       try {
-        await this.#client.query(`SELECT signet_store_update($1, $2::text[], $3::bigint[], ARRAY[${data}]::bytea[], $4::text[], $5::bigint, $6, $7, $8, $9::boolean, $10)`, params);
+        await this.#client.query(`SELECT signet_store_update($1, $2::text[], $3::bigint[], ARRAY[${data}]::bytea[], $4::text[], $5::bigint, $6, $7, $8, $9::boolean, $10, $11::text[], $12::text[])`, params);
       } catch (err) {
         const code = errorCode(err);
         if (code === BASE_CHANGED_CODE) {
           const what = options.baseRoot === null ? 'a root was stored' : errorDetail(err) === 'none' ? 'it was deleted' : 'its root changed';
           throw new VersionConflictError('root', 0, { cause: err, reason: `${gun} changed while this update was validated (${what}); fetch the latest metadata and publish again` });
         }
+        if (code === KEY_GONE_CODE) throw new ServerKeyGoneError(gun, await this.#missingServerKeys(gun, keys));
         if (code === STALE_VERSION_CODE) {
           const [version, ...role] = (errorDetail(err) ?? '').split(' ');
           throw new VersionConflictError(role.join(' '), Number(version));
@@ -199,13 +205,10 @@ export class SqlMetaStore implements MetaStore {
     return res.rows.map(toServerKey);
   }
 
-  async hasServerKey(gun: string, role: 'timestamp' | 'snapshot', keyId: string): Promise<boolean> {
-    if (!isStorableName(gun) || !isStorableName(keyId)) return false;
-    // UNIQUE (gun, key_id) answers this from its index.
-    const res = await this.#run(`check the ${role} key ${keyId} of ${gun}`, () =>
-      this.#client.query('SELECT 1 FROM server_keys WHERE gun = $1 AND key_id = $2 AND role = $3', [gun, keyId, role]),
-    );
-    return res.rows.length > 0;
+  /** Which of `keys` are not stored for the GUN (after an update refused for that reason). */
+  async #missingServerKeys(gun: string, keys: readonly ServerKeyRef[]): Promise<ServerKeyRef[]> {
+    const res = await this.#client.query<{ role: string; key_id: string }>('SELECT role, key_id FROM server_keys WHERE gun = $1 AND key_id = ANY($2::text[])', [gun, keys.map((k) => k.keyId)]);
+    return keys.filter((k) => !res.rows.some((r) => r.role === k.role && r.key_id === k.keyId));
   }
 
   async newestServerKey(): Promise<ServerKeyRecord | null> {

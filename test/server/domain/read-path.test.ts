@@ -44,6 +44,7 @@ describe('read path: lazy and background re-signing', () => {
       plugged,
       asked,
       signer: {
+        keysInStore: inner.keysInStore,
         listKeys: (gun, role) => {
           asked.calls++;
           return plugged.value || when === 'missing' || !roles.includes(role) ? inner.listKeys(gun, role) : gone();

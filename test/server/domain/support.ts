@@ -58,7 +58,7 @@ export async function openEmbeddedStore(label: string): Promise<TestStore> {
 /** PostgreSQL in a private schema, or null when it does not answer. */
 export async function openPostgresStore(label: string): Promise<TestStore | null> {
   const schema = `h7_${label}_${process.pid}_${randomBytes(3).toString('hex')}`.toLowerCase();
-  const probe = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+  const probe = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 10_000 });
   probe.on('error', () => undefined);
   try {
     await probe.connect();

@@ -145,7 +145,6 @@ function withoutNotifications(s: MetaStore): MetaStore {
     getChanges: (q) => s.getChanges(q),
     latestChangeId: () => s.latestChangeId(),
     getServerKeys: (g, r) => s.getServerKeys(g, r),
-    hasServerKey: (g, r, k) => s.hasServerKey(g, r, k),
     addServerKey: (k) => s.addServerKey(k),
     newestServerKey: () => s.newestServerKey(),
     ping: () => s.ping(),

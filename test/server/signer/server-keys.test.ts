@@ -90,6 +90,7 @@ describe('server keys: get-or-create and rotate', () => {
     const ids = [a, b].map((k) => makeNotaryPublicKey(k.keyType, k.publicValue).id);
     const broken = new Set([ids[0]]);
     const keys = createServerKeys({
+      keysInStore: inner.keysInStore,
       listKeys: (g, role) => inner.listKeys(g, role),
       createKey: (g, role) => inner.createKey(g, role),
       forgetKeys: (g) => inner.forgetKeys(g),

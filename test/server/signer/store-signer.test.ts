@@ -4,15 +4,16 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
-import { publicKeyFromKeyObject } from '../../../shared/codec/notary-keys.js';
+import { makeNotaryPublicKey, publicKeyFromKeyObject } from '../../../shared/codec/notary-keys.js';
 import { verifySignature } from '../../../shared/crypto/verify.js';
 import { KeyStoreError } from '../../../shared/errors.js';
 import { openServerKey } from '../../../server/signer/key-encryption.js';
 import { createStoreSigner } from '../../../server/signer/store-signer.js';
-import { createServerKeys } from '../../../server/signer/server-keys.js';
 import type { SqlClient } from '../../../server/storage/sql-client.js';
 import type { SqlMetaStore } from '../../../server/storage/sql-meta-store.js';
-import { TEST_KDF, TEST_PASSPHRASE, openEmbeddedStore, testSigner, uniqueGun, type TestStore } from '../domain/support.js';
+import { Clock, DAY_MS, Publisher, TEST_KDF, TEST_PASSPHRASE, assertRefused, openEmbeddedStore, part, testService, testSigner, uniqueGun, type TestStore } from '../domain/support.js';
+import { FIXTURE_NOW } from '../../support/paths.js';
+import { ServerKeyGoneError } from '../../../server/storage/meta-store.js';
 import { embeddedBackend, itOn, postgresBackend } from '../storage/backends.js';
 
 describe('store-backed server signer', () => {
@@ -95,55 +96,83 @@ describe('store-backed server signer', () => {
   });
 });
 
-// A second server on the same database (PostgreSQL), or SQL from outside, deletes a key row this
-// process holds decrypted in its cache: the cached key must not sign after its row is gone.
+// A second server on the same database (PostgreSQL), or SQL from outside, deletes key rows this
+// process holds decrypted in its cache: an update signed with such a key must not be stored.
 for (const backend of [await embeddedBackend('stale-key'), await postgresBackend('stale-key')]) {
   describe(`store-backed server signer: a cached key whose row another server deleted (${backend.name})`, () => {
     const itOnBackend = itOn(backend);
     const open: { close(): Promise<void> }[] = [];
+    const clock = new Clock(FIXTURE_NOW);
     let client: SqlClient;
     let store: SqlMetaStore;
+    let service: ReturnType<typeof testService>;
     before(async () => {
       if (backend.skip !== undefined) return;
       client = await backend.client();
       store = backend.storeOver(client);
       open.push(store);
+      service = testService(store, clock);
     });
     after(async () => {
       for (const o of open) await o.close();
       await backend.cleanup();
     });
 
-    itOnBackend('a row deleted by SQL: the cached key answers null, as a key never stored, and a new key takes over', async () => {
-      const signer = testSigner(store);
-      const gun = uniqueGun();
-      const key = await signer.createKey(gun, 'timestamp'); // cached by createKey
-      assert.notEqual(await signer.getSigner(gun, 'timestamp', key.id), null);
-      // Embedded: one process per data directory, so the "outside" DELETE runs on the store's own client.
-      const other = backend.name === 'postgres' ? await backend.rawClient() : client;
-      if (other !== client) open.push(other);
-      await other.query('DELETE FROM server_keys WHERE gun = $1 AND key_id = $2', [gun, key.id]);
-      assert.equal(await signer.getSigner(gun, 'timestamp', key.id), null);
-      const keys = createServerKeys(signer);
-      assert.equal(await keys.signerFor(gun, 'timestamp', [key.id]), null, 'a publish is refused as SERVER_KEY_MISSING');
-      const replacement = await keys.getOrCreateKey(gun, 'timestamp', [key.id]);
-      assert.notEqual(replacement.id, key.id, 'GET timestamp.key hands out a new key');
-      const s = (await keys.signerFor(gun, 'timestamp', [replacement.id]))!;
-      assert.ok(verifySignature(replacement, await s.sign(Buffer.from('m')), Buffer.from('m')));
+    /** A GUN published once, snapshot and timestamp signed by this server (so their keys are cached). */
+    async function published(): Promise<Publisher> {
+      const p = await Publisher.create(service, clock, { serverSnapshot: true });
+      await service.applyUpdate(p.gun, [part('root', await p.root()), part('targets', await p.targets('targets', { version: 1 }))]);
+      return p;
+    }
+
+    /** Embedded: one process per data directory, so the "outside" DELETE runs on the store's own client. */
+    async function outside(): Promise<SqlClient> {
+      if (backend.name !== 'postgres') return client;
+      const other = await backend.rawClient();
+      open.push(other);
+      return other;
+    }
+
+    for (const role of ['timestamp', 'snapshot'] as const) {
+      itOnBackend(`the ${role} key row deleted by SQL: the next publish is refused as SERVER_KEY_MISSING and stores nothing`, async () => {
+        const p = await published();
+        const keyId = role === 'timestamp' ? p.timestampKey.id : p.snapshotOnServer!.id;
+        await (await outside()).query('DELETE FROM server_keys WHERE gun = $1 AND key_id = $2', [p.gun, keyId]);
+        const before = await store.getCurrentMany(p.gun, ['targets', 'snapshot', 'timestamp']);
+        const e = await assertRefused(service.applyUpdate(p.gun, [part('targets', await p.targets('targets', { version: 2 }))]), role === 'timestamp' ? 'ErrBadRoot' : 'ErrBadHierarchy', 'SERVER_KEY_MISSING', new RegExp(`${role} key ${keyId}`));
+        assert.ok(e.cause instanceof ServerKeyGoneError);
+        const after = await store.getCurrentMany(p.gun, ['targets', 'snapshot', 'timestamp']);
+        for (const r of ['targets', 'snapshot', 'timestamp']) assert.equal(after.get(r)?.sha256, before.get(r)?.sha256, `${r} changed`);
+      });
+    }
+
+    itOnBackend('the timestamp key row deleted by SQL: an expired timestamp is served as it is, not re-signed with the cached key', async () => {
+      const p = await published();
+      const first = (await service.getCurrent(p.gun, 'timestamp'))!;
+      await (await outside()).query('DELETE FROM server_keys WHERE gun = $1 AND key_id = $2', [p.gun, p.timestampKey.id]);
+      clock.advance(15 * DAY_MS);
+      const served = (await service.getCurrent(p.gun, 'timestamp'))!;
+      assert.equal(served.version, first.version, 'not re-signed');
+      assert.equal((await store.getCurrent(p.gun, 'timestamp'))!.sha256, first.sha256, 'nothing stored');
     });
 
-    itOnBackend('a GUN deleted through a second store on the same database: the first server no longer signs with its keys', async () => {
+    itOnBackend('a GUN deleted by a second server: publishing the old root again is refused, not signed with the deleted timestamp key', async () => {
       if (backend.name !== 'postgres') return; // embedded: one store per data directory
       const second = backend.storeOver(await backend.rawClient());
       open.push(second);
-      const signer = testSigner(store);
-      const gun = uniqueGun();
-      const ts = await signer.createKey(gun, 'timestamp');
-      const snap = await signer.createKey(gun, 'snapshot');
-      await store.updateMany(gun, [{ role: 'root', version: 1, data: Buffer.from('{}') }]);
-      assert.equal(await second.deleteGun(gun), true);
-      assert.equal(await signer.getSigner(gun, 'timestamp', ts.id), null);
-      assert.equal(await signer.getSigner(gun, 'snapshot', snap.id), null);
+      const p = await published();
+      assert.equal(await second.deleteGun(p.gun), true);
+      // The old root lists the old timestamp key, which only this process's cache still holds.
+      await assertRefused(service.applyUpdate(p.gun, [part('root', await p.root()), part('targets', await p.targets('targets', { version: 1 }))]), 'ErrBadRoot', 'SERVER_KEY_MISSING');
+      assert.equal(await store.getCurrent(p.gun, 'root'), null, 'nothing was stored');
+      // A new key from GET timestamp.key, listed in root, publishes as usual.
+      const fresh = await service.getOrCreateKey(p.gun, 'timestamp');
+      assert.notEqual(fresh.publicValue, p.timestampKey.publicValue);
+      p.timestampKey = makeNotaryPublicKey(fresh.keyType, fresh.publicValue);
+      const snapshot = await service.getOrCreateKey(p.gun, 'snapshot');
+      p.snapshotOnServer = makeNotaryPublicKey(snapshot.keyType, snapshot.publicValue);
+      await service.applyUpdate(p.gun, [part('root', await p.root()), part('targets', await p.targets('targets', { version: 1 }))]);
+      assert.notEqual(await store.getCurrent(p.gun, 'timestamp'), null);
     });
   });
 }

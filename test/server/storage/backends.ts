@@ -40,10 +40,10 @@ export interface Backend {
 
 let reachable: Promise<boolean> | undefined;
 
-/** Whether PostgreSQL answers within 3 s. */
+/** Whether PostgreSQL answers within 10 s (refused at once when absent; a loaded machine can take seconds to connect). */
 export function postgresReachable(): Promise<boolean> {
   reachable ??= (async () => {
-    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 3000 });
+    const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 10_000 });
     client.on('error', () => undefined);
     try {
       await client.connect();

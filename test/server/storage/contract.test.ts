@@ -262,10 +262,6 @@ for (const backend of await allBackends('contract')) {
       assert.deepEqual(await store.getServerKeys(uniqueGun(), 'timestamp'), []);
       await assert.rejects(store.addServerKey(key('k1', 'snapshot')), (err: unknown) => err instanceof StorageError && /already stored/.test(err.message));
       await assert.rejects(store.addServerKey({ ...key('k9', 'timestamp'), encryptedPrivate: Buffer.alloc(0) }), StateError);
-      assert.equal(await store.hasServerKey(gun, 'timestamp', 'k3'), true);
-      assert.equal(await store.hasServerKey(gun, 'snapshot', 'k3'), false, 'another role');
-      assert.equal(await store.hasServerKey(gun, 'timestamp', 'k9'), false, 'never stored');
-      assert.equal(await store.hasServerKey(uniqueGun(), 'timestamp', 'k1'), false, 'another GUN');
     });
 
     it('answers ping', async () => {
