@@ -101,7 +101,11 @@ export class SqlMetaStore implements MetaStore {
           const what = options.baseRoot === null ? 'a root was stored' : errorDetail(err) === 'none' ? 'it was deleted' : 'its root changed';
           throw new VersionConflictError('root', 0, { cause: err, reason: `${gun} changed while this update was validated (${what}); fetch the latest metadata and publish again` });
         }
-        if (code === KEY_GONE_CODE) throw new ServerKeyGoneError(gun, await this.#missingServerKeys(gun, keys));
+        if (code === KEY_GONE_CODE) {
+          const missing = await this.#missingServerKeys(gun, keys);
+          // Rows stored again since the statement leave none to name: then name every key it checked.
+          throw new ServerKeyGoneError(gun, missing.length > 0 ? missing : keys);
+        }
         if (code === STALE_VERSION_CODE) {
           const [version, ...role] = (errorDetail(err) ?? '').split(' ');
           throw new VersionConflictError(role.join(' '), Number(version));
