@@ -63,12 +63,13 @@ export async function storeSigned(deps: DomainDeps, gun: string, writes: readonl
     await deps.store.updateMany(gun, writes, { baseRoot, serverKeys: serverKeysOf(signed) });
   } catch (error) {
     if (!(error instanceof ServerKeyGoneError)) throw error;
-    const roles = error.missing.map((k) => k.role);
-    throw new UpdateRefusalError(
-      roles.includes('timestamp') ? 'ErrBadRoot' : 'ErrBadHierarchy',
-      'SERVER_KEY_MISSING',
-      `${error.message}; fetch GET /v2/${gun}/_trust/tuf/${roles.includes('timestamp') ? 'timestamp' : 'snapshot'}.key, list that key in root and publish again`,
-      roles.includes('timestamp') ? { role: 'root', cause: error } : { role: 'snapshot', missing: 'snapshot', cause: error },
-    );
+    const roles = [...new Set(error.missing.map((k) => k.role))].sort();
+    const urls = roles.map((r) => `GET /v2/${gun}/_trust/tuf/${r}.key`).join(' and ');
+    const hint = `${error.message}; fetch ${urls}, list ${roles.length > 1 ? 'those keys' : 'that key'} in root and publish again`;
+    // As a server that never held the keys answers (and notary, which signs the snapshot first):
+    // a snapshot key gone is ErrBadHierarchy even when the timestamp key is gone too.
+    throw roles.includes('snapshot')
+      ? new UpdateRefusalError('ErrBadHierarchy', 'SERVER_KEY_MISSING', hint, { role: 'snapshot', missing: 'snapshot', cause: error })
+      : new UpdateRefusalError('ErrBadRoot', 'SERVER_KEY_MISSING', hint, { role: 'root', cause: error });
   }
 }

@@ -5,8 +5,10 @@
 -- check runs here, under the GUN lock DELETE takes too, after the base-root
 -- check (a GUN deleted or re-rooted is that conflict first): no gap between
 -- check and insert, and no extra round trip. SG410 when a key row is gone.
--- Otherwise as migration 0003.
-DROP FUNCTION signet_store_update(text, text[], bigint[], bytea[], text[], bigint, text, text, text, boolean, text);
+-- Otherwise as migration 0003, whose 11-argument function stays beside this
+-- 13-argument one: servers of the previous version still running on the same
+-- database during an upgrade keep publishing through it (a later migration may
+-- drop it once no such server can be left).
 CREATE FUNCTION signet_store_update(
   p_gun text,
   p_roles text[],

@@ -156,14 +156,30 @@ for (const backend of [await embeddedBackend('stale-key'), await postgresBackend
       assert.equal((await store.getCurrent(p.gun, 'timestamp'))!.sha256, first.sha256, 'nothing stored');
     });
 
-    itOnBackend('a GUN deleted by a second server: publishing the old root again is refused, not signed with the deleted timestamp key', async () => {
+    itOnBackend('the snapshot key row deleted by SQL: a due snapshot is not re-signed with the cached key, nor its timestamp stored', async () => {
+      const p = await published();
+      const first = (await service.getCurrent(p.gun, 'timestamp'))!;
+      await (await outside()).query('DELETE FROM server_keys WHERE gun = $1 AND key_id = $2', [p.gun, p.snapshotOnServer!.id]);
+      // The snapshot is due within the margin (the timestamp is not): only the cached snapshot key can re-sign it.
+      const result = (await service.refreshTimestamp(p.gun, { timestampMs: 0, snapshotMs: 4 * 365 * DAY_MS }))!;
+      assert.equal(result.resigned, false);
+      assert.match(result.blocked?.message ?? '', new RegExp(`snapshot key ${p.snapshotOnServer!.id}`));
+      assert.equal((await store.getCurrent(p.gun, 'timestamp'))!.sha256, first.sha256, 'nothing stored');
+    });
+
+    itOnBackend('a GUN deleted by a second server: publishing the old root again is refused as by that server, not signed with the deleted keys', async () => {
       if (backend.name !== 'postgres') return; // embedded: one store per data directory
       const second = backend.storeOver(await backend.rawClient());
       open.push(second);
       const p = await published();
       assert.equal(await second.deleteGun(p.gun), true);
-      // The old root lists the old timestamp key, which only this process's cache still holds.
-      await assertRefused(service.applyUpdate(p.gun, [part('root', await p.root()), part('targets', await p.targets('targets', { version: 1 }))]), 'ErrBadRoot', 'SERVER_KEY_MISSING');
+      // The old root lists the old timestamp and snapshot keys, which only this process's cache still holds.
+      const oldRoot = async () => [part('root', await p.root()), part('targets', await p.targets('targets', { version: 1 }))];
+      // The second server, which holds neither key, refuses it as notary does (the snapshot is signed first);
+      // this one must answer the same whether or not its cache still holds the keys.
+      await assertRefused(testService(second, clock).applyUpdate(p.gun, await oldRoot()), 'ErrBadHierarchy', 'SERVER_KEY_MISSING');
+      const e = await assertRefused(service.applyUpdate(p.gun, await oldRoot()), 'ErrBadHierarchy', 'SERVER_KEY_MISSING', /snapshot\.key and .*timestamp\.key/);
+      assert.equal(e.missing, 'snapshot');
       assert.equal(await store.getCurrent(p.gun, 'root'), null, 'nothing was stored');
       // A new key from GET timestamp.key, listed in root, publishes as usual.
       const fresh = await service.getOrCreateKey(p.gun, 'timestamp');
