@@ -63,6 +63,9 @@ export async function storeSigned(deps: DomainDeps, gun: string, writes: readonl
     await deps.store.updateMany(gun, writes, { baseRoot, serverKeys: serverKeysOf(signed) });
   } catch (error) {
     if (!(error instanceof ServerKeyGoneError)) throw error;
+    // The decrypted copies of keys whose rows are gone must not stay in memory. Only stored keys
+    // are checked (keysInStore), and for those forget clears the signer's cache and deletes nothing.
+    await deps.keys.forget(gun);
     const roles = [...new Set(error.missing.map((k) => k.role))].sort();
     const urls = roles.map((r) => `GET /v2/${gun}/_trust/tuf/${r}.key`).join(' and ');
     const hint = `${error.message}; fetch ${urls}, list ${roles.length > 1 ? 'those keys' : 'that key'} in root and publish again`;

@@ -106,12 +106,14 @@ for (const backend of [await embeddedBackend('stale-key'), await postgresBackend
     let client: SqlClient;
     let store: SqlMetaStore;
     let service: ReturnType<typeof testService>;
+    let signer: ReturnType<typeof testSigner>;
     before(async () => {
       if (backend.skip !== undefined) return;
       client = await backend.client();
       store = backend.storeOver(client);
       open.push(store);
-      service = testService(store, clock);
+      signer = testSigner(store);
+      service = testService(store, clock, { signer });
     });
     after(async () => {
       for (const o of open) await o.close();
@@ -143,6 +145,7 @@ for (const backend of [await embeddedBackend('stale-key'), await postgresBackend
         assert.ok(e.cause instanceof ServerKeyGoneError);
         const after = await store.getCurrentMany(p.gun, ['targets', 'snapshot', 'timestamp']);
         for (const r of ['targets', 'snapshot', 'timestamp']) assert.equal(after.get(r)?.sha256, before.get(r)?.sha256, `${r} changed`);
+        assert.equal(await signer.getSigner(p.gun, role, keyId), null, 'the decrypted key whose row is gone was dropped from memory');
       });
     }
 
