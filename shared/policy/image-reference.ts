@@ -18,6 +18,11 @@ const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
 const DOMAIN = /^(?:localhost|(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])(?:\.(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9]))*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/** Whether a reference's first component names a registry (distribution/reference's rule: a `.` or `:`, or `localhost`). */
+export function isRegistryHost(component: string): boolean {
+  return component.includes('.') || component.includes(':') || component === 'localhost';
+}
 const MAX_NAME = 255;
 
 function bad(ref: string, reason: string): TrustError {
@@ -60,7 +65,7 @@ export function parseImageName(ref: string): ImageName {
   const parts = rest.split('/');
   let domain = 'docker.io';
   const first = parts[0] ?? '';
-  if (parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost')) {
+  if (parts.length > 1 && isRegistryHost(first)) {
     if (!DOMAIN.test(first)) throw bad(ref, `registry ${JSON.stringify(first)} is not a valid host[:port]`);
     // Host names are case-insensitive: REGISTRY.EXAMPLE.COM is the registry a rule for
     // registry.example.com names, and must not escape it (IPv6 hex digits alike).

@@ -8,6 +8,7 @@
 // registry host, Docker Hub's index.docker.io alias, a tag) is refused, with
 // the fully qualified form to write instead.
 
+import { isRegistryHost } from './image-reference.js';
 import type { PolicyRule } from './types.js';
 
 export interface CompiledPattern {
@@ -20,9 +21,6 @@ export interface CompiledPattern {
 
 const ALLOWED = /^[a-z0-9._\-/:*]+$/;
 const cache = new Map<string, CompiledPattern>();
-
-/** A literal first segment that is a registry host, by Docker's rule (a `.` or `:`, or `localhost`). */
-const isHost = (segment: string): boolean => segment.includes('.') || segment.includes(':') || segment === 'localhost';
 
 /**
  * Why `pattern` can never match a repository name, with what to write instead; null when it can.
@@ -40,7 +38,7 @@ function unmatchable(pattern: string): string | null {
   let fixed = [segments[0] ?? '', ...rest];
   const first = fixed[0] ?? '';
   // A first segment with a wildcard may stand for any host (`*/app`, `**`): nothing to say about it.
-  const hostless = segments.length === 1 ? !pattern.includes('**') : !first.includes('*') && !isHost(first);
+  const hostless = segments.length === 1 ? !pattern.includes('**') : !first.includes('*') && !isRegistryHost(first);
   if (hostless) {
     if (segments.length === 1 && first.includes(':')) reasons.push('patterns match repository names, which carry no tag');
     reasons.push('it names no registry host, and repository names always start with one (Docker Hub images are docker.io/..., e.g. alpine is docker.io/library/alpine)');
