@@ -17,7 +17,7 @@ import { registerKeyCommands } from './commands/key.js';
 import { credentialsFor } from './key-context.js';
 import { keyStoresWithToken } from '../keys/pkcs11/index.js';
 import { registerPublishingCommands, sessionExtras } from './commands/index.js';
-import { acceptsOutputFile, autoPublish, csvValues, type CommandContext } from './commands/context.js';
+import { acceptsOutputFile, autoPublish, csvValues, publishReported, type CommandContext } from './commands/context.js';
 
 export interface CliIo {
   readonly stdout: NodeJS.WritableStream;
@@ -167,11 +167,8 @@ export function buildProgram(io: CliIo, run: (action: (g: GlobalOptions) => Prom
     .argument('<gun>')
     .action((gun: string) =>
       run(async (g) => {
-        const s = session(gun);
-        if (g.output !== 'json') out(`Pushing changes to ${gun}\n`);
-        const r = await s.publish();
-        if (g.output === 'json') json({ gun, published: r.roles, applied: r.applied });
-        else out(r.roles.length === 0 ? `No unpublished changes for ${gun}\n` : `Successfully published changes for repository ${gun}\n`);
+        const published = await publishReported(ctx, session(gun), g, 'Pushing changes to');
+        if (g.output === 'json') json({ gun, ...published });
       }),
     );
 

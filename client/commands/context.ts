@@ -89,8 +89,13 @@ export function csvValues(value: string, previous: string[] = []): string[] {
 }
 
 /** Publish after staging (`-p`), with notary's messages. */
-export async function autoPublish(ctx: CommandContext, s: RepositorySession, g: OutputOptions): Promise<Record<string, unknown>> {
-  if (g.output !== 'json') ctx.out(`Auto-publishing changes to ${s.gun}\n`);
+export function autoPublish(ctx: CommandContext, s: RepositorySession, g: OutputOptions): Promise<{ readonly published: readonly string[]; readonly applied: number }> {
+  return publishReported(ctx, s, g, 'Auto-publishing changes to');
+}
+
+/** Publish with notary's text messages (`heading`, then the outcome); the JSON fields for the caller's one document. */
+export async function publishReported(ctx: CommandContext, s: RepositorySession, g: OutputOptions, heading: string): Promise<{ readonly published: readonly string[]; readonly applied: number }> {
+  if (g.output !== 'json') ctx.out(`${heading} ${s.gun}\n`);
   const r = await s.publish();
   if (g.output !== 'json') ctx.out(r.roles.length === 0 ? `No unpublished changes for ${s.gun}\n` : `Successfully published changes for repository ${s.gun}\n`);
   return { published: r.roles, applied: r.applied };
