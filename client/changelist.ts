@@ -268,8 +268,9 @@ export class FileChangelist {
   }
 
   /**
-   * Remove exactly the change files a publish applied, leaving changes staged meanwhile. Never throws: it runs after the server accepted them, so a file
-   * that cannot be removed is returned (with its errno) for the caller to report.
+   * Remove exactly the change files a publish applied, leaving changes staged meanwhile. Never
+   * throws: it runs after the server accepted them, so a file that cannot be removed is returned
+   * (with its errno) for the caller to report.
    */
   removeFiles(files: readonly string[]): Array<{ readonly file: string; readonly code: string }> {
     const stuck: Array<{ file: string; code: string }> = [];

@@ -188,8 +188,8 @@ export function createTokenAuthorizer(options: TokenAuthOptions): Authorizer {
     const key = signingKey(header, at);
     if (typeof key === 'string') return { ok: false, reason: key };
     // jose refuses these too, but only as a failed verification; say why.
-    const rsaBits = key.asymmetricKeyType === 'rsa' ? (key.asymmetricKeyDetails?.modulusLength ?? 0) : MIN_RSA_BITS;
-    if (rsaBits < MIN_RSA_BITS) return { ok: false, reason: `token signing key is RSA of ${rsaBits} bits; at least ${MIN_RSA_BITS} are required` };
+    const rsaBits = key.asymmetricKeyType === 'rsa' ? (key.asymmetricKeyDetails?.modulusLength ?? 0) : undefined;
+    if (rsaBits !== undefined && rsaBits < MIN_RSA_BITS) return { ok: false, reason: `token signing key is RSA of ${rsaBits} bits; at least ${MIN_RSA_BITS} are required` };
     try {
       await compactVerify(raw, key, { algorithms: [alg] });
     } catch {
