@@ -28,12 +28,13 @@ import type { ServerSigner } from '../../../server/signer/server-signer.js';
 import type { MetaStore } from '../../../server/storage/meta-store.js';
 import { openStore } from '../../../server/storage/open-store.js';
 import { RepositorySimulator, type SimKey } from '../../support/repository-simulator.js';
+import { PG_URL, postgresReachable } from '../storage/backends.js';
 
 export const DAY_MS = 24 * 60 * 60 * 1000;
 /** Cheap scrypt for tests (the production default is 2^15). */
 export const TEST_KDF: KdfParams = { logN: 10, r: 8, p: 1 };
 export const TEST_PASSPHRASE = 'correct horse battery staple';
-export const PG_URL = process.env.SIGNET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export { PG_URL };
 
 export const uniqueGun = (label = 'app'): string => `example.com/${label}-${randomBytes(5).toString('hex')}`;
 
@@ -58,15 +59,7 @@ export async function openEmbeddedStore(label: string): Promise<TestStore> {
 /** PostgreSQL in a private schema, or null when it does not answer. */
 export async function openPostgresStore(label: string): Promise<TestStore | null> {
   const schema = `h7_${label}_${process.pid}_${randomBytes(3).toString('hex')}`.toLowerCase();
-  const probe = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 10_000 });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-  } catch {
-    return null;
-  } finally {
-    await probe.end().catch(() => undefined);
-  }
+  if (!(await postgresReachable())) return null;
   const store = await openStore({ databaseUrl: PG_URL, schema, poolSize: 6 });
   return {
     store,

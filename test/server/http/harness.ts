@@ -19,8 +19,9 @@ import { createStoreSigner } from '../../../server/signer/store-signer.js';
 import { openStore } from '../../../server/storage/open-store.js';
 import { pgliteTemplate } from '../../support/pglite-template.js';
 import type { MetaStore } from '../../../server/storage/meta-store.js';
+import { PG_URL } from '../storage/backends.js';
 
-export const PG_URL = process.env.SIGNET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+export { PG_URL };
 export const TEST_PASSPHRASE = 'h6-test-signer-passphrase';
 
 export function tempDir(prefix = 'signet-h6-'): string {
@@ -49,18 +50,7 @@ export async function embeddedStore(): Promise<{ store: MetaStore & { location: 
   };
 }
 
-export async function postgresReachable(): Promise<boolean> {
-  const client = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 10_000 });
-  try {
-    await client.connect();
-    await client.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
+export { postgresReachable } from '../storage/backends.js';
 
 /** A schema of its own on the test database; `open` may be called several times (several "processes"). */
 export function postgresSchema(): { schema: string; open(): ReturnType<typeof openStore>; drop(): Promise<void> } {
